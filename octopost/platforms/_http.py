@@ -1,0 +1,294 @@
+"""Shared aiohttp plumbing for adapters: timeouts and error translation, in one place.
+
+Every network failure and every non-2xx answer becomes a `PlatformError`
+subclass here (`raise ... from exc`), so nothing above `platforms/` sees aiohttp.
+
+Whether a failed request may have reached the platform matters: a connection
+that was never established is safe to retry; a timeout or reset after the
+request was sent is an unknown outcome unless the caller says the request is
+safe to repeat (GET, or a create guarded by an idempotency key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+import msgspec
+
+from octopost.platforms.errors import (
+    AuthExpiredError,
+    OutcomeUnknownError,
+    PlatformError,
+    RateLimitedError,
+    RejectedError,
+    UnavailableError,
+)
+
+log = logging.getLogger("octopost.platforms")
+
+_json_decoder = msgspec.json.Decoder()
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+@dataclass
+class Response:
+    """A complete platform answer (body read)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+
+    def json(self) -> Any:
+        """The body as JSON, or None when it is empty or not JSON (proxy HTML pages)."""
+        if not self.body:
+            return None
+        try:
+            return _json_decoder.decode(self.body)
+        except msgspec.DecodeError:
+            return None
+
+    def text(self, limit: int = 300) -> str:
+        return self.body[:limit].decode("utf-8", "replace")
+
+
+#: Given a non-2xx response, return the error to raise, or None for the default mapping.
+Classifier = Callable[[Response], PlatformError | None]
+#: Extracts the platform's human-readable reason from an error response.
+ReasonFn = Callable[[Response], str | None]
+
+
+def parse_reset(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After / *-reset header value.
+
+    Accepts delta seconds ("30"), epoch seconds ("1767614700", as X and Bluesky
+    send), ISO 8601 ("2026-01-05T12:05:00.000000Z", as Mastodon sends) and
+    HTTP dates ("Wed, 21 Oct 2026 07:28:00 GMT").
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is not None:
+        if number > 1_000_000_000:  # an absolute epoch timestamp
+            return max(0.0, number - now)
+        return max(0.0, number)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if parsed.tzinfo is not None:
+            return max(0.0, parsed.timestamp() - now)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - now)
+    except (TypeError, ValueError):
+        return None
+
+
+RESET_HEADERS = (
+    "retry-after",
+    "x-rate-limit-reset",
+    "x-ratelimit-reset",
+    "ratelimit-reset",
+    "x-app-usage-reset",
+)
+
+
+def retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """The delay a platform asked for, from the first reset header present."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in RESET_HEADERS:
+        delay = parse_reset(lowered.get(name), now)
+        if delay is not None:
+            return delay
+    return None
+
+
+def default_reason(resp: Response) -> str | None:
+    """Common error-body shapes: {"error": "..."}, {"error": {"message": ...}}, {"message": ...}."""
+    data = resp.json()
+    if isinstance(data, dict):
+        for key in ("error_description", "detail", "message", "error", "title"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if isinstance(value, dict):
+                inner = value.get("message")
+                if isinstance(inner, str) and inner:
+                    return inner
+    return None
+
+
+class HttpClient:
+    """One aiohttp session shared by all adapters, with translation to platform errors.
+
+    Adapters get a `PlatformHttp` bound to their label and error rules via `bind()`.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        timeout: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.session = session
+        self.timeout = timeout
+        self.clock = clock
+
+    def bind(
+        self,
+        label: str,
+        *,
+        reason: ReasonFn = default_reason,
+        classify: Classifier | None = None,
+    ) -> PlatformHttp:
+        return PlatformHttp(self, label, reason, classify)
+
+
+class PlatformHttp:
+    """Requests for one platform; raises typed `PlatformError`s."""
+
+    def __init__(
+        self,
+        client: HttpClient,
+        label: str,
+        reason: ReasonFn,
+        classify: Classifier | None,
+    ) -> None:
+        self.client = client
+        self.label = label
+        self.reason = reason
+        self.classify = classify
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: Any = None,
+        safe_to_retry: bool | None = None,
+        timeout: float | None = None,
+        ok: tuple[int, ...] | None = None,
+    ) -> Response:
+        """Send one request and read the whole answer.
+
+        `ok`: statuses returned instead of raised (default: any 2xx).
+        `safe_to_retry`: whether repeating this request cannot create a second
+        post (default: true for GET/PUT/DELETE, false for POST/PATCH).
+        """
+        method = method.upper()
+        if safe_to_retry is None:
+            safe_to_retry = method in SAFE_METHODS
+        body_json = msgspec.json.encode(json) if json is not None else None
+        req_headers = dict(headers or {})
+        if body_json is not None:
+            req_headers.setdefault("Content-Type", "application/json")
+        client_timeout = aiohttp.ClientTimeout(
+            total=timeout or self.client.timeout, connect=min(10.0, timeout or self.client.timeout)
+        )
+        started = time.monotonic()
+        try:
+            async with self.client.session.request(
+                method,
+                url,
+                headers=req_headers,
+                params=params,
+                data=body_json if body_json is not None else data,
+                timeout=client_timeout,
+                allow_redirects=method in ("GET", "HEAD"),
+            ) as raw:
+                body = await raw.read()
+                resp = Response(raw.status, raw.headers, body, str(raw.url))
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # Never connected: the platform cannot have seen the request.
+            raise UnavailableError(
+                f"Could not connect to {self.label}: {exc.__class__.__name__}", network=True
+            ) from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            what = "timed out" if isinstance(exc, TimeoutError) else f"failed ({exc.__class__.__name__})"
+            if safe_to_retry:
+                raise UnavailableError(
+                    f"Request to {self.label} {what}", network=True
+                ) from exc
+            raise OutcomeUnknownError(
+                f"The request to {self.label} {what} after it was sent; the post may or may "
+                f"not exist. Check your {self.label} account before re-posting."
+            ) from exc
+        log.debug(
+            "platform call",
+            extra={
+                "platform": self.label,
+                "method": method,
+                "status": resp.status,
+                "ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
+        accepted = ok if ok is not None else tuple(range(200, 300))
+        if resp.status in accepted:
+            return resp
+        raise self.error_for(resp)
+
+    def error_for(self, resp: Response) -> PlatformError:
+        """Map a non-accepted answer to a typed error (adapter classifier first)."""
+        if self.classify is not None:
+            custom = self.classify(resp)
+            if custom is not None:
+                return custom
+        reason = self.reason(resp) or f"HTTP {resp.status}"
+        status = resp.status
+        if status == 401:
+            return AuthExpiredError(
+                f"Token expired. Reconnect your {self.label} account.", status=status
+            )
+        if status == 429:
+            delay = retry_after(resp.headers, self.client.clock())
+            return RateLimitedError(
+                f"{self.label} rate limit reached: {reason}", retry_after=delay, status=status
+            )
+        if status >= 500:
+            return UnavailableError(
+                f"{self.label} is unavailable (HTTP {status}): {reason}",
+                status=status,
+                retry_after=retry_after(resp.headers, self.client.clock()),
+            )
+        return RejectedError(f"{self.label} rejected the post: {reason}", status=status)
+
+
+async def bounded_poll(
+    check: Callable[[], Any],
+    *,
+    interval: float,
+    timeout: float,
+    sleep: Callable[[float], Any] = asyncio.sleep,
+    what: str = "processing",
+    label: str = "The platform",
+) -> Any:
+    """Call `check()` until it returns a non-None value, at most `timeout` seconds of waiting.
+
+    `check` is an async callable; raise from it to stop with an error.
+    """
+    waited = 0.0
+    while True:
+        result = await check()
+        if result is not None:
+            return result
+        if waited >= timeout:
+            raise UnavailableError(f"{label} {what} did not finish within {int(timeout)} s")
+        await sleep(interval)
+        waited += interval

@@ -1,0 +1,275 @@
+"""The Adapter protocol and its small value types. No I/O here.
+
+One adapter class per platform (`platforms/<id>.py`) implements `Adapter`. The
+publisher builds one adapter instance per (account, publish) with an `Account`
+handle and the shared `Deps`, then calls `publish()`; the accounts service calls
+`verify()`; validation calls the class-level `check()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+
+import msgspec
+
+from octopost.platforms.errors import RejectedError
+
+if TYPE_CHECKING:
+    from octopost.platforms._http import HttpClient
+
+
+class Limits(msgspec.Struct, frozen=True, kw_only=True):
+    """What one platform accepts in a single post (checked before anything is sent)."""
+
+    max_chars: int
+    max_images: int = 4
+    video: bool = True
+    requires_media: bool = False
+    requires_video: bool = False
+    #: media come from public URLs the platform fetches itself (Threads, Instagram, ...)
+    needs_public_media: bool = False
+
+
+class ImageRef(msgspec.Struct, frozen=True):
+    url: str
+    alt_text: str | None = None
+
+
+class VideoRef(msgspec.Struct, frozen=True):
+    url: str
+    thumbnail_url: str | None = None
+
+
+class Draft(msgspec.Struct, frozen=True):
+    """The platform-neutral content of one post."""
+
+    content: str
+    images: tuple[ImageRef, ...] = ()
+    video: VideoRef | None = None
+    language: str | None = None
+
+
+class Identity(msgspec.Struct, frozen=True):
+    """Who an account is on its platform (from `verify()`)."""
+
+    username: str
+    display_name: str | None = None
+    remote_id: str | None = None
+    profile_url: str | None = None
+
+
+class Published(msgspec.Struct, frozen=True):
+    """A post that exists on the platform."""
+
+    post_id: str
+    post_url: str
+
+
+@dataclass
+class Download:
+    """A media file fetched once per publish into a temporary file."""
+
+    url: str
+    path: Path
+    size: int
+    content_type: str
+    filename: str
+
+    def read(self) -> bytes:
+        return self.path.read_bytes()
+
+    async def chunks(self, size: int, start: int = 0) -> AsyncIterator[bytes]:
+        """Yield the file in `size`-byte pieces from byte `start`."""
+        with self.path.open("rb") as fh:
+            fh.seek(start)
+            while True:
+                piece = await asyncio.to_thread(fh.read, size)
+                if not piece:
+                    return
+                yield piece
+
+
+class MediaSource(Protocol):
+    async def fetch(self, url: str) -> Download:
+        """Download `url` (once per publish; guarded and size-capped). Raises MediaError."""
+        ...
+
+
+class PageFetcher(Protocol):
+    async def fetch_page(self, url: str, max_bytes: int = 1_000_000) -> tuple[str, bytes]:
+        """GET a public web page (guarded); returns (final content type, body)."""
+        ...
+
+
+@dataclass
+class PlatformSettings:
+    """Effective per-platform settings: config values, falling back to adapter defaults."""
+
+    base_url: str
+    upload_url: str = ""
+    auth_url: str = ""
+    api_version: str = ""
+    poll_interval: float = 2.0
+    poll_timeout: float = 600.0
+
+
+@dataclass
+class Deps:
+    """Shared services given to every adapter instance."""
+
+    http: HttpClient
+    settings: PlatformSettings
+    pages: PageFetcher
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    clock: Callable[[], float] = time.time
+
+
+CredentialSaver = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def _no_save(_: dict[str, Any]) -> None:
+    return None
+
+
+@dataclass
+class Account:
+    """A connected account as adapters see it: decrypted credentials and a way to save them.
+
+    `lock` is shared by every adapter instance of this account so that two
+    refreshes never run at once (single-use refresh tokens would be lost).
+    """
+
+    id: str
+    platform: str
+    credentials: dict[str, Any]
+    settings: dict[str, Any] = field(default_factory=dict)
+    username: str | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    saver: CredentialSaver = _no_save
+
+    async def save_credentials(self, credentials: dict[str, Any]) -> None:
+        """Persist new credentials (atomically, before they are used) and adopt them."""
+        await self.saver(credentials)
+        self.credentials = credentials
+
+    async def refresh(
+        self,
+        stale: Mapping[str, Any],
+        refresh: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """Refresh once: run `refresh(current)` unless another task already replaced `stale`.
+
+        `refresh` gets the current credentials and returns the complete new set; it
+        is stored before this returns, so a rotated refresh token is never lost.
+        """
+        async with self.lock:
+            if dict(self.credentials) != dict(stale):
+                return self.credentials
+            new = await refresh(dict(self.credentials))
+            await self.save_credentials(new)
+            return new
+
+
+@dataclass
+class PublishJob:
+    """One platform's share of one publish.
+
+    `key` is stable for (post, platform) across retries and restarts: use it as
+    the platform's idempotency key or record key. `state` holds what earlier
+    attempts checkpointed (e.g. a container id); `checkpoint()` persists more
+    before the adapter proceeds, so a crash resumes instead of re-posting.
+    """
+
+    post_id: str
+    key: str
+    media: MediaSource
+    state: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 1
+    saver: Callable[[dict[str, Any]], Awaitable[None]] = _no_save
+
+    async def checkpoint(self, **values: Any) -> None:
+        self.state.update(values)
+        await self.saver(dict(self.state))
+
+
+class Adapter(Protocol):
+    """One social platform. Instances are cheap: one per (account, publish)."""
+
+    platform: ClassVar[str]
+    """Platform id: equals the module name, registry key, config section and fake name."""
+    label: ClassVar[str]
+    """Human name used in messages ("Mastodon", "X", "LinkedIn")."""
+    limits: ClassVar[Limits]
+    """Default limits (an account may narrow or widen them, see `current_limits`)."""
+    default_settings: ClassVar[PlatformSettings]
+    """Public endpoints and defaults; config `[platforms.<id>]` overrides them."""
+
+    def __init__(self, account: Account, deps: Deps) -> None: ...
+
+    @classmethod
+    def measure(cls, text: str) -> int:
+        """Length of `text` by the platform's own counting rule."""
+        ...
+
+    @classmethod
+    def check(cls, draft: Draft, limits: Limits) -> list[str]:
+        """Every reason the platform would refuse `draft`; empty when it fits."""
+        ...
+
+    async def current_limits(self) -> Limits:
+        """Limits for this account (e.g. a Mastodon instance's own character limit)."""
+        ...
+
+    async def verify(self) -> Identity:
+        """Check the credentials against the platform's identity endpoint."""
+        ...
+
+    async def publish(self, draft: Draft, job: PublishJob) -> Published:
+        """Create the post. Raises a `PlatformError` subclass on failure."""
+        ...
+
+    async def recover(self, draft: Draft, job: PublishJob) -> Published | None:
+        """After an unknown outcome: the post if it exists, None if re-sending is safe.
+
+        Raise `OutcomeUnknownError` when the platform offers no way to tell.
+        """
+        ...
+
+
+def standard_checks(cls: type[Adapter], draft: Draft, limits: Limits) -> list[str]:
+    """The checks every platform shares: length by its own rule, media count and kind."""
+    problems: list[str] = []
+    length = cls.measure(draft.content)
+    if length > limits.max_chars:
+        problems.append(
+            f"Content is {length} characters as {cls.label} counts them; the limit is {limits.max_chars}."
+        )
+    if draft.images and limits.max_images == 0:
+        problems.append(f"{cls.label} does not accept images.")
+    elif len(draft.images) > limits.max_images:
+        problems.append(
+            f"{cls.label} accepts at most {limits.max_images} images; the post has {len(draft.images)}."
+        )
+    if draft.video is not None and not limits.video:
+        problems.append(f"{cls.label} does not accept video.")
+    if limits.requires_video and draft.video is None:
+        problems.append(f"{cls.label} needs a video.")
+    elif limits.requires_media and draft.video is None and not draft.images:
+        problems.append(f"{cls.label} needs an image or a video.")
+    return problems
+
+
+StructT = TypeVar("StructT", bound=msgspec.Struct)
+
+
+def decode_credentials(kind: type[StructT], raw: Mapping[str, Any], label: str) -> StructT:
+    """Decode an account's credentials into the adapter's struct; bad input is a rejection."""
+    try:
+        return msgspec.convert(dict(raw), kind, strict=False)
+    except msgspec.ValidationError as exc:
+        raise RejectedError(f"Invalid {label} credentials: {exc}") from exc

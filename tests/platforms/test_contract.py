@@ -1,0 +1,122 @@
+"""One suite, every (adapter, fake) pair: the promises the publisher relies on."""
+
+from __future__ import annotations
+
+import pytest
+
+from octopost.platforms import ADAPTERS
+from octopost.platforms.base import Draft, Published
+from octopost.platforms.errors import (
+    AuthExpiredError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    RejectedError,
+    UnavailableError,
+)
+from tests.fakes.media import MediaServer
+from tests.platforms.harness import fake_class, rig, sample_draft
+
+PLATFORMS = sorted(ADAPTERS)
+
+
+def _implemented(platform: str) -> bool:
+    try:
+        fake_class(platform)
+    except (ImportError, AttributeError):
+        return False
+    return True
+
+
+IMPLEMENTED = [p for p in PLATFORMS if _implemented(p)]
+
+
+def test_every_platform_has_a_fake() -> None:
+    assert IMPLEMENTED == PLATFORMS, f"platforms without a fake: {sorted(set(PLATFORMS) - set(IMPLEMENTED))}"
+
+
+@pytest.fixture(params=IMPLEMENTED)
+def platform(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+async def test_success_gives_id_and_url(platform: str, media_server: MediaServer) -> None:
+    async with fake_class(platform)() as fake, rig(platform, fake) as r:
+        draft = sample_draft(fake.contract_media, media_server)
+        result = await r.adapter.publish(draft, r.job())
+        assert isinstance(result, Published)
+        assert result.post_id
+        assert result.post_url.startswith("https://")
+        assert len(fake.posts) == 1
+
+
+async def test_expired_credentials_are_auth_expired(platform: str, media_server: MediaServer) -> None:
+    async with fake_class(platform)() as fake, rig(platform, fake) as r:
+        fake.fail_next("auth", count=3)  # still failing after one refresh, where there is one
+        with pytest.raises(AuthExpiredError):
+            await r.adapter.publish(sample_draft(fake.contract_media, media_server), r.job())
+        assert fake.posts == []
+
+
+async def test_rate_limit_carries_the_delay(platform: str, media_server: MediaServer) -> None:
+    async with fake_class(platform)() as fake, rig(platform, fake) as r:
+        fake.fail_next("rate_limit", retry_after=120)
+        with pytest.raises(RateLimitedError) as info:
+            await r.adapter.publish(sample_draft(fake.contract_media, media_server), r.job())
+        assert info.value.retryable
+        assert info.value.retry_after is not None
+        assert 100 <= info.value.retry_after <= 125
+        assert fake.posts == []
+
+
+async def test_server_error_is_unavailable(platform: str, media_server: MediaServer) -> None:
+    async with fake_class(platform)() as fake, rig(platform, fake) as r:
+        fake.fail_next("unavailable")
+        with pytest.raises(UnavailableError) as info:
+            await r.adapter.publish(sample_draft(fake.contract_media, media_server), r.job())
+        assert info.value.retryable
+        assert fake.posts == []
+
+
+async def test_rejection_carries_the_platform_reason(platform: str, media_server: MediaServer) -> None:
+    async with fake_class(platform)() as fake, rig(platform, fake) as r:
+        fake.fail_next("reject")
+        with pytest.raises(RejectedError) as info:
+            await r.adapter.publish(sample_draft(fake.contract_media, media_server), r.job())
+        assert not info.value.retryable
+        assert info.value.message and "HTTP 4" not in info.value.message
+        assert fake.posts == []
+
+
+async def test_lost_answer_never_posts_twice(platform: str, media_server: MediaServer) -> None:
+    """The post is created but the answer is lost: recover() or a safe resend, never two posts."""
+    async with fake_class(platform)() as fake, rig(platform, fake) as r:
+        draft = sample_draft(fake.contract_media, media_server)
+        first_job = r.job()
+        fake.fail_next("drop")
+        try:
+            first: Published | None = await r.adapter.publish(draft, first_job)
+        except (OutcomeUnknownError, UnavailableError):
+            first = None
+        if first is None:
+            adapter = r.new_adapter()
+            job = r.job(attempt=2, state=dict(first_job.state))
+            try:
+                found = await adapter.recover(draft, job)
+            except OutcomeUnknownError:
+                found = None
+                assert len(fake.posts) == 1
+            else:
+                if found is None:  # the adapter says re-sending is safe (idempotent create)
+                    found = await adapter.publish(draft, job)
+                assert found.post_id
+        assert len(fake.posts) == 1
+
+
+def test_measure_agrees_with_the_limits(platform: str) -> None:
+    cls = ADAPTERS[platform]
+    limit = cls.limits.max_chars
+    assert cls.measure("a" * limit) == limit
+    at_limit = cls.check(Draft("a" * limit), cls.limits)
+    over = cls.check(Draft("a" * (limit + 1)), cls.limits)
+    assert not [p for p in at_limit if "characters" in p]
+    assert [p for p in over if "characters" in p]
