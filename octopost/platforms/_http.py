@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import msgspec
+from yarl import URL
 
 from octopost.platforms.errors import (
     AuthExpiredError,
@@ -176,7 +177,7 @@ class PlatformHttp:
     async def request(
         self,
         method: str,
-        url: str,
+        url: str | URL,
         *,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
@@ -188,6 +189,8 @@ class PlatformHttp:
     ) -> Response:
         """Send one request and read the whole answer.
 
+        `url`: a string, or a `yarl.URL(..., encoded=True)` to send it byte for byte
+        (percent-encoded URNs in paths, signed upload URLs).
         `ok`: statuses returned instead of raised (default: any 2xx).
         `safe_to_retry`: whether repeating this request cannot create a second
         post (default: true for GET/PUT/DELETE, false for POST/PATCH).
