@@ -1,0 +1,3 @@
+from octopost.cli import main
+
+raise SystemExit(main())

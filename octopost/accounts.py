@@ -1,0 +1,135 @@
+"""Connected accounts: verify on connect, encrypt credentials, hand adapters a live handle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from octopost.crypto import CredentialBox
+from octopost.errors import FieldError, NotFoundError, ValidationError
+from octopost.keys import random_id
+from octopost.models import AccountRecord, AccountStatus, utcnow
+from octopost.platforms import ADAPTERS, PLATFORM_IDS
+from octopost.platforms.base import Account, Adapter
+from octopost.platforms.errors import PlatformError
+from octopost.store import Store
+
+log = logging.getLogger("octopost.accounts")
+
+AdapterFactory = Callable[[str, Account], Adapter]
+AccountHook = Callable[[Any, AccountRecord], Awaitable[None]]
+
+
+def reconnect_message(platform: str) -> str:
+    return f"Token expired. Reconnect your {ADAPTERS[platform].label} account."
+
+
+class AccountService:
+    """Owns connected accounts and the per-account handles adapters share.
+
+    Handles are cached per account id so that every publish of one account
+    shares the same lock and the latest (refreshed) credentials.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        box: CredentialBox,
+        make_adapter: AdapterFactory,
+        *,
+        on_reauth: AccountHook | None = None,
+    ) -> None:
+        self.store = store
+        self.box = box
+        self.make_adapter = make_adapter
+        self.on_reauth = on_reauth
+        self._handles: dict[str, Account] = {}
+        self._guard = asyncio.Lock()
+
+    async def connect(self, platform: str, credentials: dict[str, Any], settings: dict[str, Any]) -> AccountRecord:
+        """Verify `credentials` with the platform, then store them (replacing the old account)."""
+        if platform not in PLATFORM_IDS:
+            raise ValidationError(
+                f"Unknown platform '{platform}'",
+                [FieldError("platform", f"must be one of: {', '.join(PLATFORM_IDS)}")],
+            )
+        handle = Account(id=random_id("acc_"), platform=platform, credentials=dict(credentials), settings=dict(settings))
+        adapter = self.make_adapter(platform, handle)
+        try:
+            identity = await adapter.verify()
+        except PlatformError as exc:
+            raise ValidationError(
+                f"{ADAPTERS[platform].label} did not accept these credentials: {exc.message}",
+                [FieldError("credentials", exc.message)],
+            ) from exc
+        now = utcnow().replace(microsecond=0)
+        record = AccountRecord(
+            id=handle.id,
+            platform=platform,
+            username=identity.username,
+            display_name=identity.display_name,
+            remote_id=identity.remote_id,
+            profile_url=identity.profile_url,
+            status=AccountStatus.ACTIVE,
+            # verify() may have added to the credentials (a user id, a session)
+            credentials_enc=self.box.seal(handle.credentials),
+            settings=dict(settings),
+            created_at=now,
+            updated_at=now,
+        )
+        old = await self.store.accounts.replace(record)
+        if old is not None:
+            self._handles.pop(old.id, None)
+        log.info("connected %s account %s (@%s)", platform, record.id, record.username)
+        return record
+
+    async def list(self) -> list[AccountRecord]:
+        return await self.store.accounts.list()
+
+    async def get(self, account_id: str) -> AccountRecord:
+        record = await self.store.accounts.get(account_id)
+        if record is None:
+            raise NotFoundError(f"No account with id '{account_id}'")
+        return record
+
+    async def delete(self, account_id: str) -> None:
+        if not await self.store.accounts.delete(account_id):
+            raise NotFoundError(f"No account with id '{account_id}'")
+        self._handles.pop(account_id, None)
+
+    async def for_platform(self, platform: str) -> AccountRecord | None:
+        return await self.store.accounts.for_platform(platform)
+
+    async def handle(self, record: AccountRecord) -> Account:
+        """The shared live handle of an account (decrypted credentials, refresh lock)."""
+        async with self._guard:
+            handle = self._handles.get(record.id)
+            if handle is None:
+                account_id = record.id
+
+                async def save(credentials: dict[str, Any]) -> None:
+                    await self.store.accounts.save_credentials(
+                        account_id, self.box.seal(credentials), utcnow()
+                    )
+
+                handle = Account(
+                    id=record.id,
+                    platform=record.platform,
+                    credentials=self.box.open(record.credentials_enc),
+                    settings=dict(record.settings),
+                    username=record.username,
+                    saver=save,
+                )
+                self._handles[record.id] = handle
+            return handle
+
+    async def mark_reauth(self, account_id: str, reason: str) -> None:
+        """The platform refused the credentials for good: the user must reconnect."""
+        changed = await self.store.accounts.set_status(
+            account_id, AccountStatus.REAUTH_REQUIRED, reason, utcnow(), on_change=self.on_reauth
+        )
+        self._handles.pop(account_id, None)
+        if changed is not None:
+            log.warning("%s account %s needs to be reconnected: %s", changed.platform, account_id, reason)

@@ -1,0 +1,85 @@
+"""create_app(config) -> Litestar: the one wiring module."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from octopost import __version__
+from octopost.config import Config
+from octopost.models import utcnow
+from octopost.services import Services, build_services
+from octopost.web.accounts import AccountController
+from octopost.web.auth import ApiKeyAuth
+from octopost.web.errors import EXCEPTION_HANDLERS
+from octopost.web.posts import PostController
+from octopost.web.requestlog import RequestLog
+from octopost.web.schemas import Health
+
+MAX_BODY = 1024 * 1024
+
+
+@get("/healthz", summary="Health check", tags=["Service"], security=[])
+async def healthz() -> Health:
+    return Health(status="ok", version=__version__)
+
+
+def create_app(
+    config: Config,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        services = await build_services(config, clock=clock, sleep=sleep)
+        app.state.services = services
+        try:
+            await services.start_background()
+            yield
+        finally:
+            await services.close()
+
+    def provide_services(state: State) -> Services:
+        services: Services = state.services
+        return services
+
+    app = Litestar(
+        route_handlers=[healthz, PostController, AccountController],
+        lifespan=[lifespan],
+        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            DefineMiddleware(ApiKeyAuth, exclude=["^/healthz", "^/schema"]),
+        ],
+        request_max_body_size=MAX_BODY,
+        openapi_config=OpenAPIConfig(
+            title="Octopost API",
+            version=__version__,
+            description="Self-hosted cross-posting: one post, many social platforms. "
+            "Every /v1 route needs `Authorization: Bearer <API key>`.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={
+                    "ApiKey": SecurityScheme(type="http", scheme="bearer", description="oct_live_… or oct_test_… key")
+                }
+            ),
+            security=[{"ApiKey": []}],
+        ),
+        debug=False,
+        logging_config=None,
+    )
+    # One access line and one request id for every request, 404/405 included.
+    app.asgi_handler = RequestLog(app.asgi_handler)
+    return app

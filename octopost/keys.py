@@ -1,0 +1,78 @@
+"""API keys: generation, hashing and constant-time verification.
+
+Keys are `oct_live_` or `oct_test_` (sandbox) followed by 40 random base62
+characters. Only a SHA-256 digest is stored; the secret is shown once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+import time
+from datetime import datetime
+
+from octopost.models import ApiKey, utcnow
+from octopost.store import Store
+
+LIVE_PREFIX = "oct_live_"
+TEST_PREFIX = "oct_test_"
+SECRET_LENGTH = 40
+_ALPHABET = string.ascii_letters + string.digits
+#: last_used_at is written at most this often per key (seconds), not on every request
+TOUCH_INTERVAL = 60.0
+
+
+def random_id(prefix: str, length: int = 24) -> str:
+    """`prefix` + `length` random base62 characters (≈ 143 bits for 24)."""
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode("utf-8")).digest()
+
+
+def looks_like_key(secret: str) -> bool:
+    body = secret[len(LIVE_PREFIX) :]
+    return (
+        secret.startswith((LIVE_PREFIX, TEST_PREFIX))
+        and len(body) >= 32
+        and all(c in _ALPHABET for c in body)
+    )
+
+
+class KeyService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._touched: dict[str, float] = {}
+
+    async def create(self, name: str, *, sandbox: bool = False, now: datetime | None = None) -> tuple[ApiKey, str]:
+        """A new key and its secret (the only time the secret exists in clear)."""
+        secret = random_id(TEST_PREFIX if sandbox else LIVE_PREFIX, SECRET_LENGTH)
+        key = ApiKey(
+            id=random_id("key_", 16),
+            name=name,
+            prefix=secret[: len(LIVE_PREFIX) + 6],
+            sandbox=sandbox,
+            created_at=(now or utcnow()).replace(microsecond=0),
+        )
+        await self.store.keys.insert(key, digest(secret))
+        return key, secret
+
+    async def authenticate(self, secret: str) -> ApiKey | None:
+        """The active key for `secret`, or None (unknown, malformed or revoked)."""
+        if not looks_like_key(secret):
+            return None
+        wanted = digest(secret)
+        found = await self.store.keys.by_hash(wanted)
+        if found is None:
+            return None
+        key, stored = found
+        if not hmac.compare_digest(stored, wanted) or key.revoked_at is not None:
+            return None
+        now = time.monotonic()
+        if now - self._touched.get(key.id, -TOUCH_INTERVAL) >= TOUCH_INTERVAL:
+            self._touched[key.id] = now
+            await self.store.keys.touch(key.id, utcnow())
+        return key

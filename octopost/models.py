@@ -1,0 +1,172 @@
+"""Domain structs and enums: posts, media, per-platform results, accounts, API keys."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+PLATFORM_IDS: tuple[str, ...] = (
+    "twitter",
+    "bluesky",
+    "mastodon",
+    "linkedin",
+    "threads",
+    "instagram",
+    "facebook",
+    "tiktok",
+    "youtube",
+)
+
+
+class PostStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+
+
+EDITABLE = frozenset({PostStatus.DRAFT, PostStatus.SCHEDULED})
+
+
+class DeliveryState(enum.StrEnum):
+    """One platform's progress within one publish."""
+
+    PENDING = "pending"  # not sent yet
+    SENDING = "sending"  # a request may be in flight (a crash here means: outcome unknown)
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+FINAL_DELIVERY = frozenset({DeliveryState.SUCCEEDED, DeliveryState.FAILED})
+
+
+class Image(msgspec.Struct, forbid_unknown_fields=True):
+    url: str
+    alt_text: str | None = None
+
+
+class Video(msgspec.Struct, forbid_unknown_fields=True):
+    url: str
+    thumbnail_url: str | None = None
+
+
+class Media(msgspec.Struct, forbid_unknown_fields=True):
+    images: list[Image] = msgspec.field(default_factory=list)
+    video: Video | None = None
+
+
+class PlatformResult(msgspec.Struct, omit_defaults=True):
+    """One platform's outcome, as the API shows it in `platform_results`."""
+
+    success: bool
+    post_id: str | None = None
+    post_url: str | None = None
+    error: str | None = None
+    #: auth, rate_limited, validation, media, duplicate, platform, network, unknown
+    error_category: str | None = None
+    retryable: bool | None = None
+    attempts: int = 0
+    simulated: bool = False
+
+
+class Delivery(msgspec.Struct):
+    """One platform's share of a post: the store's record of progress."""
+
+    post_id: str
+    platform: str
+    state: DeliveryState
+    attempts: int = 0
+    remote_id: str | None = None
+    remote_url: str | None = None
+    error: str | None = None
+    error_category: str | None = None
+    retryable: bool | None = None
+    simulated: bool = False
+    checkpoint: dict[str, Any] = msgspec.field(default_factory=dict)
+    updated_at: datetime | None = None
+
+    def result(self) -> PlatformResult:
+        return PlatformResult(
+            success=self.state is DeliveryState.SUCCEEDED,
+            post_id=self.remote_id,
+            post_url=self.remote_url,
+            error=self.error,
+            error_category=self.error_category,
+            retryable=self.retryable,
+            attempts=self.attempts,
+            simulated=self.simulated,
+        )
+
+
+class Post(msgspec.Struct):
+    id: str
+    content: str
+    platforms: list[str]
+    status: PostStatus
+    scheduled_for: datetime | None
+    media: Media | None
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None = None
+    sandbox: bool = False
+    deliveries: list[Delivery] = msgspec.field(default_factory=list)
+
+    def platform_results(self) -> dict[str, PlatformResult] | None:
+        """Finished platforms only; None until the first one is known."""
+        done = {
+            d.platform: d.result() for d in self.deliveries if d.state in FINAL_DELIVERY
+        }
+        if not done:
+            return None
+        order = {p: i for i, p in enumerate(self.platforms)}
+        return dict(sorted(done.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+
+class AccountStatus(enum.StrEnum):
+    ACTIVE = "active"
+    REAUTH_REQUIRED = "reauth_required"
+
+
+class AccountRecord(msgspec.Struct):
+    """A connected platform account as stored (credentials still encrypted)."""
+
+    id: str
+    platform: str
+    username: str
+    display_name: str | None
+    remote_id: str | None
+    profile_url: str | None
+    status: AccountStatus
+    credentials_enc: bytes
+    settings: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    status_reason: str | None = None
+
+
+class ApiKey(msgspec.Struct):
+    id: str
+    name: str
+    prefix: str
+    sandbox: bool
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with `Z`; milliseconds only when the time has them."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")

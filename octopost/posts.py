@@ -1,0 +1,231 @@
+"""The Posts resource: validation of input and the draft/scheduled lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+
+from octopost.errors import ConflictError, FieldError, NotFoundError, ValidationError
+from octopost.keys import random_id
+from octopost.models import PLATFORM_IDS, Media, Post, PostStatus, utcnow
+
+MAX_CONTENT = 100_000
+MAX_IMAGES = 4
+MAX_URL = 2048
+MAX_ALT_TEXT = 5_000
+
+Clock = Callable[[], datetime]
+#: told about every change to a post's schedule (the scheduler's timers)
+ScheduleHook = Callable[[Post | None, str], Awaitable[None]]
+
+
+def _now_ms(clock: Clock) -> datetime:
+    now = clock()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def parse_time(value: str) -> datetime:
+    """ISO 8601 with an explicit offset or `Z`; a time without offset is never guessed."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("must be an ISO 8601 date-time like 2026-04-10T09:00:00Z") from exc
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError("must include a UTC offset or Z, e.g. 2026-04-10T09:00:00Z")
+    parsed = parsed.astimezone(UTC)
+    return parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)
+
+
+def _check_url(url: str, field: str, errors: list[FieldError]) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        errors.append(FieldError(field, "must be an http(s) URL"))
+    elif len(url) > MAX_URL:
+        errors.append(FieldError(field, f"must be at most {MAX_URL} characters"))
+
+
+def validate_content(content: str, errors: list[FieldError]) -> None:
+    if not content.strip():
+        errors.append(FieldError("content", "must not be empty"))
+    elif len(content) > MAX_CONTENT:
+        errors.append(FieldError("content", f"must be at most {MAX_CONTENT} characters"))
+
+
+def validate_platforms(platforms: list[str], errors: list[FieldError]) -> list[str]:
+    """Known ids only, duplicates removed, order kept."""
+    if not platforms:
+        errors.append(FieldError("platforms", "must name at least one platform"))
+        return []
+    unique: list[str] = []
+    for index, platform in enumerate(platforms):
+        if platform not in PLATFORM_IDS:
+            errors.append(
+                FieldError(
+                    f"platforms[{index}]",
+                    f"unknown platform '{platform}'; valid: {', '.join(PLATFORM_IDS)}",
+                )
+            )
+        elif platform not in unique:
+            unique.append(platform)
+    return unique
+
+
+def validate_media(media: Media, errors: list[FieldError]) -> Media | None:
+    """Normalised media, or None when it holds nothing."""
+    if media.images and media.video is not None:
+        errors.append(FieldError("media", "images and a video cannot be combined in one post"))
+    if len(media.images) > MAX_IMAGES:
+        errors.append(FieldError("media.images", f"at most {MAX_IMAGES} images"))
+    for index, image in enumerate(media.images):
+        _check_url(image.url, f"media.images[{index}].url", errors)
+        if image.alt_text is not None and len(image.alt_text) > MAX_ALT_TEXT:
+            errors.append(
+                FieldError(f"media.images[{index}].alt_text", f"must be at most {MAX_ALT_TEXT} characters")
+            )
+    if media.video is not None:
+        _check_url(media.video.url, "media.video.url", errors)
+        if media.video.thumbnail_url is not None:
+            _check_url(media.video.thumbnail_url, "media.video.thumbnail_url", errors)
+    if not media.images and media.video is None:
+        return None
+    return media
+
+
+def validate_schedule(value: str, now: datetime, errors: list[FieldError]) -> datetime | None:
+    try:
+        when = parse_time(value)
+    except ValueError as exc:
+        errors.append(FieldError("scheduled_for", str(exc)))
+        return None
+    if when <= now:
+        errors.append(FieldError("scheduled_for", "must be in the future"))
+        return None
+    return when
+
+
+def raise_if(errors: list[FieldError]) -> None:
+    if errors:
+        summary = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        raise ValidationError(f"Invalid post: {summary}", errors)
+
+
+async def _no_hook(post: Post | None, post_id: str) -> None:
+    return None
+
+
+class PostService:
+    """Create, read, update and delete posts (publishing lives in the publisher)."""
+
+    def __init__(self, store: Any, *, clock: Clock = utcnow, on_schedule: ScheduleHook = _no_hook) -> None:
+        self.store = store
+        self.clock = clock
+        self.on_schedule = on_schedule
+
+    async def create(
+        self,
+        *,
+        content: str,
+        platforms: list[str],
+        scheduled_for: str | None,
+        media: Media | None,
+        sandbox: bool,
+    ) -> Post:
+        now = _now_ms(self.clock)
+        errors: list[FieldError] = []
+        validate_content(content, errors)
+        targets = validate_platforms(platforms, errors)
+        when = validate_schedule(scheduled_for, now, errors) if scheduled_for is not None else None
+        clean_media = validate_media(media, errors) if media is not None else None
+        raise_if(errors)
+        post = Post(
+            id=random_id("post_"),
+            content=content,
+            platforms=targets,
+            status=PostStatus.SCHEDULED if when is not None else PostStatus.DRAFT,
+            scheduled_for=when,
+            media=clean_media,
+            created_at=now,
+            updated_at=now,
+            sandbox=sandbox,
+        )
+        await self.store.posts.insert(post)
+        if when is not None:
+            await self.on_schedule(post, post.id)
+        return post
+
+    async def get(self, post_id: str, *, sandbox: bool) -> Post:
+        post = await self.store.posts.get(post_id, sandbox)
+        if post is None:
+            raise NotFoundError(f"No post with id '{post_id}'")
+        return post
+
+    async def list(self, *, sandbox: bool, status: str | None, limit: int, offset: int) -> tuple[list[Post], int]:
+        errors: list[FieldError] = []
+        if status is not None and status not in {s.value for s in PostStatus}:
+            errors.append(
+                FieldError("status", f"must be one of: {', '.join(s.value for s in PostStatus)}")
+            )
+        if not 1 <= limit <= 100:
+            errors.append(FieldError("limit", "must be between 1 and 100"))
+        if offset < 0:
+            errors.append(FieldError("offset", "must be 0 or more"))
+        raise_if(errors)
+        result: tuple[list[Post], int] = await self.store.posts.list(
+            sandbox=sandbox, status=status, limit=limit, offset=offset
+        )
+        return result
+
+    async def update(self, post_id: str, changes: dict[str, Any], *, sandbox: bool) -> Post:
+        """Partial update. `changes` holds only the fields the client sent (None = null)."""
+        now = _now_ms(self.clock)
+        errors: list[FieldError] = []
+        columns: dict[str, Any] = {}
+        if "content" in changes:
+            if changes["content"] is None:
+                errors.append(FieldError("content", "must not be null"))
+            else:
+                validate_content(changes["content"], errors)
+                columns["content"] = changes["content"]
+        if "platforms" in changes:
+            if changes["platforms"] is None:
+                errors.append(FieldError("platforms", "must not be null"))
+            else:
+                columns["platforms"] = validate_platforms(changes["platforms"], errors)
+        if "media" in changes:
+            media = changes["media"]
+            columns["media"] = validate_media(media, errors) if media is not None else None
+        schedule_given = "scheduled_for" in changes
+        when: datetime | None = None
+        if schedule_given and changes["scheduled_for"] is not None:
+            when = validate_schedule(changes["scheduled_for"], now, errors)
+        raise_if(errors)
+        if schedule_given:
+            columns["scheduled_for"] = when
+            columns["status"] = PostStatus.SCHEDULED if when is not None else PostStatus.DRAFT
+        before, after = await self.store.posts.update(post_id, sandbox, columns, now)
+        if before is None:
+            raise NotFoundError(f"No post with id '{post_id}'")
+        if after is None:
+            raise ConflictError(
+                f"Post '{post_id}' is {before.status.value}; only draft and scheduled posts can be updated"
+            )
+        if schedule_given or before.status is PostStatus.SCHEDULED:
+            await self.on_schedule(after, post_id)
+        return after
+
+    async def delete(self, post_id: str, *, sandbox: bool) -> None:
+        post = await self.store.posts.delete(post_id, sandbox)
+        if post is None:
+            raise NotFoundError(f"No post with id '{post_id}'")
+        if post.status is PostStatus.PUBLISHING:
+            raise ConflictError(f"Post '{post_id}' is being published; try again when it has finished")
+        if post.status is PostStatus.SCHEDULED:
+            await self.on_schedule(None, post_id)
+
+
+def encode_media(media: Media | None) -> dict[str, Any] | None:
+    return msgspec.to_builtins(media) if media is not None else None

@@ -1,0 +1,328 @@
+"""Publishes one post: concurrent fan-out, per-platform outcome, retries, crash recovery.
+
+Invariants:
+- every platform's outcome is written the moment it is known;
+- before a request leaves, its delivery is marked `sending` (attempt counted), so
+  a crash leaves evidence: on restart such a delivery goes through the adapter's
+  `recover()` instead of being sent blindly again;
+- a delivery that succeeded is never sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from octopost.accounts import AccountService, reconnect_message
+from octopost.checks import PlatformCheck, check_platform, check_post, draft_of
+from octopost.config import PublishingConfig
+from octopost.errors import ConflictError, FieldError, NotFoundError, ValidationError
+from octopost.media import Fetcher, PublishMedia
+from octopost.models import AccountStatus, Delivery, DeliveryState, Post, PostStatus, utcnow
+from octopost.platforms import ADAPTERS
+from octopost.platforms.base import Account, Adapter, Draft, Published, PublishJob
+from octopost.platforms.errors import (
+    AuthExpiredError,
+    OutcomeUnknownError,
+    PlatformError,
+    RateLimitedError,
+    category_of,
+)
+from octopost.platforms.sandbox import simulate
+from octopost.store import Store
+
+log = logging.getLogger("octopost.publisher")
+
+Sleep = Callable[[float], Awaitable[None]]
+FinishHook = Callable[[Any, Post], Awaitable[None]]
+
+
+def unknown_outcome_message(label: str) -> str:
+    return (
+        f"The request to {label} was interrupted after it was sent, so the post may or may not "
+        f"exist there. Check your {label} account before re-posting."
+    )
+
+
+class Publisher:
+    def __init__(
+        self,
+        store: Store,
+        accounts: AccountService,
+        make_adapter: Callable[[str, Account], Adapter],
+        fetcher: Fetcher,
+        config: PublishingConfig,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        sleep: Sleep = asyncio.sleep,
+        on_finish: FinishHook | None = None,
+    ) -> None:
+        self.store = store
+        self.accounts = accounts
+        self.make_adapter = make_adapter
+        self.fetcher = fetcher
+        self.config = config
+        self.clock = clock
+        self.sleep = sleep
+        self.on_finish = on_finish
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(max(1, config.max_concurrent_posts))
+        self._stopping = False
+
+    # -- entry points --------------------------------------------------------
+    async def check(self, post: Post, platforms: list[str] | None = None) -> dict[str, PlatformCheck]:
+        return await check_post(
+            post, platforms or post.platforms, accounts=self.accounts, make_adapter=self.make_adapter
+        )
+
+    async def publish_now(self, post_id: str, *, sandbox: bool) -> Post:
+        """Check every target, claim the post, start publishing in the background."""
+        post = await self.store.posts.get(post_id, sandbox)
+        if post is None:
+            raise NotFoundError(f"No post with id '{post_id}'")
+        if post.status not in (PostStatus.DRAFT, PostStatus.SCHEDULED):
+            raise ConflictError(f"Post '{post_id}' is {post.status.value}; only draft and scheduled posts can be published")
+        return await self._checked_claim(post, post.platforms, (PostStatus.DRAFT, PostStatus.SCHEDULED))
+
+    async def retry(self, post_id: str, platforms: list[str] | None, *, sandbox: bool) -> Post:
+        """Send again only what failed (all failed platforms, or the chosen ones)."""
+        post = await self.store.posts.get(post_id, sandbox)
+        if post is None:
+            raise NotFoundError(f"No post with id '{post_id}'")
+        if post.status is PostStatus.PUBLISHING:
+            raise ConflictError(f"Post '{post_id}' is being published; try again when it has finished")
+        if post.status not in (PostStatus.PUBLISHED, PostStatus.FAILED):
+            raise ConflictError(f"Post '{post_id}' is {post.status.value}; publish it instead of retrying")
+        failed = [d.platform for d in post.deliveries if d.state is DeliveryState.FAILED]
+        failed += [p for p in post.platforms if p not in {d.platform for d in post.deliveries}]
+        if platforms is None:
+            targets = failed
+        else:
+            errors = [
+                FieldError(f"platforms[{i}]", f"'{p}' has not failed on this post; only failed platforms are retried")
+                for i, p in enumerate(platforms)
+                if p not in failed
+            ]
+            if errors:
+                raise ValidationError("Only failed platforms can be retried", errors)
+            targets = list(dict.fromkeys(platforms))
+        if not targets:
+            raise ConflictError(f"Post '{post_id}' has no failed platforms to retry")
+        return await self._checked_claim(post, targets, (PostStatus.PUBLISHED, PostStatus.FAILED))
+
+    async def _checked_claim(self, post: Post, targets: list[str], from_states: tuple[PostStatus, ...]) -> Post:
+        checks = await self.check(post, targets)
+        failing = {p: c for p, c in checks.items() if not c.ok}
+        if failing:
+            details = [
+                FieldError(
+                    f"platforms.{platform}",
+                    " ".join(check.problems),
+                    meta={"length": check.length, "limit": check.limit, "account": check.account},
+                )
+                for platform, check in failing.items()
+            ]
+            names = ", ".join(failing)
+            raise ValidationError(f"The post cannot be published to: {names}. Nothing was sent.", details)
+        claimed = await self.store.posts.claim(
+            post.id, now=self.clock(), from_states=from_states, platforms=targets, sandbox=post.sandbox
+        )
+        if claimed is None:
+            raise ConflictError(f"Post '{post.id}' is already being published")
+        self.start(claimed.id)
+        return claimed
+
+    def start(self, post_id: str) -> None:
+        """Publish a claimed (`publishing`) post in the background, once per process."""
+        if self._stopping or post_id in self._tasks:
+            return
+        task = asyncio.create_task(self._run(post_id), name=f"publish {post_id}")
+        self._tasks[post_id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(post_id, None))
+
+    async def resume(self) -> int:
+        """At start-up: continue every post a crash or shutdown left in `publishing`."""
+        ids = await self.store.posts.publishing_ids()
+        for post_id in ids:
+            log.info("resuming interrupted publish of %s", post_id)
+            self.start(post_id)
+        return len(ids)
+
+    async def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait for running publishes; True when none is left."""
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+        return not self._tasks
+
+    async def stop(self, grace: float) -> None:
+        """Shutdown: no new publishes; in-flight ones get `grace` seconds, then are
+        cancelled (their deliveries stay recoverable for the next start)."""
+        self._stopping = True
+        if not await self.wait_idle(grace):
+            log.warning("cancelling %d unfinished publishes; they resume at next start", len(self._tasks))
+            tasks = list(self._tasks.values())
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- the work ------------------------------------------------------------
+    async def _run(self, post_id: str) -> None:
+        async with self._slots:
+            post = await self.store.posts.get(post_id)
+            if post is None or post.status is not PostStatus.PUBLISHING:
+                return
+            draft = draft_of(post)
+            todo = [d for d in post.deliveries if d.state in (DeliveryState.PENDING, DeliveryState.SENDING)]
+            log.info("publishing %s to %s", post_id, ", ".join(d.platform for d in todo) or "nothing")
+            async with PublishMedia(self.fetcher) as media:
+                await asyncio.gather(*(self._deliver(post, d, draft, media) for d in todo))
+            final = await self.store.posts.finish(post_id, self.clock(), on_finish=self.on_finish)
+            if final is not None:
+                log.info("post %s is %s", post_id, final.status.value)
+
+    async def _deliver(self, post: Post, delivery: Delivery, draft: Draft, media: PublishMedia) -> None:
+        platform = delivery.platform
+        try:
+            await self._deliver_inner(post, delivery, draft, media)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("unexpected error publishing %s to %s", post.id, platform)
+            await self._fail(
+                post.id,
+                platform,
+                f"Internal error while publishing to {ADAPTERS[platform].label}; "
+                f"check your {ADAPTERS[platform].label} account before re-posting.",
+                "unknown",
+                False,
+            )
+
+    async def _deliver_inner(self, post: Post, delivery: Delivery, draft: Draft, media: PublishMedia) -> None:
+        platform = delivery.platform
+        label = ADAPTERS[platform].label
+        if post.sandbox:
+            await self.store.posts.mark_sending(post.id, platform, self.clock())
+            remote_id, url = simulate(platform)
+            await self.store.posts.record_success(
+                post.id, platform, remote_id=remote_id, remote_url=url, simulated=True, now=self.clock()
+            )
+            return
+        record = await self.accounts.for_platform(platform)
+        if record is None or record.status is not AccountStatus.ACTIVE:
+            message = (
+                f"No {label} account is connected. Connect one with POST /v1/accounts."
+                if record is None
+                else reconnect_message(platform)
+            )
+            await self._fail(post.id, platform, message, "auth", False)
+            return
+        handle = await self.accounts.handle(record)
+        adapter = self.make_adapter(platform, handle)
+        job = self._job(post.id, platform, delivery, media)
+
+        if delivery.state is DeliveryState.SENDING:
+            # A request was in flight when the process stopped: find out before re-sending.
+            if await self._recovered(adapter, draft, job, post.id, platform, label):
+                return
+        else:
+            check = await check_platform(
+                platform, draft, sandbox=False, accounts=self.accounts, make_adapter=self.make_adapter
+            )
+            if not check.ok:
+                await self._fail(post.id, platform, " ".join(check.problems), "validation", False)
+                return
+
+        attempt = delivery.attempts
+        while True:
+            attempt = await self.store.posts.mark_sending(post.id, platform, self.clock())
+            job.attempt = attempt
+            try:
+                published = await adapter.publish(draft, job)
+            except AuthExpiredError:
+                await self.accounts.mark_reauth(record.id, reconnect_message(platform))
+                await self._fail(post.id, platform, reconnect_message(platform), "auth", False)
+                return
+            except OutcomeUnknownError:
+                if await self._recovered(adapter, draft, job, post.id, platform, label):
+                    return
+                if attempt >= self.config.max_attempts:
+                    await self._fail(post.id, platform, unknown_outcome_message(label), "unknown", False)
+                    return
+                continue  # recover() proved a resend is safe
+            except PlatformError as exc:
+                delay = self._retry_delay(exc, attempt)
+                if delay is None:
+                    await self._fail(post.id, platform, exc.message, category_of(exc), exc.retryable)
+                    return
+                log.info("%s on %s failed (%s); retrying in %.1fs", post.id, platform, exc.message, delay)
+                await self.store.posts.mark_pending(post.id, platform, self.clock())
+                await self.sleep(delay)
+                continue
+            await self._succeed(post.id, platform, published)
+            return
+
+    async def _recovered(
+        self, adapter: Adapter, draft: Draft, job: PublishJob, post_id: str, platform: str, label: str
+    ) -> bool:
+        """Resolve an unknown outcome. True when the delivery is now final."""
+        try:
+            found = await adapter.recover(draft, job)
+        except PlatformError as exc:
+            log.warning("%s on %s: outcome unknown (%s)", post_id, platform, exc.message)
+            await self._fail(post_id, platform, unknown_outcome_message(label), "unknown", False)
+            return True
+        if found is not None:
+            log.info("%s on %s: found the post after an interrupted request", post_id, platform)
+            await self._succeed(post_id, platform, found)
+            return True
+        return False
+
+    def _retry_delay(self, exc: PlatformError, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up now."""
+        if not exc.retryable or attempt >= self.config.max_attempts:
+            return None
+        asked = getattr(exc, "retry_after", None)
+        base = min(self.config.backoff_max, self.config.backoff_base * 2 ** (attempt - 1))
+        delay = random.uniform(0, base)  # full jitter
+        if asked is not None:
+            delay = asked + random.uniform(0, min(1.0, base))
+        if delay > self.config.max_retry_delay:
+            return None
+        if isinstance(exc, RateLimitedError) and asked is None:
+            delay = max(delay, base)
+        return delay
+
+    def _job(self, post_id: str, platform: str, delivery: Delivery, media: PublishMedia) -> PublishJob:
+        async def save(state: dict[str, Any]) -> None:
+            await self.store.posts.save_checkpoint(post_id, platform, state, self.clock())
+
+        return PublishJob(
+            post_id=post_id,
+            key=f"octopost-{post_id}-{platform}",
+            media=media,
+            state=dict(delivery.checkpoint),
+            attempt=delivery.attempts,
+            saver=save,
+        )
+
+    async def _succeed(self, post_id: str, platform: str, published: Published) -> None:
+        await self.store.posts.record_success(
+            post_id,
+            platform,
+            remote_id=published.post_id,
+            remote_url=published.post_url,
+            simulated=False,
+            now=self.clock(),
+        )
+        log.info("%s on %s: published %s", post_id, platform, published.post_url)
+
+    async def _fail(self, post_id: str, platform: str, message: str, category: str, retryable: bool) -> None:
+        await self.store.posts.record_failure(
+            post_id, platform, error=message, category=category, retryable=retryable, now=self.clock()
+        )
+        log.warning("%s on %s failed [%s]: %s", post_id, platform, category, message)

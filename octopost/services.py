@@ -1,0 +1,102 @@
+"""The service container: everything a handler or the CLI may call, built once at start."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiohttp
+
+from octopost.accounts import AccountService
+from octopost.config import Config
+from octopost.crypto import load_box
+from octopost.keys import KeyService
+from octopost.media import Fetcher
+from octopost.models import utcnow
+from octopost.platforms import ADAPTERS, settings_for
+from octopost.platforms._http import HttpClient
+from octopost.platforms.base import Account, Adapter, Deps
+from octopost.posts import PostService
+from octopost.publisher import Publisher
+from octopost.scheduler import Scheduler
+from octopost.store import Store
+
+log = logging.getLogger("octopost")
+
+
+@dataclass
+class Services:
+    config: Config
+    store: Store
+    keys: KeyService
+    posts: PostService
+    accounts: AccountService
+    publisher: Publisher
+    scheduler: Scheduler
+    fetcher: Fetcher
+    session: aiohttp.ClientSession
+
+    async def start_background(self) -> None:
+        """Resume interrupted publishes, then arm the scheduler."""
+        resumed = await self.publisher.resume()
+        if resumed:
+            log.info("resumed %d interrupted publishes", resumed)
+        await self.scheduler.start()
+
+    async def close(self) -> None:
+        self.scheduler.shutdown()
+        await self.publisher.stop(self.config.server.shutdown_grace)
+        await self.fetcher.close()
+        await self.session.close()
+        await self.store.close()
+
+
+async def build_services(
+    config: Config,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Services:
+    store = await Store(config.database.path, busy_timeout_ms=config.database.busy_timeout_ms).open()
+    box = load_box(config.security.encryption_key, config.data_dir)
+    session = aiohttp.ClientSession(
+        headers={"User-Agent": "Octopost/0.1 (self-hosted cross-poster)"},
+        connector=aiohttp.TCPConnector(limit=200, limit_per_host=50),
+    )
+    http = HttpClient(session, timeout=config.publishing.request_timeout)
+    fetcher = Fetcher(
+        allow_private=config.security.allow_private_urls,
+        max_bytes=config.publishing.media_max_bytes,
+        timeout=config.publishing.request_timeout,
+    )
+    deps = {
+        platform: Deps(
+            http=http,
+            settings=settings_for(platform, config.platform(platform)),
+            pages=fetcher,
+            sleep=sleep,
+        )
+        for platform in ADAPTERS
+    }
+
+    def make_adapter(platform: str, account: Account) -> Adapter:
+        return ADAPTERS[platform](account, deps[platform])
+
+    accounts = AccountService(store, box, make_adapter)
+    publisher = Publisher(store, accounts, make_adapter, fetcher, config.publishing, clock=clock, sleep=sleep)
+    scheduler = Scheduler(store, publisher, config.scheduler, clock=clock)
+    posts = PostService(store, clock=clock, on_schedule=scheduler.sync)
+    return Services(
+        config=config,
+        store=store,
+        keys=KeyService(store),
+        posts=posts,
+        accounts=accounts,
+        publisher=publisher,
+        scheduler=scheduler,
+        fetcher=fetcher,
+        session=session,
+    )

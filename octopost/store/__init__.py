@@ -1,0 +1,30 @@
+"""The store: owns the SQLite database and every SQL string, returns structs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from octopost.store.accounts import AccountStore
+from octopost.store.db import Database
+from octopost.store.keys import KeyStore
+from octopost.store.posts import PostStore
+
+
+class Store:
+    """Facade over the database: `store.posts`, `store.keys`, `store.accounts`."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
+        self.db = Database(path, busy_timeout_ms=busy_timeout_ms)
+        self.posts = PostStore(self.db)
+        self.keys = KeyStore(self.db)
+        self.accounts = AccountStore(self.db)
+
+    async def open(self) -> Store:
+        await self.db.open()
+        return self
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+__all__ = ["Store"]

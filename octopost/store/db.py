@@ -1,0 +1,120 @@
+"""The SQLite connection pair, migrations and transactions.
+
+One connection writes (guarded by an asyncio lock, `BEGIN IMMEDIATE` for every
+read-modify-write) and one reads; WAL lets reads run beside a write. Migrations
+are an append-only list tracked by `PRAGMA user_version`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from octopost.store.schema import MIGRATIONS
+
+log = logging.getLogger("octopost.store")
+
+
+def to_ms(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    return int(value.timestamp() * 1000)
+
+
+def from_ms(value: int | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+def from_ms_required(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+class Database:
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
+        self.path = str(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._write: aiosqlite.Connection | None = None
+        self._read: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._write = await self._connect()
+        await self._migrate(self._write)
+        self._read = await self._connect()
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    async def _migrate(self, conn: aiosqlite.Connection) -> None:
+        async with conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"database {self.path} has schema version {version}, newer than this "
+                f"Octopost ({len(MIGRATIONS)}); upgrade Octopost"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            log.info("applying migration %d", number)
+            await conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
+
+    async def close(self) -> None:
+        for conn in (self._read, self._write):
+            if conn is not None:
+                await conn.close()
+        self._read = self._write = None
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        assert self._read is not None, "database is not open"
+        return self._read
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """An exclusive write transaction (BEGIN IMMEDIATE ... COMMIT)."""
+        assert self._write is not None, "database is not open"
+        async with self._lock:
+            conn = self._write
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self.reader.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.reader.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+
+async def one(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+    async with conn.execute(sql, tuple(params)) as cur:
+        return await cur.fetchone()
+
+
+async def many(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+    async with conn.execute(sql, tuple(params)) as cur:
+        return list(await cur.fetchall())

@@ -1,0 +1,373 @@
+"""Posts and their per-platform deliveries: every SQL string for them lives here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+import msgspec
+
+from octopost.models import (
+    EDITABLE,
+    Delivery,
+    DeliveryState,
+    Media,
+    Post,
+    PostStatus,
+)
+from octopost.store.db import Database, from_ms, from_ms_required, many, one, to_ms
+
+_media_decoder = msgspec.json.Decoder(Media)
+_list_decoder = msgspec.json.Decoder(list[str])
+_dict_decoder = msgspec.json.Decoder(dict[str, Any])
+_encode = msgspec.json.encode
+
+POST_COLUMNS = (
+    "id, sandbox, content, platforms, status, scheduled_for, media, "
+    "created_at, updated_at, published_at"
+)
+DELIVERY_COLUMNS = (
+    "post_id, platform, state, attempts, remote_id, remote_url, error, "
+    "error_category, retryable, simulated, checkpoint, updated_at"
+)
+
+
+def _post(row: aiosqlite.Row, deliveries: list[Delivery] | None = None) -> Post:
+    return Post(
+        id=row["id"],
+        content=row["content"],
+        platforms=_list_decoder.decode(row["platforms"]),
+        status=PostStatus(row["status"]),
+        scheduled_for=from_ms(row["scheduled_for"]),
+        media=_media_decoder.decode(row["media"]) if row["media"] else None,
+        created_at=from_ms_required(row["created_at"]),
+        updated_at=from_ms_required(row["updated_at"]),
+        published_at=from_ms(row["published_at"]),
+        sandbox=bool(row["sandbox"]),
+        deliveries=deliveries or [],
+    )
+
+
+def _delivery(row: aiosqlite.Row) -> Delivery:
+    retryable = row["retryable"]
+    return Delivery(
+        post_id=row["post_id"],
+        platform=row["platform"],
+        state=DeliveryState(row["state"]),
+        attempts=row["attempts"],
+        remote_id=row["remote_id"],
+        remote_url=row["remote_url"],
+        error=row["error"],
+        error_category=row["error_category"],
+        retryable=None if retryable is None else bool(retryable),
+        simulated=bool(row["simulated"]),
+        checkpoint=_dict_decoder.decode(row["checkpoint"]),
+        updated_at=from_ms(row["updated_at"]),
+    )
+
+
+def _placeholders(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class PostStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- reading -------------------------------------------------------------
+    async def _deliveries(self, conn: aiosqlite.Connection | None, ids: Sequence[str]) -> dict[str, list[Delivery]]:
+        if not ids:
+            return {}
+        sql = f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE post_id IN ({_placeholders(len(ids))})"
+        rows = await (many(conn, sql, ids) if conn is not None else self.db.fetchall(sql, ids))
+        grouped: dict[str, list[Delivery]] = {}
+        for row in rows:
+            grouped.setdefault(row["post_id"], []).append(_delivery(row))
+        return grouped
+
+    async def get(self, post_id: str, sandbox: bool | None = None) -> Post | None:
+        """The post with its deliveries; `sandbox` restricts to sandbox or live posts."""
+        sql = f"SELECT {POST_COLUMNS} FROM posts WHERE id = ?"
+        params: list[Any] = [post_id]
+        if sandbox is not None:
+            sql += " AND sandbox = ?"
+            params.append(int(sandbox))
+        row = await self.db.fetchone(sql, params)
+        if row is None:
+            return None
+        return _post(row, (await self._deliveries(None, [post_id])).get(post_id))
+
+    async def _get_in(self, conn: aiosqlite.Connection, post_id: str) -> Post | None:
+        row = await one(conn, f"SELECT {POST_COLUMNS} FROM posts WHERE id = ?", [post_id])
+        if row is None:
+            return None
+        return _post(row, (await self._deliveries(conn, [post_id])).get(post_id))
+
+    async def list(
+        self, *, sandbox: bool, status: str | None, limit: int, offset: int
+    ) -> tuple[list[Post], int]:
+        """A page of posts, newest first, and the size of the whole filtered set."""
+        where = "sandbox = ?"
+        params: list[Any] = [int(sandbox)]
+        if status is not None:
+            where += " AND status = ?"
+            params.append(status)
+        total_row = await self.db.fetchone(f"SELECT COUNT(*) FROM posts WHERE {where}", params)
+        total = int(total_row[0]) if total_row else 0
+        rows = await self.db.fetchall(
+            f"SELECT {POST_COLUMNS} FROM posts WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        grouped = await self._deliveries(None, [r["id"] for r in rows])
+        return [_post(r, grouped.get(r["id"])) for r in rows], total
+
+    async def scheduled(self) -> list[tuple[str, datetime]]:
+        """(id, scheduled_for) of every scheduled post, soonest first."""
+        rows = await self.db.fetchall(
+            "SELECT id, scheduled_for FROM posts WHERE status = 'scheduled' ORDER BY scheduled_for"
+        )
+        return [(r["id"], from_ms_required(r["scheduled_for"])) for r in rows]
+
+    async def publishing_ids(self) -> list[str]:
+        """Posts left in `publishing` (by a crash or a shutdown): they must resume."""
+        rows = await self.db.fetchall("SELECT id FROM posts WHERE status = 'publishing' ORDER BY seq")
+        return [r["id"] for r in rows]
+
+    # -- writing -------------------------------------------------------------
+    async def insert(self, post: Post) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                f"INSERT INTO posts ({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    post.id,
+                    int(post.sandbox),
+                    post.content,
+                    _encode(post.platforms),
+                    str(post.status),
+                    to_ms(post.scheduled_for),
+                    _encode(post.media) if post.media is not None else None,
+                    to_ms(post.created_at),
+                    to_ms(post.updated_at),
+                    to_ms(post.published_at),
+                ),
+            )
+
+    async def update(
+        self,
+        post_id: str,
+        sandbox: bool,
+        changes: dict[str, Any],
+        now: datetime,
+    ) -> tuple[Post | None, Post | None]:
+        """Apply `changes` (column -> value) to an editable post.
+
+        Returns (before, after); `after` is None when the post is not editable
+        (caller reports a conflict), both None when it does not exist.
+        """
+        async with self.db.transaction() as conn:
+            before = await self._get_in(conn, post_id)
+            if before is None or before.sandbox != sandbox:
+                return None, None
+            if before.status not in EDITABLE:
+                return before, None
+            columns: dict[str, Any] = {"updated_at": to_ms(now)}
+            for key, value in changes.items():
+                if key in ("scheduled_for", "published_at"):
+                    columns[key] = to_ms(value)
+                elif key == "platforms":
+                    columns[key] = _encode(value)
+                elif key == "media":
+                    columns[key] = _encode(value) if value is not None else None
+                elif key == "status":
+                    columns[key] = str(value)
+                else:
+                    columns[key] = value
+            assignments = ", ".join(f"{name} = ?" for name in columns)
+            await conn.execute(
+                f"UPDATE posts SET {assignments} WHERE id = ?", [*columns.values(), post_id]
+            )
+            after = await self._get_in(conn, post_id)
+            return before, after
+
+    async def delete(self, post_id: str, sandbox: bool) -> Post | None:
+        """Delete unless publishing. Returns the post as it was (check its status), or None."""
+        async with self.db.transaction() as conn:
+            post = await self._get_in(conn, post_id)
+            if post is None or post.sandbox != sandbox:
+                return None
+            if post.status is PostStatus.PUBLISHING:
+                return post
+            await conn.execute("DELETE FROM posts WHERE id = ?", [post_id])
+            return post
+
+    # -- publishing ----------------------------------------------------------
+    async def claim(
+        self,
+        post_id: str,
+        *,
+        now: datetime,
+        from_states: Iterable[PostStatus],
+        platforms: Sequence[str] | None = None,
+        due_by: datetime | None = None,
+        sandbox: bool | None = None,
+    ) -> Post | None:
+        """Atomically move a post to `publishing` and prepare its deliveries.
+
+        Only one caller can win: the UPDATE matches only while the post is in one
+        of `from_states` (and, with `due_by`, only when it is due). `platforms`
+        limits which platforms are (re)sent; succeeded deliveries are never reset.
+        Returns the claimed post, or None when someone else owns it.
+        """
+        states = [str(s) for s in from_states]
+        sql = (
+            f"UPDATE posts SET status = 'publishing', updated_at = ? "
+            f"WHERE id = ? AND status IN ({_placeholders(len(states))})"
+        )
+        params: list[Any] = [to_ms(now), post_id, *states]
+        if due_by is not None:
+            sql += " AND scheduled_for <= ?"
+            params.append(to_ms(due_by))
+        if sandbox is not None:
+            sql += " AND sandbox = ?"
+            params.append(int(sandbox))
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(sql + " RETURNING platforms", params)
+            row = await cur.fetchone()
+            await cur.close()
+            if row is None:
+                return None
+            targets = list(platforms) if platforms is not None else _list_decoder.decode(row[0])
+            for platform in targets:
+                await conn.execute(
+                    "INSERT INTO deliveries (post_id, platform, state, updated_at) "
+                    "VALUES (?, ?, 'pending', ?) "
+                    "ON CONFLICT (post_id, platform) DO UPDATE SET state = 'pending', "
+                    "error = NULL, error_category = NULL, retryable = NULL, "
+                    "checkpoint = '{}', updated_at = excluded.updated_at "
+                    "WHERE deliveries.state = 'failed'",
+                    (post_id, platform, to_ms(now)),
+                )
+            return await self._get_in(conn, post_id)
+
+    async def due(self, now: datetime, limit: int = 500) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT id FROM posts WHERE status = 'scheduled' AND scheduled_for <= ? "
+            "ORDER BY scheduled_for LIMIT ?",
+            [to_ms(now), limit],
+        )
+        return [r["id"] for r in rows]
+
+    async def fail_missed(
+        self, post_id: str, message: str, now: datetime, *, on_finish: Any = None
+    ) -> Post | None:
+        """Mark a scheduled post that missed its time as failed (unless already claimed)."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE posts SET status = 'failed', updated_at = ? "
+                "WHERE id = ? AND status = 'scheduled' RETURNING platforms",
+                [to_ms(now), post_id],
+            )
+            row = await cur.fetchone()
+            await cur.close()
+            if row is None:
+                return None
+            for platform in _list_decoder.decode(row[0]):
+                await conn.execute(
+                    "INSERT OR REPLACE INTO deliveries (post_id, platform, state, error, "
+                    "error_category, retryable, updated_at) VALUES (?, ?, 'failed', ?, 'missed', 0, ?)",
+                    (post_id, platform, message, to_ms(now)),
+                )
+            final = await self._get_in(conn, post_id)
+            if on_finish is not None and final is not None:
+                await on_finish(conn, final)
+            return final
+
+    async def mark_sending(self, post_id: str, platform: str, now: datetime) -> int:
+        """Record that a request is about to leave; returns the attempt number."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ? "
+                "WHERE post_id = ? AND platform = ? RETURNING attempts",
+                [to_ms(now), post_id, platform],
+            )
+            row = await cur.fetchone()
+            await cur.close()
+            return int(row[0]) if row else 0
+
+    async def mark_pending(self, post_id: str, platform: str, now: datetime) -> None:
+        """The last attempt failed for sure (nothing in flight); waiting to retry."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET state = 'pending', updated_at = ? "
+                "WHERE post_id = ? AND platform = ? AND state = 'sending'",
+                [to_ms(now), post_id, platform],
+            )
+
+    async def save_checkpoint(self, post_id: str, platform: str, state: dict[str, Any], now: datetime) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET checkpoint = ?, updated_at = ? WHERE post_id = ? AND platform = ?",
+                [_encode(state), to_ms(now), post_id, platform],
+            )
+
+    async def record_success(
+        self,
+        post_id: str,
+        platform: str,
+        *,
+        remote_id: str,
+        remote_url: str,
+        simulated: bool,
+        now: datetime,
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET state = 'succeeded', remote_id = ?, remote_url = ?, "
+                "error = NULL, error_category = NULL, retryable = NULL, simulated = ?, updated_at = ? "
+                "WHERE post_id = ? AND platform = ?",
+                [remote_id, remote_url, int(simulated), to_ms(now), post_id, platform],
+            )
+
+    async def record_failure(
+        self,
+        post_id: str,
+        platform: str,
+        *,
+        error: str,
+        category: str,
+        retryable: bool,
+        now: datetime,
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET state = 'failed', error = ?, error_category = ?, "
+                "retryable = ?, updated_at = ? WHERE post_id = ? AND platform = ?",
+                [error, category, int(retryable), to_ms(now), post_id, platform],
+            )
+
+    async def finish(self, post_id: str, now: datetime, *, on_finish: Any = None) -> Post | None:
+        """Settle a publishing post: `published` if any platform succeeded, else `failed`.
+
+        Only when every delivery is final; otherwise returns None and changes nothing.
+        `on_finish(conn, post)` runs inside the same transaction (webhook outbox).
+        """
+        async with self.db.transaction() as conn:
+            post = await self._get_in(conn, post_id)
+            if post is None or post.status is not PostStatus.PUBLISHING:
+                return None
+            states = {d.state for d in post.deliveries}
+            if not states or states - {DeliveryState.SUCCEEDED, DeliveryState.FAILED}:
+                return None
+            succeeded = DeliveryState.SUCCEEDED in states
+            status = PostStatus.PUBLISHED if succeeded else PostStatus.FAILED
+            published_at = post.published_at or (now if succeeded else None)
+            await conn.execute(
+                "UPDATE posts SET status = ?, published_at = ?, updated_at = ? WHERE id = ?",
+                [str(status), to_ms(published_at), to_ms(now), post_id],
+            )
+            final = await self._get_in(conn, post_id)
+            if on_finish is not None and final is not None:
+                await on_finish(conn, final)
+            return final

@@ -1,0 +1,64 @@
+"""Thin handlers for /v1/accounts (connected platform accounts)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Body
+
+from octopost.errors import ForbiddenError
+from octopost.services import Services
+from octopost.web import examples as ex
+from octopost.web.schemas import AccountList, AccountResponse, ConnectAccountRequest, ErrorResponse
+
+Req = Request[Any, Any, Any]
+
+CONNECT_EXAMPLE = {
+    "platform": "mastodon",
+    "credentials": {"instance_url": "https://mastodon.social", "access_token": "…"},
+}
+
+
+def _live_only(request: Req) -> None:
+    if request.user.sandbox:
+        raise ForbiddenError("Sandbox (oct_test_) keys cannot change connected accounts; use a live key")
+
+
+class AccountController(Controller):
+    path = "/v1/accounts"
+    tags = ["Accounts"]
+
+    @post(
+        "/",
+        summary="Connect an account",
+        description="Checks the credentials with the platform, then stores them encrypted. "
+        "One account per platform: connecting again replaces the previous one.",
+        responses={
+            422: ResponseSpec(ErrorResponse, description="The platform refused the credentials"),
+            403: ResponseSpec(ErrorResponse, description="Sandbox keys cannot change accounts"),
+        },
+    )
+    async def connect(
+        self,
+        request: Req,
+        services: Services,
+        data: Annotated[ConnectAccountRequest, Body(examples=[ex.ex("Mastodon", CONNECT_EXAMPLE)])],
+    ) -> AccountResponse:
+        _live_only(request)
+        record = await services.accounts.connect(data.platform, data.credentials, data.settings)
+        return AccountResponse.of(record)
+
+    @get("/", summary="List connected accounts")
+    async def list_accounts(self, services: Services) -> AccountList:
+        return AccountList([AccountResponse.of(a) for a in await services.accounts.list()])
+
+    @get("/{account_id:str}", summary="Get a connected account", responses={404: ResponseSpec(ErrorResponse)})
+    async def get_account(self, services: Services, account_id: str) -> AccountResponse:
+        return AccountResponse.of(await services.accounts.get(account_id))
+
+    @delete("/{account_id:str}", summary="Disconnect an account", responses={404: ResponseSpec(ErrorResponse)})
+    async def delete_account(self, request: Req, services: Services, account_id: str) -> None:
+        _live_only(request)
+        await services.accounts.delete(account_id)

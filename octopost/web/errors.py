@@ -1,0 +1,150 @@
+"""The one place that maps errors to HTTP: status codes and the one JSON error shape.
+
+    {"error": {"code": "validation_error", "message": "...",
+               "details": [{"field": "platforms[1]", "message": "..."}], "request_id": "..."}}
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+
+from octopost import errors
+from octopost.web.requestlog import current_request_id
+from octopost.web.schemas import ErrorBody, ErrorDetail, ErrorResponse
+
+log = logging.getLogger("octopost.web")
+
+DOMAIN_STATUS: dict[type[errors.OctopostError], int] = {
+    errors.ValidationError: 422,
+    errors.NotFoundError: 404,
+    errors.ConflictError: 409,
+    errors.AuthenticationError: 401,
+    errors.ForbiddenError: 403,
+}
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+_PATH = re.compile(r"at `\$\.?([^`]*)`")
+_UNKNOWN = re.compile(r"Object contains unknown field `([^`]+)`")
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[ErrorDetail] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[ErrorResponse]:
+    body = ErrorResponse(ErrorBody(code, message, details or [], current_request_id()))
+    return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
+
+
+def _auth_headers() -> dict[str, str]:
+    return {"WWW-Authenticate": 'Bearer realm="octopost"'}
+
+
+def domain_handler(request: Request[Any, Any, Any], exc: errors.OctopostError) -> Response[ErrorResponse]:
+    status = next((s for kind, s in DOMAIN_STATUS.items() if isinstance(exc, kind)), 400)
+    details = [ErrorDetail(d.field, d.message, d.meta) for d in exc.details]
+    headers = _auth_headers() if status == 401 else None
+    return error_response(status, exc.code, exc.message, details, headers)
+
+
+def _field_of(msgspec_error: BaseException | None, fallback: str | None) -> tuple[str, str] | None:
+    """(field path, message) from the msgspec error behind a Litestar ValidationException."""
+    if not isinstance(msgspec_error, msgspec.ValidationError):
+        return None
+    text = str(msgspec_error)
+    match = _PATH.search(text)
+    path = match.group(1) if match else (fallback or "")
+    message = _PATH.sub("", text).strip(" -")
+    if path == "data":
+        path = ""
+    elif path.startswith("data."):
+        path = path[len("data.") :]
+    elif path.startswith("data["):
+        path = path[len("data") :]
+    unknown = _UNKNOWN.match(message)
+    if unknown:
+        path = f"{path}.{unknown.group(1)}" if path else unknown.group(1)
+        message = "unknown field"
+    return path or "body", message
+
+
+def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorResponse]:
+    details: list[ErrorDetail] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    parsed = _field_of(exc.__cause__, None)
+    if parsed is not None and len(extra) <= 1:
+        details.append(ErrorDetail(*parsed))
+    else:
+        for item in extra:
+            if isinstance(item, dict):
+                key = str(item.get("key") or "body")
+                details.append(ErrorDetail("body" if key == "data" else key, str(item.get("message", "invalid"))))
+    if not details:
+        details.append(ErrorDetail("body", exc.detail))
+    summary = "; ".join(f"{d.field}: {d.message}" for d in details)
+    return error_response(422, "validation_error", f"Invalid request: {summary}", details)
+
+
+def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorResponse]:
+    status = exc.status_code
+    if isinstance(exc, NotAuthorizedException):
+        return error_response(401, "unauthorized", exc.detail, headers=_auth_headers())
+    if isinstance(exc, PermissionDeniedException):
+        return error_response(403, "forbidden", exc.detail)
+    if isinstance(exc, NotFoundException):
+        return error_response(404, "not_found", f"No route for {request.method} {request.url.path}")
+    if isinstance(exc, MethodNotAllowedException):
+        return error_response(
+            405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}",
+            headers=dict(exc.headers or {}),
+        )
+    if status == 413:
+        return error_response(413, "payload_too_large", "The request body is larger than 1 MiB")
+    if status == 400 and "JSON" in str(exc.detail):
+        return error_response(400, "bad_request", f"Malformed JSON body: {exc.detail}")
+    if status >= 500:
+        log.error("server error %s: %s", status, exc.detail)
+        return error_response(status, HTTP_CODES.get(status, "internal_error"), "Internal server error")
+    return error_response(status, HTTP_CODES.get(status, "error"), str(exc.detail))
+
+
+def unexpected_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorResponse]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "Internal server error; the details are in the server log")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    errors.OctopostError: domain_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_handler,
+    Exception: unexpected_handler,
+}

@@ -1,0 +1,88 @@
+"""One log line per request, a request id tying lines together, and the log format.
+
+The request id comes from a sane client `X-Request-ID` or is generated; it is
+returned in the `X-Request-ID` header and in error bodies, and every log line
+written while the request is handled carries it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import secrets
+import sys
+import time
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+log = logging.getLogger("octopost.http")
+
+
+def current_request_id() -> str | None:
+    return request_id_var.get()
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get() or "-"
+        return True
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr, one line per event: time, level, logger, request id, message."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_RequestIdFilter())
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+    )
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if getattr(existing, "_octopost", False):
+            root.removeHandler(existing)
+    handler._octopost = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in ("aiosqlite", "apscheduler", "uvicorn.access", "httpx"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+class RequestLog:
+    """ASGI wrapper: request id, timing and the access line (also for 404/405)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+        rid = incoming if incoming and _SAFE_ID.match(incoming) else secrets.token_hex(8)
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers: list[Any] = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            log.info(
+                "%s %s %s %.1fms", scope.get("method"), scope.get("path"), status, elapsed
+            )
+            request_id_var.reset(token)
