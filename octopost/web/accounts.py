@@ -9,11 +9,15 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body
 
 from octopost.errors import ForbiddenError
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+
 from octopost.services import Services
 from octopost.web import examples as ex
 from octopost.web.schemas import AccountList, AccountResponse, ConnectAccountRequest, ErrorResponse
 
 Req = Request[Any, Any, Any]
+Svc = NamedDependency[Services]
 
 CONNECT_EXAMPLE = {
     "platform": "mastodon",
@@ -23,7 +27,9 @@ CONNECT_EXAMPLE = {
 
 def _live_only(request: Req) -> None:
     if request.user.sandbox:
-        raise ForbiddenError("Sandbox (oct_test_) keys cannot change connected accounts; use a live key")
+        raise ForbiddenError(
+            "Sandbox (oct_test_) keys cannot change connected accounts; use a live key"
+        )
 
 
 class AccountController(Controller):
@@ -43,7 +49,7 @@ class AccountController(Controller):
     async def connect(
         self,
         request: Req,
-        services: Services,
+        services: Svc,
         data: Annotated[ConnectAccountRequest, Body(examples=[ex.ex("Mastodon", CONNECT_EXAMPLE)])],
     ) -> AccountResponse:
         _live_only(request)
@@ -51,14 +57,22 @@ class AccountController(Controller):
         return AccountResponse.of(record)
 
     @get("/", summary="List connected accounts")
-    async def list_accounts(self, services: Services) -> AccountList:
+    async def list_accounts(self, services: Svc) -> AccountList:
         return AccountList([AccountResponse.of(a) for a in await services.accounts.list()])
 
-    @get("/{account_id:str}", summary="Get a connected account", responses={404: ResponseSpec(ErrorResponse)})
-    async def get_account(self, services: Services, account_id: str) -> AccountResponse:
+    @get(
+        "/{account_id:str}",
+        summary="Get a connected account",
+        responses={404: ResponseSpec(ErrorResponse)},
+    )
+    async def get_account(self, services: Svc, account_id: FromPath[str]) -> AccountResponse:
         return AccountResponse.of(await services.accounts.get(account_id))
 
-    @delete("/{account_id:str}", summary="Disconnect an account", responses={404: ResponseSpec(ErrorResponse)})
-    async def delete_account(self, request: Req, services: Services, account_id: str) -> None:
+    @delete(
+        "/{account_id:str}",
+        summary="Disconnect an account",
+        responses={404: ResponseSpec(ErrorResponse)},
+    )
+    async def delete_account(self, request: Req, services: Svc, account_id: FromPath[str]) -> None:
         _live_only(request)
         await services.accounts.delete(account_id)

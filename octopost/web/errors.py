@@ -1,7 +1,7 @@
 """The one place that maps errors to HTTP: status codes and the one JSON error shape.
 
-    {"error": {"code": "validation_error", "message": "...",
-               "details": [{"field": "platforms[1]", "message": "..."}], "request_id": "..."}}
+{"error": {"code": "validation_error", "message": "...",
+           "details": [{"field": "platforms[1]", "message": "..."}], "request_id": "..."}}
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ HTTP_CODES = {
 
 _PATH = re.compile(r"at `\$\.?([^`]*)`")
 _UNKNOWN = re.compile(r"Object contains unknown field `([^`]+)`")
+_MISSING = re.compile(r"Object missing required field `([^`]+)`")
 
 
 def error_response(
@@ -69,7 +70,9 @@ def _auth_headers() -> dict[str, str]:
     return {"WWW-Authenticate": 'Bearer realm="octopost"'}
 
 
-def domain_handler(request: Request[Any, Any, Any], exc: errors.OctopostError) -> Response[ErrorResponse]:
+def domain_handler(
+    request: Request[Any, Any, Any], exc: errors.OctopostError
+) -> Response[ErrorResponse]:
     status = next((s for kind, s in DOMAIN_STATUS.items() if isinstance(exc, kind)), 400)
     details = [ErrorDetail(d.field, d.message, d.meta) for d in exc.details]
     headers = _auth_headers() if status == 401 else None
@@ -91,13 +94,19 @@ def _field_of(msgspec_error: BaseException | None, fallback: str | None) -> tupl
     elif path.startswith("data["):
         path = path[len("data") :]
     unknown = _UNKNOWN.match(message)
+    missing = _MISSING.match(message)
     if unknown:
         path = f"{path}.{unknown.group(1)}" if path else unknown.group(1)
         message = "unknown field"
+    elif missing:
+        path = f"{path}.{missing.group(1)}" if path else missing.group(1)
+        message = "this field is required"
     return path or "body", message
 
 
-def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorResponse]:
+def validation_handler(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[ErrorResponse]:
     details: list[ErrorDetail] = []
     extra = exc.extra if isinstance(exc.extra, list) else []
     parsed = _field_of(exc.__cause__, None)
@@ -107,7 +116,11 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
         for item in extra:
             if isinstance(item, dict):
                 key = str(item.get("key") or "body")
-                details.append(ErrorDetail("body" if key == "data" else key, str(item.get("message", "invalid"))))
+                details.append(
+                    ErrorDetail(
+                        "body" if key == "data" else key, str(item.get("message", "invalid"))
+                    )
+                )
     if not details:
         details.append(ErrorDetail("body", exc.detail))
     summary = "; ".join(f"{d.field}: {d.message}" for d in details)
@@ -124,7 +137,9 @@ def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
         return error_response(404, "not_found", f"No route for {request.method} {request.url.path}")
     if isinstance(exc, MethodNotAllowedException):
         return error_response(
-            405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}",
+            405,
+            "method_not_allowed",
+            f"{request.method} is not allowed on {request.url.path}",
             headers=dict(exc.headers or {}),
         )
     if status == 413:
@@ -133,13 +148,17 @@ def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
         return error_response(400, "bad_request", f"Malformed JSON body: {exc.detail}")
     if status >= 500:
         log.error("server error %s: %s", status, exc.detail)
-        return error_response(status, HTTP_CODES.get(status, "internal_error"), "Internal server error")
+        return error_response(
+            status, HTTP_CODES.get(status, "internal_error"), "Internal server error"
+        )
     return error_response(status, HTTP_CODES.get(status, "error"), str(exc.detail))
 
 
 def unexpected_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorResponse]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "Internal server error; the details are in the server log")
+    return error_response(
+        500, "internal_error", "Internal server error; the details are in the server log"
+    )
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

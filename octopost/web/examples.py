@@ -5,7 +5,11 @@ from __future__ import annotations
 from litestar.openapi.spec import Example
 
 _RESULTS = {
-    "twitter": {"success": True, "post_id": "1234567890", "post_url": "https://x.com/user/status/1234567890"},
+    "twitter": {
+        "success": True,
+        "post_id": "1234567890",
+        "post_url": "https://x.com/user/status/1234567890",
+    },
     "bluesky": {
         "success": True,
         "post_id": "at://did:plc:abc/app.bsky.feed.post/xyz",
@@ -21,7 +25,10 @@ POST_OBJECT = {
     "scheduled_for": None,
     "media": {
         "images": [
-            {"url": "https://cdn.octopost.ink/uploads/img_001.png", "alt_text": "Screenshot of the new dashboard"}
+            {
+                "url": "https://cdn.octopost.ink/uploads/img_001.png",
+                "alt_text": "Screenshot of the new dashboard",
+            }
         ],
         "video": None,
     },
@@ -54,7 +61,11 @@ CREATE_SCHEDULED = {
     "content": "New blog post: Building a cross-posting API",
     "platforms": ["twitter", "bluesky"],
     "scheduled_for": "2026-04-10T09:00:00Z",
-    "media": {"images": [{"url": "https://example.com/blog-header.png", "alt_text": "Blog post header image"}]},
+    "media": {
+        "images": [
+            {"url": "https://example.com/blog-header.png", "alt_text": "Blog post header image"}
+        ]
+    },
 }
 CREATED_SCHEDULED = {
     "id": "post_ghi789",
@@ -63,7 +74,9 @@ CREATED_SCHEDULED = {
     "status": "scheduled",
     "scheduled_for": "2026-04-10T09:00:00Z",
     "media": {
-        "images": [{"url": "https://example.com/blog-header.png", "alt_text": "Blog post header image"}],
+        "images": [
+            {"url": "https://example.com/blog-header.png", "alt_text": "Blog post header image"}
+        ],
         "video": None,
     },
     "platform_results": None,

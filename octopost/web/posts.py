@@ -8,6 +8,9 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, Parameter
 
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+
 from octopost.services import Services
 from octopost.web import examples as ex
 from octopost.web.schemas import (
@@ -19,6 +22,7 @@ from octopost.web.schemas import (
 )
 
 Req = Request[Any, Any, Any]
+Svc = NamedDependency[Services]
 
 ERRORS = {
     401: ResponseSpec(ErrorResponse, description="Missing, malformed, unknown or revoked API key"),
@@ -46,7 +50,10 @@ class PostController(Controller):
             201: ResponseSpec(
                 PostResponse,
                 description="The new post",
-                examples=[ex.ex("Draft", ex.CREATED_DRAFT), ex.ex("Scheduled with media", ex.CREATED_SCHEDULED)],
+                examples=[
+                    ex.ex("Draft", ex.CREATED_DRAFT),
+                    ex.ex("Scheduled with media", ex.CREATED_SCHEDULED),
+                ],
             ),
             **ERRORS,
         },
@@ -54,7 +61,7 @@ class PostController(Controller):
     async def create(
         self,
         request: Req,
-        services: Services,
+        services: Svc,
         data: Annotated[
             CreatePostRequest,
             Body(
@@ -78,12 +85,15 @@ class PostController(Controller):
         "/",
         summary="List posts",
         description="Newest first. `total` counts every post matching the filter.",
-        responses={200: ResponseSpec(PostList, examples=[ex.ex("Published posts", ex.LISTED)]), **ERRORS},
+        responses={
+            200: ResponseSpec(PostList, examples=[ex.ex("Published posts", ex.LISTED)]),
+            **ERRORS,
+        },
     )
     async def list_posts(
         self,
         request: Req,
-        services: Services,
+        services: Svc,
         status: Annotated[
             str | None,
             Parameter(description="draft, scheduled, publishing, published or failed"),
@@ -99,9 +109,12 @@ class PostController(Controller):
     @get(
         "/{post_id:str}",
         summary="Get a post",
-        responses={200: ResponseSpec(PostResponse, examples=[ex.ex("A published post", ex.GOT)]), **ERRORS},
+        responses={
+            200: ResponseSpec(PostResponse, examples=[ex.ex("A published post", ex.GOT)]),
+            **ERRORS,
+        },
     )
-    async def get_post(self, request: Req, services: Services, post_id: str) -> PostResponse:
+    async def get_post(self, request: Req, services: Svc, post_id: FromPath[str]) -> PostResponse:
         return PostResponse.of(await services.posts.get(post_id, sandbox=_sandbox(request)))
 
     @put(
@@ -111,16 +124,20 @@ class PostController(Controller):
         "`scheduled_for: null` unschedules; `media: null` removes media.",
         responses={
             200: ResponseSpec(PostResponse, examples=[ex.ex("Updated draft", ex.UPDATED)]),
-            409: ResponseSpec(ErrorResponse, description="The post is publishing, published or failed"),
+            409: ResponseSpec(
+                ErrorResponse, description="The post is publishing, published or failed"
+            ),
             **ERRORS,
         },
     )
     async def update(
         self,
         request: Req,
-        services: Services,
-        post_id: str,
-        data: Annotated[UpdatePostRequest, Body(examples=[ex.ex("Change content and platforms", ex.UPDATE)])],
+        services: Svc,
+        post_id: FromPath[str],
+        data: Annotated[
+            UpdatePostRequest, Body(examples=[ex.ex("Change content and platforms", ex.UPDATE)])
+        ],
     ) -> PostResponse:
         updated = await services.posts.update(post_id, data.changes(), sandbox=_sandbox(request))
         return PostResponse.of(updated)
@@ -129,7 +146,32 @@ class PostController(Controller):
         "/{post_id:str}",
         summary="Delete a post",
         description="Removes the post from Octopost (not from the platforms). 409 while publishing.",
-        responses={409: ResponseSpec(ErrorResponse, description="The post is publishing"), **ERRORS},
+        responses={
+            409: ResponseSpec(ErrorResponse, description="The post is publishing"),
+            **ERRORS,
+        },
     )
-    async def delete_post(self, request: Req, services: Services, post_id: str) -> None:
+    async def delete_post(self, request: Req, services: Svc, post_id: FromPath[str]) -> None:
         await services.posts.delete(post_id, sandbox=_sandbox(request))
+
+    @post(
+        "/{post_id:str}/publish",
+        status_code=202,
+        summary="Publish a post now",
+        description="Checks every platform first (length by its own rule, media, connected account): "
+        "any failure is a 422 listing each failing platform, and nothing is sent. Otherwise answers at "
+        "once with status `publishing`; poll the post or use webhooks for the outcome.",
+        responses={
+            202: ResponseSpec(
+                PostResponse,
+                description="Publishing started",
+                examples=[ex.ex("Publishing", ex.PUBLISHING)],
+            ),
+            409: ResponseSpec(ErrorResponse, description="Already published or publishing"),
+            **ERRORS,
+        },
+    )
+    async def publish(self, request: Req, services: Svc, post_id: FromPath[str]) -> PostResponse:
+        return PostResponse.of(
+            await services.publisher.publish_now(post_id, sandbox=_sandbox(request))
+        )

@@ -17,7 +17,9 @@ from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("octopost.http")
 
@@ -82,7 +84,5 @@ class RequestLog:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            log.info(
-                "%s %s %s %.1fms", scope.get("method"), scope.get("path"), status, elapsed
-            )
+            log.info("%s %s %s %.1fms", scope.get("method"), scope.get("path"), status, elapsed)
             request_id_var.reset(token)

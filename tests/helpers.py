@@ -1,0 +1,93 @@
+"""Test helpers: an app on a temporary database with a live key, and polling."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from octopost.app import create_app
+from octopost.config import Config, load_config
+from octopost.services import Services
+
+SEED_POST_FIELDS = [
+    "id",
+    "content",
+    "platforms",
+    "status",
+    "scheduled_for",
+    "media",
+    "platform_results",
+    "created_at",
+    "updated_at",
+    "published_at",
+]
+
+
+def make_config(tmp: Path, **env: str) -> Config:
+    values = {
+        "OCTOPOST_DATABASE_PATH": str(tmp / "octopost.db"),
+        "OCTOPOST_SECURITY_ALLOW_PRIVATE_URLS": "true",
+        "OCTOPOST_PUBLISHING_BACKOFF_BASE": "0.01",
+        "OCTOPOST_PUBLISHING_BACKOFF_MAX": "0.05",
+        "OCTOPOST_PUBLISHING_REQUEST_TIMEOUT": "10",
+        "OCTOPOST_SERVER_SHUTDOWN_GRACE": "2",
+    }
+    values.update(env)
+    return load_config(env=values)
+
+
+@dataclass
+class Api:
+    client: AsyncTestClient  # type: ignore[type-arg]
+    services: Services
+    key: str
+
+    def auth(self, key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.key}"}
+
+    async def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return await self.client.post(path, json=json, headers=self.auth(kw.pop("key", None)), **kw)
+
+    async def get(self, path: str, **kw: Any) -> Any:
+        return await self.client.get(path, headers=self.auth(kw.pop("key", None)), **kw)
+
+    async def put(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return await self.client.put(path, json=json, headers=self.auth(kw.pop("key", None)), **kw)
+
+    async def delete(self, path: str, **kw: Any) -> Any:
+        return await self.client.delete(path, headers=self.auth(kw.pop("key", None)), **kw)
+
+    async def wait_status(self, post_id: str, statuses: set[str], timeout: float = 10.0, key: str | None = None) -> dict[str, Any]:
+        """Poll GET until the post reaches one of `statuses` (bounded)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            body: dict[str, Any] = (await self.get(f"/v1/posts/{post_id}", key=key)).json()
+            if body.get("status") in statuses:
+                return body
+            if time.monotonic() > deadline:
+                raise AssertionError(f"post {post_id} stuck in {body.get('status')}: {body}")
+            await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def running_api(config: Config, **kwargs: Any) -> AsyncIterator[Api]:
+    app = create_app(config, **kwargs)
+    async with AsyncTestClient(app=app) as client:
+        services: Services = app.state.services
+        _, key = await services.keys.create("tests")
+        yield Api(client, services, key)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
