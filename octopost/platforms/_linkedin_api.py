@@ -1,0 +1,321 @@
+"""LinkedIn API plumbing: wire structs, error translation, authorised versioned calls.
+
+Every call sends `Authorization: Bearer`, `LinkedIn-Version: YYYYMM` and
+`X-Restli-Protocol-Version: 2.0.0`. An expired token (by `expires_at`, or a 401) is refreshed
+once through `Account.refresh` when the app has programmatic refresh tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Literal, TypeVar
+
+import msgspec
+from yarl import URL
+
+from octopost.platforms._http import Response
+from octopost.platforms.base import Account, Deps, decode_credentials
+from octopost.platforms.errors import (
+    AuthExpiredError,
+    DuplicateError,
+    MediaError,
+    PlatformError,
+    RejectedError,
+    UnavailableError,
+)
+
+log = logging.getLogger("octopost.platforms.linkedin")
+
+LABEL = "LinkedIn"
+AUTH_EXPIRED = "Token expired. Reconnect your LinkedIn account."
+PERSON = "urn:li:person:"
+ORGANIZATION = "urn:li:organization:"
+#: refresh this many seconds before the recorded expiry
+EXPIRY_MARGIN = 60.0
+
+_AUTHOR = re.compile(r"^urn:li:(?:person|organization):[A-Za-z0-9_-]+$")
+_POST_URN = re.compile(r"urn:li:(?:share|ugcPost|activity):\d+")
+_JAVA_PREFIX = re.compile(r"^(?:[\w$]+\.)+[\w$]*(?:Exception|Error):\s*")
+
+
+class Credentials(msgspec.Struct, kw_only=True):
+    access_token: str
+    #: only apps approved for programmatic refresh get these three
+    refresh_token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    #: epoch seconds
+    expires_at: float | None = None
+    #: urn:li:person:<id> or urn:li:organization:<id>; resolved from /v2/userinfo when absent
+    author: str | None = None
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    visibility: Literal["PUBLIC", "CONNECTIONS"] = "PUBLIC"
+    disable_reshare: bool = False
+
+
+class UserInfo(msgspec.Struct):
+    sub: str
+    name: str | None = None
+
+
+class Organization(msgspec.Struct):
+    localizedName: str | None = None
+    vanityName: str | None = None
+
+
+class Token(msgspec.Struct):
+    access_token: str
+    expires_in: int | None = None
+    refresh_token: str | None = None
+
+
+class ImageUpload(msgspec.Struct):
+    uploadUrl: str
+    image: str
+
+
+class ImageUploadAnswer(msgspec.Struct):
+    value: ImageUpload
+
+
+class Part(msgspec.Struct):
+    uploadUrl: str
+    firstByte: int
+    lastByte: int
+
+
+class VideoUpload(msgspec.Struct):
+    video: str
+    uploadInstructions: list[Part]
+    uploadToken: str = ""
+
+
+class VideoUploadAnswer(msgspec.Struct):
+    value: VideoUpload
+
+
+class MediaStatus(msgspec.Struct):
+    status: str = ""
+    processingFailureReason: str | None = None
+
+
+class Post(msgspec.Struct):
+    id: str
+    author: str = ""
+    commentary: str = ""
+    createdAt: int = 0
+    content: dict[str, Any] | None = None
+
+
+class Posts(msgspec.Struct):
+    elements: list[Post] = []
+
+
+T = TypeVar("T")
+
+
+def decode(resp: Response, kind: type[T]) -> T:
+    try:
+        return msgspec.json.decode(resp.body, type=kind)
+    except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
+        raise UnavailableError(
+            f"{LABEL} sent an unexpected answer (HTTP {resp.status})", status=resp.status
+        ) from exc
+
+
+def post_url(urn: str) -> str:
+    return f"https://www.linkedin.com/feed/update/{urn}"
+
+
+class LinkedinDuplicateError(DuplicateError):
+    """422 DUPLICATE_POST; `urn` is the existing post LinkedIn named (when it did)."""
+
+    def __init__(self, message: str, *, urn: str | None, status: int | None) -> None:
+        super().__init__(message, status=status)
+        self.urn = urn
+
+
+def error_reason(resp: Response) -> str | None:
+    """LinkedIn's `message`, without the Java exception class it often starts with."""
+    data = resp.json()
+    if not isinstance(data, dict):
+        return None
+    message = data.get("message") or data.get("error_description")
+    if not (isinstance(message, str) and message.strip()):
+        details = [e.get("description") for e in _input_errors(data)]
+        message = "; ".join(d for d in details if isinstance(d, str))
+    return _JAVA_PREFIX.sub("", message.strip()) or None
+
+
+def _input_errors(data: dict[str, Any]) -> list[dict[str, Any]]:
+    details = data.get("errorDetails")
+    errors = details.get("inputErrors") if isinstance(details, dict) else None
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
+def classify(resp: Response) -> PlatformError | None:
+    """LinkedIn's quirks; 401, 429 and 5xx keep the default mapping."""
+    status = resp.status
+    if status in (401, 429) or status >= 500:
+        return None
+    data = resp.json()
+    data = data if isinstance(data, dict) else {}
+    reason = error_reason(resp) or f"HTTP {status}"
+    codes = {str(data.get("code") or "")} | {str(e.get("code") or "") for e in _input_errors(data)}
+    if "DUPLICATE_POST" in codes or "content is a duplicate" in reason.lower():
+        match = _POST_URN.search(reason)
+        urn = match.group() if match else None
+        where = f" ({post_url(urn)})" if urn else ""
+        return LinkedinDuplicateError(
+            f"{LABEL} refused the post as a duplicate of an existing post{where}.",
+            urn=urn,
+            status=status,
+        )
+    if status == 426 or "NONEXISTENT_VERSION" in codes:
+        return RejectedError(
+            f"{LABEL} no longer serves this API version ({reason}): set "
+            "platforms.linkedin.api_version to a current YYYYMM version.",
+            status=status,
+        )
+    media_call = any(p in resp.url for p in ("/rest/images", "/rest/videos", "/dms-uploads"))
+    if media_call or any("MEDIA" in code for code in codes):
+        return MediaError(f"{LABEL} refused the media: {reason}", status=status)
+    if status == 403:
+        return RejectedError(
+            f"{LABEL} refused the request: {reason}. Posting needs the w_member_social scope "
+            "(company pages: w_organization_social and an admin role on the page).",
+            status=status,
+        )
+    return None
+
+
+class LinkedinApi:
+    """Authorised, versioned LinkedIn calls for one account; refreshes tokens once."""
+
+    def __init__(self, account: Account, deps: Deps) -> None:
+        self.account = account
+        self.deps = deps
+        self.settings = deps.settings
+        self.http = deps.http.bind(LABEL, reason=error_reason, classify=classify)
+
+    def credentials(self, raw: dict[str, Any] | None = None) -> Credentials:
+        creds = decode_credentials(Credentials, raw or self.account.credentials, LABEL)
+        if creds.author and not _AUTHOR.match(creds.author):
+            raise RejectedError(
+                f"Invalid {LABEL} credentials: author must be urn:li:person:<id> or "
+                f"urn:li:organization:<id>, not {creds.author!r}"
+            )
+        return creds
+
+    def options(self) -> Settings:
+        try:
+            return msgspec.convert(dict(self.account.settings), Settings, strict=False)
+        except msgspec.ValidationError as exc:
+            raise RejectedError(f"Invalid {LABEL} settings: {exc}") from exc
+
+    @staticmethod
+    def refreshable(creds: Credentials) -> bool:
+        return bool(creds.refresh_token and creds.client_id and creds.client_secret)
+
+    async def call(
+        self,
+        method: str,
+        target: str | URL,
+        *,
+        json: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        safe_to_retry: bool | None = None,
+        ok: tuple[int, ...] | None = None,
+    ) -> Response:
+        """One authorised, versioned call; refreshes once on expiry or a 401, then retries."""
+        url = (
+            URL(self.settings.base_url + target, encoded=True)
+            if isinstance(target, str)
+            else target
+        )
+        raw = dict(self.account.credentials)
+        creds = self.credentials(raw)
+        expiring = (
+            creds.expires_at is not None and creds.expires_at <= self.deps.clock() + EXPIRY_MARGIN
+        )
+        if expiring and self.refreshable(creds):
+            raw = await self.refresh(raw)
+            creds = self.credentials(raw)
+        for attempt in (1, 2):
+            sent = {
+                "Authorization": f"Bearer {creds.access_token}",
+                "LinkedIn-Version": self.settings.api_version,
+                "X-Restli-Protocol-Version": "2.0.0",
+                **(headers or {}),
+            }
+            try:
+                return await self.http.request(
+                    method,
+                    url,
+                    headers=sent,
+                    json=json,
+                    data=data,
+                    safe_to_retry=safe_to_retry,
+                    ok=ok,
+                )
+            except AuthExpiredError:
+                if attempt == 2 or not self.refreshable(creds):
+                    raise
+                raw = await self.refresh(raw)
+                creds = self.credentials(raw)
+        raise AssertionError("unreachable")
+
+    async def refresh(self, stale: dict[str, Any]) -> dict[str, Any]:
+        """New tokens via the refresh grant, stored before use (once per account at a time)."""
+
+        async def run(current: dict[str, Any]) -> dict[str, Any]:
+            creds = self.credentials(current)
+            if not self.refreshable(creds):
+                raise AuthExpiredError(AUTH_EXPIRED)
+            resp = await self.http.request(
+                "POST",
+                f"{self.settings.auth_url}/oauth/v2/accessToken",
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": creds.refresh_token,
+                    "client_id": creds.client_id,
+                    "client_secret": creds.client_secret,
+                },
+                safe_to_retry=True,  # LinkedIn does not rotate refresh tokens
+                ok=(200, 400, 401),
+            )
+            if resp.status != 200:
+                log.info(
+                    "linkedin refresh refused",
+                    extra={"status": resp.status, "reason": error_reason(resp)},
+                )
+                raise AuthExpiredError(AUTH_EXPIRED, status=resp.status)
+            token = decode(resp, Token)
+            new = {**current, "access_token": token.access_token}
+            if token.expires_in:
+                new["expires_at"] = self.deps.clock() + token.expires_in
+            if token.refresh_token:
+                new["refresh_token"] = token.refresh_token
+            return new
+
+        return await self.account.refresh(stale, run)
+
+
+OCTET_STREAM = {"Content-Type": "application/octet-stream"}
+
+
+def media_ids(content: dict[str, Any] | None) -> set[str]:
+    if not content:
+        return set()
+    ids: set[str] = set()
+    media = content.get("media")
+    if isinstance(media, dict) and isinstance(media.get("id"), str):
+        ids.add(media["id"])
+    multi = content.get("multiImage")
+    if isinstance(multi, dict):
+        ids.update(i["id"] for i in multi.get("images") or [] if isinstance(i, dict) and "id" in i)
+    return ids
