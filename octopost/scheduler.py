@@ -83,6 +83,11 @@ class Scheduler:
         else:
             self._arm(post_id, post.scheduled_for)
 
+    def next_run(self, post_id: str) -> datetime | None:
+        """When the timer of `post_id` fires (None: no timer)."""
+        job = self._aps.get_job(post_id)
+        return job.next_run_time if job is not None else None
+
     def _arm(self, post_id: str, when: datetime) -> None:
         self._aps.add_job(
             self.fire,

@@ -276,7 +276,7 @@ class PostStore:
             for platform in _list_decoder.decode(row[0]):
                 await conn.execute(
                     "INSERT OR REPLACE INTO deliveries (post_id, platform, state, error, "
-                    "error_category, retryable, updated_at) VALUES (?, ?, 'failed', ?, 'missed', 0, ?)",
+                    "error_category, retryable, updated_at) VALUES (?, ?, 'failed', ?, 'validation', 0, ?)",
                     (post_id, platform, message, to_ms(now)),
                 )
             final = await self._get_in(conn, post_id)
