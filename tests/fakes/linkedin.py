@@ -161,17 +161,22 @@ class Fake(FakePlatform):
         self.images: dict[str, dict[str, Any]] = {}
         self.videos: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
+        #: tests: changes to `credentials()` (None removes a field) and `platform_config()`
+        self.credential_changes: dict[str, Any] = {}
+        self.config_changes: dict[str, Any] = {}
         super().__init__(**kwargs)
         self.app.middlewares.append(self._answers)
 
     # -- harness API -------------------------------------------------------------
     def credentials(self) -> dict[str, Any]:
-        return {
+        creds = {
             "access_token": self.access_token,
             "refresh_token": self.refresh_token,
             "client_id": self.client_id,
             "client_secret": self.client_secret,
+            **self.credential_changes,
         }
+        return {k: v for k, v in creds.items() if v is not None}
 
     def platform_config(self) -> dict[str, Any]:
         return {
@@ -179,6 +184,7 @@ class Fake(FakePlatform):
             "auth_url": self.url,
             "poll_interval": 0.01,
             "poll_timeout": 5.0,
+            **self.config_changes,
         }
 
     def expire_token(self) -> None:
