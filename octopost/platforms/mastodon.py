@@ -1,9 +1,45 @@
-"""Mastodon adapter (placeholder until its issue lands: every call fails clearly)."""
+"""Mastodon (REST API, any instance): text, up to 4 images with alt text, or one video.
+
+Docs: https://docs.joinmastodon.org/methods/statuses/#create,
+https://docs.joinmastodon.org/methods/media/#v2, https://docs.joinmastodon.org/methods/instance/#v2.
+
+Flow: POST /api/v2/media per file (200 = ready; 202 = poll GET /api/v1/media/:id:
+206 processing, 200 done, 422 failed), then POST /api/v1/statuses with the media
+ids and `Idempotency-Key: job.key`. Mastodon remembers that key per account for
+one hour and answers a repeat with the original status, so the create is safe to
+resend inside that window; after it, recover() looks the status up on the
+account's timeline before anything is sent again.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import asyncio
+import weakref
+from contextlib import ExitStack
+from typing import Any, ClassVar
 
+import aiohttp
+import msgspec
+
+from octopost.platforms._http import HttpClient, Response, bounded_poll
+from octopost.platforms._mastodon_api import (
+    AccountSettings,
+    Credentials,
+    InstanceEntity,
+    MastodonLimits,
+    MeAccount,
+    MediaEntity,
+    StatusEntity,
+    classify,
+    comparable,
+    decode,
+    filename_for,
+    html_to_text,
+    normalise_instance_url,
+    reason,
+    timestamp,
+)
+from octopost.platforms._mastodon_text import URL_LENGTH, status_length
 from octopost.platforms.base import (
     Account,
     Deps,
@@ -13,37 +49,409 @@ from octopost.platforms.base import (
     PlatformSettings,
     Published,
     PublishJob,
+    decode_credentials,
     standard_checks,
 )
-from octopost.platforms.errors import RejectedError
+from octopost.platforms.errors import (
+    MediaError,
+    OutcomeUnknownError,
+    PlatformError,
+    RejectedError,
+    UnavailableError,
+)
+
+#: How long Mastodon remembers an Idempotency-Key (PostStatusService: 3,600 s).
+IDEMPOTENCY_WINDOW = 3600.0
+#: Resending with the same key is trusted only this long after the first send,
+#: leaving room for the resend itself (media polls, backoff) inside the hour.
+SAFE_RESEND_WINDOW = IDEMPOTENCY_WINDOW - 600.0
+#: Instance limits are cached per instance URL this long.
+LIMITS_TTL = 3600.0
+#: How long to keep retrying a create refused with "not finished processing".
+NOT_READY_TIMEOUT = 120.0
+#: Our clock vs the server's `created_at` when matching a status in recover().
+CLOCK_SLACK = 600.0
+NOT_READY = "have not finished processing"
+
+# Instance limits, per HttpClient (one per process in the service, one per rig in tests).
+_limits_cache: weakref.WeakKeyDictionary[HttpClient, dict[str, tuple[float, MastodonLimits]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class MastodonAdapter:
     platform: ClassVar[str] = "mastodon"
     label: ClassVar[str] = "Mastodon"
-    limits: ClassVar[Limits] = Limits(max_chars=500, max_images=4)
-    default_settings: ClassVar[PlatformSettings] = PlatformSettings(base_url="")
+    limits: ClassVar[Limits] = MastodonLimits(max_chars=500, max_images=4)
+    default_settings: ClassVar[PlatformSettings] = PlatformSettings(
+        base_url="", poll_interval=2.0, poll_timeout=600.0
+    )
 
     def __init__(self, account: Account, deps: Deps) -> None:
         self.account = account
         self.deps = deps
+        self.http = deps.http.bind(self.label, reason=reason, classify=classify)
 
+    # -- rules ----------------------------------------------------------------
     @classmethod
     def measure(cls, text: str) -> int:
-        return len(text)
+        return status_length(text)
 
     @classmethod
     def check(cls, draft: Draft, limits: Limits) -> list[str]:
-        return standard_checks(cls, draft, limits)
+        # Media rules from the shared checks; length by the instance's URL weight.
+        problems = standard_checks(cls, msgspec.structs.replace(draft, content=""), limits)
+        url_chars = getattr(limits, "url_chars", URL_LENGTH)
+        length = status_length(draft.content, "", url_chars)
+        if length > limits.max_chars:
+            problems.insert(
+                0,
+                f"Content is {length} characters as {cls.label} counts them; "
+                f"the limit is {limits.max_chars}.",
+            )
+        if draft.video is not None and draft.images:
+            problems.append("Mastodon cannot combine a video with images in one post.")
+        if draft.video is None and not draft.images and not draft.content.strip():
+            problems.append("Mastodon needs text, images or a video.")
+        alt_limit = getattr(limits, "alt_text_chars", 1500)
+        for number, image in enumerate(draft.images, 1):
+            if image.alt_text and len(image.alt_text) > alt_limit:
+                problems.append(
+                    f"Alt text of image {number} is {len(image.alt_text)} characters; "
+                    f"Mastodon allows {alt_limit}."
+                )
+        return problems
 
+    # -- credentials ----------------------------------------------------------
+    def _credentials(self) -> Credentials:
+        creds = decode_credentials(Credentials, self.account.credentials, self.label)
+        if not creds.access_token.strip():
+            raise RejectedError("Invalid Mastodon credentials: access_token is empty")
+        return creds
+
+    def _base(self, creds: Credentials) -> str:
+        base = normalise_instance_url(creds.instance_url or self.deps.settings.base_url)
+        if not base:
+            raise RejectedError(
+                "Invalid Mastodon credentials: instance_url is required "
+                "(or set [platforms.mastodon] base_url)"
+            )
+        return base
+
+    @staticmethod
+    def _auth(creds: Credentials) -> dict[str, str]:
+        return {"Authorization": f"Bearer {creds.access_token.strip()}"}
+
+    def _settings(self) -> AccountSettings:
+        try:
+            return msgspec.convert(self.account.settings or {}, AccountSettings, strict=False)
+        except msgspec.ValidationError as exc:
+            raise RejectedError(f"Invalid Mastodon account settings: {exc}") from exc
+
+    # -- limits ---------------------------------------------------------------
     async def current_limits(self) -> Limits:
-        return self.limits
+        creds = self._credentials()
+        base = self._base(creds)
+        cache = _limits_cache.setdefault(self.deps.http, {})
+        now = self.deps.clock()
+        cached = cache.get(base)
+        if cached is not None and now - cached[0] < LIMITS_TTL:
+            return cached[1]
+        limits = await self._fetch_limits(base, creds)
+        cache[base] = (now, limits)
+        return limits
 
+    async def _fetch_limits(self, base: str, creds: Credentials) -> MastodonLimits:
+        default = self.limits
+        for path in ("/api/v2/instance", "/api/v1/instance"):
+            try:
+                resp = await self.http.request("GET", base + path, headers=self._auth(creds))
+            except RejectedError:
+                continue  # 404 and friends: an older or non-Mastodon server
+            info = decode(resp, InstanceEntity)
+            if info.configuration is not None:
+                statuses = info.configuration.statuses
+                return MastodonLimits(
+                    max_chars=statuses.max_characters,
+                    max_images=statuses.max_media_attachments,
+                    url_chars=statuses.characters_reserved_per_url,
+                    alt_text_chars=info.configuration.media_attachments.description_limit or 1500,
+                )
+            if info.max_toot_chars:
+                return MastodonLimits(max_chars=info.max_toot_chars, max_images=default.max_images)
+        return MastodonLimits(max_chars=default.max_chars, max_images=default.max_images)
+
+    # -- identity -------------------------------------------------------------
     async def verify(self) -> Identity:
-        raise RejectedError("Mastodon is not supported yet")
+        creds = self._credentials()
+        base = self._base(creds)
+        me = await self._me(base, creds)
+        updated = dict(self.account.credentials)
+        updated["account_id"] = me.id
+        if creds.instance_url:
+            updated["instance_url"] = base
+        if updated != self.account.credentials:
+            await self.account.save_credentials(updated)
+        return Identity(
+            username=me.username,
+            display_name=me.display_name or None,
+            remote_id=me.id,
+            profile_url=me.url,
+        )
 
+    async def _me(self, base: str, creds: Credentials) -> MeAccount:
+        resp = await self.http.request(
+            "GET", base + "/api/v1/accounts/verify_credentials", headers=self._auth(creds)
+        )
+        return decode(resp, MeAccount)
+
+    # -- publishing -----------------------------------------------------------
     async def publish(self, draft: Draft, job: PublishJob) -> Published:
-        raise RejectedError("Mastodon is not supported yet")
+        done = self._published_from_state(job)
+        if done is not None:
+            return done
+        creds = self._credentials()
+        base = self._base(creds)
+        media_ids = await self._upload_media(draft, job, base, creds)
+        started = job.state.get("create_started_at")
+        now = self.deps.clock()
+        if started is not None and now - float(started) > SAFE_RESEND_WINDOW:
+            # The instance may have forgotten our key: look before sending again.
+            try:
+                found = await self._find_status(draft, job, base, creds)
+            except PlatformError as exc:
+                if exc.retryable:
+                    raise
+                raise OutcomeUnknownError(
+                    "An earlier Mastodon attempt is over an hour old and the account's "
+                    f"statuses could not be checked ({exc.message}); check your Mastodon "
+                    "account before re-posting."
+                ) from exc
+            if found is not None:
+                return found
+            started = None
+        if started is None:
+            await job.checkpoint(create_started_at=now)
+        status = await self._create_status(draft, job, base, creds, media_ids)
+        return await self._published(status, job, base)
 
+    def _published_from_state(self, job: PublishJob) -> Published | None:
+        status_id, status_url = job.state.get("status_id"), job.state.get("status_url")
+        if status_id and status_url:
+            return Published(str(status_id), str(status_url))
+        return None
+
+    async def _published(self, status: StatusEntity, job: PublishJob, base: str) -> Published:
+        url = (
+            status.url or status.uri or f"{base}/@{self.account.username or 'unknown'}/{status.id}"
+        )
+        await job.checkpoint(status_id=status.id, status_url=url)
+        return Published(status.id, url)
+
+    async def _create_status(
+        self,
+        draft: Draft,
+        job: PublishJob,
+        base: str,
+        creds: Credentials,
+        media_ids: list[str],
+    ) -> StatusEntity:
+        settings = self._settings()
+        body: dict[str, Any] = {"status": draft.content}
+        if media_ids:
+            body["media_ids"] = media_ids
+            if settings.sensitive:
+                body["sensitive"] = True
+        if settings.visibility:
+            body["visibility"] = settings.visibility
+        if draft.language:
+            body["language"] = draft.language
+        headers = {**self._auth(creds), "Idempotency-Key": job.key}
+
+        async def attempt() -> Response | None:
+            resp = await self.http.request(
+                "POST",
+                base + "/api/v1/statuses",
+                headers=headers,
+                json=body,
+                safe_to_retry=True,  # same Idempotency-Key: a repeat returns the original
+                ok=(200, 422),
+            )
+            if resp.status == 200:
+                return resp
+            if NOT_READY in (reason(resp) or ""):
+                return None  # attached media still processing: retry, same key
+            raise self.http.error_for(resp)
+
+        resp = await bounded_poll(
+            attempt,
+            interval=self.deps.settings.poll_interval,
+            timeout=min(self.deps.settings.poll_timeout, NOT_READY_TIMEOUT),
+            sleep=self.deps.sleep,
+            what="media processing",
+            label=self.label,
+        )
+        return decode(resp, StatusEntity)
+
+    # -- media ----------------------------------------------------------------
+    async def _upload_media(
+        self, draft: Draft, job: PublishJob, base: str, creds: Credentials
+    ) -> list[str]:
+        """Upload each file once (checkpointed), then wait until it is processed."""
+        items: list[tuple[str, str | None, str | None]] = [
+            (image.url, image.alt_text, None) for image in draft.images
+        ]
+        if draft.video is not None:
+            items = [(draft.video.url, None, draft.video.thumbnail_url)]
+        media: dict[str, dict[str, Any]] = dict(job.state.get("media") or {})
+        ids: list[str] = []
+        for index, (url, alt_text, thumbnail_url) in enumerate(items):
+            slot = str(index)
+            entry = media.get(slot)
+            if entry is not None and entry.get("url") != url:
+                entry = None
+            # An id from an earlier attempt may have expired (unattached media are
+            # removed by the instance): then upload once more.
+            for resumed in (entry is not None, False):
+                if entry is None:
+                    media_id, ready = await self._upload_one(
+                        job, base, creds, url, alt_text, thumbnail_url
+                    )
+                    entry = {"id": media_id, "url": url, "ready": ready}
+                    media[slot] = entry
+                    await job.checkpoint(media=media)
+                if entry["ready"]:
+                    break
+                try:
+                    gone = not await self._wait_processed(entry["id"], base, creds, resumed)
+                except MediaError:
+                    media.pop(slot, None)  # a later attempt uploads it afresh
+                    await job.checkpoint(media=media)
+                    raise
+                if not gone:
+                    entry = {**entry, "ready": True}
+                    media[slot] = entry
+                    await job.checkpoint(media=media)
+                    break
+                entry = None
+            if entry is None:
+                raise UnavailableError("Mastodon lost an uploaded media file; try again")
+            ids.append(str(entry["id"]))
+        return ids
+
+    async def _upload_one(
+        self,
+        job: PublishJob,
+        base: str,
+        creds: Credentials,
+        url: str,
+        alt_text: str | None,
+        thumbnail_url: str | None,
+    ) -> tuple[str, bool]:
+        """POST /api/v2/media; returns (id, processed). 202 means still processing."""
+        download = await job.media.fetch(url)
+        thumb = await job.media.fetch(thumbnail_url) if thumbnail_url else None
+        with ExitStack() as files:
+            form = aiohttp.FormData()
+            form.add_field(
+                "file",
+                files.enter_context(await asyncio.to_thread(open, download.path, "rb")),
+                filename=filename_for(download.filename, download.content_type),
+                content_type=download.content_type,
+            )
+            if alt_text:
+                form.add_field("description", alt_text)
+            if thumb is not None:
+                form.add_field(
+                    "thumbnail",
+                    files.enter_context(await asyncio.to_thread(open, thumb.path, "rb")),
+                    filename=filename_for(thumb.filename, thumb.content_type),
+                    content_type=thumb.content_type,
+                )
+            # A repeated upload only leaves an unattached file behind (the instance
+            # removes those), never a second post.
+            resp = await self.http.request(
+                "POST",
+                base + "/api/v2/media",
+                headers=self._auth(creds),
+                data=form,
+                safe_to_retry=True,
+                timeout=max(self.http.client.timeout, 300.0),
+            )
+        media = decode(resp, MediaEntity)
+        return media.id, resp.status == 200 and media.url is not None
+
+    async def _wait_processed(
+        self, media_id: str, base: str, creds: Credentials, missing_ok: bool = False
+    ) -> bool:
+        """Poll until the media is processed (True); False if it is gone and `missing_ok`."""
+        url = f"{base}/api/v1/media/{media_id}"
+        ok = (200, 206, 404) if missing_ok else (200, 206)
+
+        async def check() -> str | None:
+            resp = await self.http.request("GET", url, headers=self._auth(creds), ok=ok)
+            if resp.status == 206:
+                return None
+            return "gone" if resp.status == 404 else "ready"
+
+        result = await bounded_poll(
+            check,
+            interval=self.deps.settings.poll_interval,
+            timeout=self.deps.settings.poll_timeout,
+            sleep=self.deps.sleep,
+            what="media processing",
+            label=self.label,
+        )
+        return result != "gone"
+
+    # -- recovery ---------------------------------------------------------------
     async def recover(self, draft: Draft, job: PublishJob) -> Published | None:
+        done = self._published_from_state(job)
+        if done is not None:
+            return done
+        started = job.state.get("create_started_at")
+        if started is None:
+            return None  # the create was never sent
+        creds = self._credentials()
+        base = self._base(creds)
+        within = self.deps.clock() - float(started) <= SAFE_RESEND_WINDOW
+        try:
+            found = await self._find_status(draft, job, base, creds)
+        except PlatformError:
+            if within:
+                return None  # the instance answers a resend with the original status
+            raise OutcomeUnknownError(
+                "Mastodon did not confirm the post and the status could not be looked up; "
+                "check your Mastodon account before re-posting."
+            ) from None
+        if found is not None or within:
+            return found
+        raise OutcomeUnknownError(
+            "Mastodon did not confirm the post over an hour ago and no matching status is on "
+            "the account's timeline; check your Mastodon account before re-posting."
+        )
+
+    async def _find_status(
+        self, draft: Draft, job: PublishJob, base: str, creds: Credentials
+    ) -> Published | None:
+        """A status on the account's timeline with the draft's text and media count."""
+        account_id = creds.account_id or (await self._me(base, creds)).id
+        resp = await self.http.request(
+            "GET",
+            f"{base}/api/v1/accounts/{account_id}/statuses",
+            headers=self._auth(creds),
+            params={"limit": "40", "exclude_reblogs": "true"},
+        )
+        statuses = decode(resp, list[StatusEntity])
+        since = float(job.state.get("create_started_at") or 0) - CLOCK_SLACK
+        media_count = 1 if draft.video is not None else len(draft.images)
+        wanted = comparable(draft.content)
+        for status in statuses:
+            created = timestamp(status.created_at)
+            if created is not None and created < since:
+                continue
+            if len(status.media_attachments) != media_count:
+                continue
+            if comparable(html_to_text(status.content)) == wanted:
+                return await self._published(status, job, base)
         return None

@@ -1,0 +1,160 @@
+"""Mastodon's status length rule, as upstream `StatusLengthValidator` applies it.
+
+length = grapheme clusters of (spoiler_text + countable(text)), where countable()
+rewrites entities found the way Mastodon's `Extractor` finds them:
+
+- URLs *with a scheme* become `characters_reserved_per_url` (23) characters. The
+  URL regex is twitter-text's with Mastodon's overrides from
+  `config/initializers/twitter_regex.rb` (any non-space path characters, Unicode
+  query characters, and the schemes http, https, dat, dweb, ipfs, ipns, ssb,
+  gopher, gemini). Domains and TLDs come from the twitter-text-parser package
+  (the same twitter-text lists). URLs over 4096 characters are not extracted.
+- Mentions `@user@domain` become `@user` (`Account::MENTION_RE`); a mention
+  whose domain is longer than 253 characters is not extracted.
+- Overlapping entities are dropped (twitter-text `remove_overlapping_entities`).
+- Blank text (only whitespace) counts 0, as Rails `blank?` makes it.
+
+Vectors: /work/shared/conformance/mastodon-length.json (tests load them).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import regex
+from twitter_text.regexp.directional_markers_group import directional_markers_group
+from twitter_text.regexp.invalid_chars_group import invalid_chars_group
+from twitter_text.regexp.latin_accent_chars import latin_accent_chars
+from twitter_text.regexp.valid_domain import valid_domain
+from twitter_text.regexp.valid_url_balanced_parens import valid_url_balanced_parens
+
+URL_LENGTH = 23
+MAX_URL_LENGTH = 4096  # twitter-text Extractor::MAX_URL_LENGTH
+MAX_DOMAIN_LENGTH = 253  # mastodon Extractor::MAX_DOMAIN_LENGTH
+MAX_TCO_SLUG_LENGTH = 40
+URL_PROTOCOL_LENGTH = len("https://")
+
+# twitter-text valid_url_preceding_chars (case-insensitive, so no letters at all).
+_PRECEDING = rf"(?:[^A-Za-z0-9@＠$#＃{invalid_chars_group}]|[{directional_markers_group}]|^)"
+# Mastodon overrides (config/initializers/twitter_regex.rb).
+_PATH_CHAR = r"[^\p{White_Space}<>()?]"
+_BALANCED = rf"\((?:{_PATH_CHAR}+|(?:{_PATH_CHAR}*\({_PATH_CHAR}+\){_PATH_CHAR}*))\)"
+# Ruby evaluates the ending-chars override before redefining the balanced parens,
+# so it embeds twitter-text's original (narrower) balanced-parens pattern.
+_PATH_END = (
+    rf"""[^\p{{White_Space}}()?!*"'「」<>;:=,.$%\[\]~&|@]|(?:{valid_url_balanced_parens.pattern})"""
+)
+_PATH = rf"(?:(?:{_PATH_CHAR}*(?:{_BALANCED}{_PATH_CHAR}*)*(?:{_PATH_END}))|(?:{_PATH_CHAR}+/))"
+_UCHARS = (
+    r"\u00A0-\uD7FF\uF900-\uFDCF\uFDF0-\uFFEF\U00010000-\U0001FFFD\U00020000-\U0002FFFD"
+    r"\U00030000-\U0003FFFD\U00040000-\U0004FFFD\U00050000-\U0005FFFD\U00060000-\U0006FFFD"
+    r"\U00070000-\U0007FFFD\U00080000-\U0008FFFD\U00090000-\U0009FFFD\U000A0000-\U000AFFFD"
+    r"\U000B0000-\U000BFFFD\U000C0000-\U000CFFFD\U000D0000-\U000DFFFD\U000E1000-\U000EFFFD"
+    r"\uE000-\uF8FF\U000F0000-\U000FFFFD\U00100000-\U0010FFFD"
+)
+_QUERY = rf"[a-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@\^{_UCHARS}]"
+_QUERY_END = rf"[a-z0-9_&=#/\-{_UCHARS}]"
+
+URL_RE = regex.compile(
+    rf"({_PRECEDING})"  # 1: preceding character
+    r"("  # 2: the URL
+    r"((?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://)?"  # 3: protocol
+    rf"({valid_domain.pattern})"  # 4: domain
+    r"(?::([0-9]+))?"  # 5: port
+    rf"(/{_PATH}*)?"  # 6: path
+    rf"(\?{_QUERY}*{_QUERY_END})?"  # 7: query
+    r")",
+    regex.IGNORECASE | regex.VERSION0,
+)
+TCO_RE = regex.compile(r"^https?://t\.co/([a-z0-9]+)", regex.IGNORECASE)
+
+# Account::USERNAME_RE / MENTION_RE (upstream 4.x).
+_USERNAME = r"(?i:[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)"
+MENTION_RE = regex.compile(rf"(?<![=/\w])@((?:{_USERNAME})(?:@\w+(?:[.-]+\w+)*)?)")
+# twitter-text end_mention_match: an @, a Latin accent or "://" right after ends it.
+END_MENTION_RE = regex.compile(rf"[@＠{latin_accent_chars.pattern}]|://")
+
+_BLANK_RE = regex.compile(r"[\p{White_Space}]*")
+_GRAPHEME_RE = regex.compile(r"\X")
+
+
+def _valid_url_length(url: str, domain: str, protocol: str | None) -> bool:
+    """twitter-text `is_valid_domain`: IDNA-encodable domain, URL within 4096 chars."""
+    try:
+        encoded = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    length = len(url) + max(0, len(encoded) - len(domain))
+    if protocol is None:
+        length += URL_PROTOCOL_LENGTH
+    return length <= MAX_URL_LENGTH
+
+
+def extract_urls(text: str) -> list[tuple[int, int]]:
+    """Spans of URLs with a scheme (`extract_url_without_protocol: false`)."""
+    if ":" not in text:
+        return []
+    spans: list[tuple[int, int]] = []
+    for match in URL_RE.finditer(text):
+        url, protocol, domain = match.group(2), match.group(3), match.group(4)
+        if protocol is None:
+            continue
+        start, end = match.span(2)
+        tco = TCO_RE.match(url)
+        if tco is not None:
+            if len(tco.group(1)) > MAX_TCO_SLUG_LENGTH:
+                continue
+            url = tco.group(0)
+            end = start + len(url)
+        if not _valid_url_length(url, domain, protocol):
+            continue
+        spans.append((start, end))
+    return spans
+
+
+def extract_mentions(text: str) -> list[tuple[int, int, str]]:
+    """Spans of mentions (from the @) with the replacement text `@user`."""
+    if "@" not in text and "＠" not in text:
+        return []
+    found: list[tuple[int, int, str]] = []
+    for match in MENTION_RE.finditer(text):
+        if END_MENTION_RE.match(text, match.end()):
+            continue
+        name = match.group(1)
+        user, _, domain = name.partition("@")
+        if domain and len(domain) > MAX_DOMAIN_LENGTH:
+            continue
+        found.append((match.start(), match.end(), "@" + user))
+    return found
+
+
+def countable_text(text: str, url_length: int = URL_LENGTH) -> str:
+    """The text as the validator measures it (URLs and mention domains rewritten)."""
+    if _BLANK_RE.fullmatch(text):
+        return ""
+    placeholder = "x" * url_length
+    entities = [(s, e, placeholder) for s, e in extract_urls(text)] + extract_mentions(text)
+    entities.sort(key=lambda entity: entity[0])
+    kept: list[tuple[int, int, str]] = []
+    for entity in entities:
+        if kept and kept[-1][1] > entity[0]:
+            continue
+        kept.append(entity)
+    parts: list[str] = []
+    index = 0
+    for start, end, replacement in kept:
+        parts.append(text[index:start])
+        parts.append(replacement)
+        index = end
+    parts.append(text[index:])
+    return "".join(parts)
+
+
+def grapheme_length(text: str) -> int:
+    return len(_GRAPHEME_RE.findall(text))
+
+
+@lru_cache(maxsize=1024)
+def status_length(text: str, spoiler_text: str = "", url_length: int = URL_LENGTH) -> int:
+    """Mastodon's length of a status: graphemes of spoiler_text + countable(text)."""
+    return grapheme_length(spoiler_text + countable_text(text, url_length))
