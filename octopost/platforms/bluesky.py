@@ -1,9 +1,53 @@
-"""Bluesky adapter (placeholder until its issue lands: every call fails clearly)."""
+"""Bluesky adapter: AT Protocol XRPC against the account's PDS (default https://bsky.social).
+
+Docs: https://docs.bsky.app/docs/advanced-guides/posts (records, facets, embeds).
+
+- Session: handle/email/DID + app password, cached in the credentials and renewed by
+  refreshSession (`_bluesky_api.py`); login happens once, not per post.
+- Text: plain text plus facets with UTF-8 byte offsets for links, mentions (handles resolved
+  to DIDs) and hashtags, detected as the official app does (`_bluesky_richtext.py`).
+- Media (`_bluesky_media.py`): up to 4 images as blobs, or one video through the video
+  service; a post with a link and no media gets a link card from the page's Open Graph tags.
+- No idempotency header exists, so we choose the record key: a TID generated once and
+  checkpointed before the first create. A repeated create with that key can never make a
+  second post (the PDS refuses an existing key), so the create is safe to retry, and
+  `recover()` asks `com.atproto.repo.getRecord` for that key.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
+import msgspec
+
+from octopost.platforms._bluesky_api import (
+    LABEL,
+    POST,
+    BlueskyApi,
+    Created,
+    Credentials,
+    Profile,
+    Record,
+    Resolved,
+    SessionInfo,
+    decode,
+    new_tid,
+    post_url,
+    xrpc_error,
+)
+from octopost.platforms._bluesky_media import Media
+from octopost.platforms._bluesky_richtext import (
+    MAX_BYTES,
+    MAX_GRAPHEMES,
+    Facet,
+    detect,
+    first_link,
+    graphemes,
+    to_record_facets,
+    utf8_length,
+)
 from octopost.platforms.base import (
     Account,
     Deps,
@@ -15,35 +59,206 @@ from octopost.platforms.base import (
     PublishJob,
     standard_checks,
 )
-from octopost.platforms.errors import RejectedError
+from octopost.platforms.errors import (
+    AuthExpiredError,
+    PlatformError,
+    RateLimitedError,
+    RejectedError,
+    UnavailableError,
+)
+
+#: app.bsky.feed.post `langs` items are BCP-47 language tags
+_LANGUAGE = re.compile(r"^(?:[a-zA-Z]{2,3}|[a-zA-Z]{5,8}|[iIxX])(?:-[a-zA-Z0-9]{1,8})*$")
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Per-account options (`settings` at connect time)."""
+
+    #: attach a link card for the first link of a post without media
+    link_card: bool = True
 
 
 class BlueskyAdapter:
     platform: ClassVar[str] = "bluesky"
-    label: ClassVar[str] = "Bluesky"
-    limits: ClassVar[Limits] = Limits(max_chars=300, max_images=4)
-    default_settings: ClassVar[PlatformSettings] = PlatformSettings(base_url="https://bsky.social")
+    label: ClassVar[str] = LABEL
+    limits: ClassVar[Limits] = Limits(max_chars=MAX_GRAPHEMES, max_images=4)
+    default_settings: ClassVar[PlatformSettings] = PlatformSettings(
+        base_url="https://bsky.social",
+        upload_url="https://video.bsky.app",
+        poll_interval=1.5,
+        poll_timeout=600.0,
+    )
 
     def __init__(self, account: Account, deps: Deps) -> None:
         self.account = account
         self.deps = deps
+        self.api = BlueskyApi(account, deps)
+        self.media = Media(self.api)
 
+    # -- rules ---------------------------------------------------------------------------
     @classmethod
     def measure(cls, text: str) -> int:
-        return len(text)
+        """Grapheme clusters (the lexicon's `maxGraphemes`); `check` adds the byte limit."""
+        return graphemes(text)
 
     @classmethod
     def check(cls, draft: Draft, limits: Limits) -> list[str]:
-        return standard_checks(cls, draft, limits)
+        problems = standard_checks(cls, draft, limits)
+        size = utf8_length(draft.content)
+        if size > MAX_BYTES:
+            problems.append(
+                f"Content is {size} bytes in UTF-8; {LABEL} allows at most {MAX_BYTES}."
+            )
+        if draft.images and draft.video is not None:
+            problems.append(f"{LABEL} posts carry images or one video, not both.")
+        if not draft.content.strip() and not draft.images and draft.video is None:
+            problems.append(f"{LABEL} needs text, images or a video.")
+        if draft.language and not _LANGUAGE.match(draft.language):
+            problems.append(f"{draft.language!r} is not a language tag {LABEL} accepts.")
+        return problems
 
     async def current_limits(self) -> Limits:
         return self.limits
 
-    async def verify(self) -> Identity:
-        raise RejectedError("Bluesky is not supported yet")
+    def options(self) -> Settings:
+        try:
+            return msgspec.convert(dict(self.account.settings), Settings, strict=False)
+        except msgspec.ValidationError as exc:
+            raise RejectedError(f"Invalid {LABEL} settings: {exc}") from exc
 
+    # -- identity ------------------------------------------------------------------------
+    async def verify(self) -> Identity:
+        self.options()  # bad settings fail the connect, not the first publish
+        had_session = bool(self.api.credentials().accessJwt)
+        creds = await self.api.session()  # logs in (createSession) when there is no session
+        if had_session:
+            info = decode(await self.api.call("GET", "com.atproto.server.getSession"), SessionInfo)
+            if (info.handle, info.did) != (creds.handle, creds.did):
+                await self.account.save_credentials(
+                    {**self.account.credentials, "handle": info.handle, "did": info.did}
+                )
+            creds = self.api.credentials()
+        handle, did = creds.handle or "", creds.did or ""
+        return Identity(
+            username=handle,
+            display_name=await self._display_name(did),
+            remote_id=did,
+            profile_url=f"https://bsky.app/profile/{handle}",
+        )
+
+    async def _display_name(self, did: str) -> str | None:
+        try:
+            resp = await self.api.call("GET", "app.bsky.actor.getProfile", params={"actor": did})
+            return decode(resp, Profile).displayName or None
+        except AuthExpiredError:
+            raise
+        except PlatformError:  # the profile is a nicety; the session is what was verified
+            return None
+
+    def _handle(self, creds: Credentials) -> str:
+        return creds.handle or self.account.username or creds.did or ""
+
+    # -- publishing ----------------------------------------------------------------------
     async def publish(self, draft: Draft, job: PublishJob) -> Published:
-        raise RejectedError("Bluesky is not supported yet")
+        done = job.state.get("uri")
+        if done:
+            return Published(done, post_url(self._handle(self.api.credentials()), done))
+        options = self.options()
+        creds = await self.api.session()
+        rkey = job.state.get("rkey")
+        if rkey:  # an earlier attempt may have created it and lost the answer
+            found = await self._lookup(str(rkey), job)
+            if found:
+                return found
+        record = await self._record(draft, job, options)
+        if not rkey:
+            rkey = new_tid(self.deps.clock())
+            await job.checkpoint(rkey=rkey, created_at=record["createdAt"])
+        body = {"repo": creds.did, "collection": POST, "rkey": rkey, "record": record}
+        try:
+            resp = await self.api.call(
+                "POST", "com.atproto.repo.createRecord", json=body, safe_to_retry=True
+            )
+        except UnavailableError:
+            # A 5xx after the commit, a lost answer, or a repeat of a key that now exists
+            # (the PDS answers that with a 500): the record key tells.
+            try:
+                found = await self._lookup(str(rkey), job)
+            except PlatformError:
+                found = None
+            if found:
+                return found
+            raise
+        created = decode(resp, Created)
+        await job.checkpoint(uri=created.uri, cid=created.cid)
+        return Published(created.uri, post_url(self._handle(creds), created.uri))
 
     async def recover(self, draft: Draft, job: PublishJob) -> Published | None:
+        done = job.state.get("uri")
+        if done:
+            return Published(done, post_url(self._handle(self.api.credentials()), done))
+        rkey = job.state.get("rkey")
+        if not rkey:
+            return None  # no create went out
+        try:
+            return await self._lookup(str(rkey), job)
+        except (UnavailableError, RateLimitedError):
+            # Resending reuses the record key, which the PDS never lets make a second post.
+            return None
+
+    async def _lookup(self, rkey: str, job: PublishJob) -> Published | None:
+        """The post under our record key, or None when the PDS has no such record."""
+        creds = await self.api.session()
+        resp = await self.api.call(
+            "GET",
+            "com.atproto.repo.getRecord",
+            params={"repo": creds.did or "", "collection": POST, "rkey": rkey},
+            ok=(200, 400, 404),
+        )
+        if resp.status != 200:
+            error, message = xrpc_error(resp)
+            if error == "RecordNotFound" or resp.status == 404:
+                return None
+            raise RejectedError(f"{LABEL} refused the record lookup: {message or error}")
+        found = decode(resp, Record)
+        await job.checkpoint(uri=found.uri, cid=found.cid)
+        return Published(found.uri, post_url(self._handle(creds), found.uri))
+
+    async def _record(self, draft: Draft, job: PublishJob, options: Settings) -> dict[str, Any]:
+        created_at = job.state.get("created_at") or (
+            datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        )
+        record: dict[str, Any] = {"$type": POST, "text": draft.content, "createdAt": created_at}
+        if draft.language:
+            record["langs"] = [draft.language]
+        facets = detect(draft.content)
+        record_facets = await to_record_facets(facets, self._resolve)
+        if record_facets:
+            record["facets"] = record_facets
+        embed = await self._embed(draft, job, facets, options)
+        if embed:
+            record["embed"] = embed
+        return record
+
+    async def _embed(
+        self, draft: Draft, job: PublishJob, facets: list[Facet], options: Settings
+    ) -> dict[str, Any] | None:
+        if draft.video is not None:
+            return await self.media.video(draft.video, job)
+        if draft.images:
+            return await self.media.images(draft.images, job)
+        link = first_link(facets)
+        if link and options.link_card:
+            return await self.media.card(link, job)
         return None
+
+    async def _resolve(self, handle: str) -> str | None:
+        resp = await self.api.call(
+            "GET",
+            "com.atproto.identity.resolveHandle",
+            params={"handle": handle},
+            ok=(200, 400, 404),
+        )
+        if resp.status != 200:  # HandleNotFound: the mention stays plain text
+            return None
+        return decode(resp, Resolved).did

@@ -1,0 +1,324 @@
+"""Bluesky XRPC plumbing: the cached session, error translation, record keys.
+
+Sessions come from `com.atproto.server.createSession` (handle/email/DID + app password),
+which the PDS rate-limits (30 per 5 minutes, 300 per day per account), so a session is
+kept in the account credentials and renewed with `com.atproto.server.refreshSession`
+(rotating refresh token); we log in again only when there is no session or the refresh
+token itself is expired or revoked. Both go through `Account.refresh`, so concurrent
+publishes of one account renew once.
+
+An expired access token is HTTP **400** `ExpiredToken`, not 401
+(packages/pds/src/auth-verifier.ts); it is classified as auth-expired here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import secrets
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import msgspec
+
+from octopost.platforms._http import Response
+from octopost.platforms.base import Account, Deps, decode_credentials
+from octopost.platforms.errors import (
+    AuthExpiredError,
+    MediaError,
+    PlatformError,
+    RejectedError,
+    UnavailableError,
+)
+
+log = logging.getLogger("octopost.platforms.bluesky")
+
+LABEL = "Bluesky"
+AUTH_EXPIRED = "Token expired. Reconnect your Bluesky account."
+POST = "app.bsky.feed.post"
+#: renew the access token this many seconds before its `exp`
+EXPIRY_MARGIN = 60.0
+_TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
+_MEDIA_ERRORS = frozenset(
+    {"BlobTooLarge", "BlobNotFound", "InvalidMimeType", "InvalidSize", "PayloadTooLarge"}
+)
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
+
+class Credentials(msgspec.Struct, kw_only=True):
+    """What the user supplies, plus the cached session (XRPC names, kept across restarts)."""
+
+    identifier: str
+    app_password: str
+    pds_url: str | None = None
+    accessJwt: str | None = None
+    refreshJwt: str | None = None
+    did: str | None = None
+    handle: str | None = None
+    #: the account's own PDS (from its DID document): the audience of video service tokens
+    pdsEndpoint: str | None = None
+
+
+class Session(msgspec.Struct):
+    accessJwt: str
+    refreshJwt: str
+    did: str
+    handle: str
+    didDoc: dict[str, Any] | None = None
+
+
+class SessionInfo(msgspec.Struct):
+    did: str
+    handle: str
+
+
+class Profile(msgspec.Struct):
+    displayName: str | None = None
+
+
+class Created(msgspec.Struct):
+    uri: str
+    cid: str = ""
+
+
+class Record(msgspec.Struct):
+    uri: str
+    cid: str | None = None
+
+
+class Resolved(msgspec.Struct):
+    did: str
+
+
+class ServiceToken(msgspec.Struct):
+    token: str
+
+
+T = TypeVar("T")
+
+
+def decode(resp: Response, kind: type[T]) -> T:
+    try:
+        return msgspec.json.decode(resp.body, type=kind)
+    except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
+        raise UnavailableError(
+            f"{LABEL} sent an unexpected answer (HTTP {resp.status})", status=resp.status
+        ) from exc
+
+
+def xrpc_error(resp: Response) -> tuple[str, str]:
+    """(`error`, `message`) of an XRPC error body; empty strings when absent."""
+    data = resp.json()
+    if not isinstance(data, dict):
+        return "", ""
+    error, message = data.get("error"), data.get("message")
+    return (
+        error if isinstance(error, str) else "",
+        message.strip() if isinstance(message, str) else "",
+    )
+
+
+def error_reason(resp: Response) -> str | None:
+    error, message = xrpc_error(resp)
+    return message or error or None
+
+
+def classify(resp: Response) -> PlatformError | None:
+    """Bluesky's quirks; 429 and other 5xx keep the default mapping."""
+    error, message = xrpc_error(resp)
+    reason = message or error or f"HTTP {resp.status}"
+    status = resp.status
+    if error in _TOKEN_ERRORS and status in (400, 401):
+        return AuthExpiredError(AUTH_EXPIRED, status=status)
+    if status == 401 and error in ("AccountTakedown", "AccountDeactivated"):
+        return AuthExpiredError(
+            f"{LABEL} refused the account ({reason}). Reconnect your Bluesky account.",
+            status=status,
+        )
+    if status == 413 or error in _MEDIA_ERRORS or (status == 400 and "uploadBlob" in resp.url):
+        return MediaError(f"{LABEL} refused the media: {reason}", status=status)
+    if status == 501 or error == "MethodNotImplemented":
+        return RejectedError(
+            f"{urlsplit(resp.url).netloc} does not implement {_nsid(resp.url)} ({reason})",
+            status=status,
+        )
+    return None
+
+
+def _nsid(url: str) -> str:
+    return urlsplit(url).path.rsplit("/", 1)[-1]
+
+
+def jwt_expiry(token: str) -> float | None:
+    """The `exp` claim of a JWT (not verified: only to renew before the PDS says so)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return float(exp) if isinstance(exp, int | float) else None
+
+
+def new_tid(now: float) -> str:
+    """A record key: TID = 53-bit microsecond timestamp + 10-bit random clock id, sortable base32."""
+    value = (int(now * 1_000_000) << 10) | secrets.randbelow(1024)
+    chars = []
+    for _ in range(13):
+        chars.append(_TID_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def did_web(url: str) -> str:
+    """`did:web:` of a service URL (a port is percent-encoded, per the did:web spec)."""
+    return "did:web:" + urlsplit(url).netloc.replace(":", "%3A")
+
+
+def pds_endpoint(did_doc: dict[str, Any] | None) -> str | None:
+    """The `#atproto_pds` service endpoint of a DID document."""
+    services = did_doc.get("service") if isinstance(did_doc, dict) else None
+    for service in services if isinstance(services, list) else []:
+        if (
+            isinstance(service, dict)
+            and str(service.get("id", "")).endswith("#atproto_pds")
+            and isinstance(service.get("serviceEndpoint"), str)
+        ):
+            return str(service["serviceEndpoint"])
+    return None
+
+
+def post_url(handle: str, uri: str) -> str:
+    return f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}"
+
+
+class BlueskyApi:
+    """XRPC calls for one account with its cached session; renews it at most once per call."""
+
+    def __init__(self, account: Account, deps: Deps) -> None:
+        self.account = account
+        self.deps = deps
+        self.http = deps.http.bind(LABEL, reason=error_reason, classify=classify)
+
+    def credentials(self, raw: dict[str, Any] | None = None) -> Credentials:
+        creds = decode_credentials(Credentials, raw or self.account.credentials, LABEL)
+        if not creds.identifier.strip() or not creds.app_password.strip():
+            raise RejectedError(
+                f"Invalid {LABEL} credentials: identifier and app_password are required"
+            )
+        return creds
+
+    def service_url(self, creds: Credentials | None = None) -> str:
+        creds = creds or self.credentials()
+        return (creds.pds_url or self.deps.settings.base_url).rstrip("/")
+
+    async def session(self) -> Credentials:
+        """Credentials with a session (logging in when there is none)."""
+        raw = dict(self.account.credentials)
+        creds = self.credentials(raw)
+        if not (creds.accessJwt and creds.refreshJwt and creds.did):
+            return self.credentials(await self.renew(raw))
+        return creds
+
+    async def call(
+        self,
+        method: str,
+        nsid: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        safe_to_retry: bool | None = None,
+        ok: tuple[int, ...] | None = None,
+    ) -> Response:
+        """One authorised XRPC call; renews the session once on expiry, then retries."""
+        creds = await self.session()
+        raw = dict(self.account.credentials)
+        expiry = jwt_expiry(creds.accessJwt or "")
+        if expiry is not None and expiry <= self.deps.clock() + EXPIRY_MARGIN:
+            raw = await self.renew(raw)
+            creds = self.credentials(raw)
+        for attempt in (1, 2):
+            try:
+                return await self.http.request(
+                    method,
+                    f"{self.service_url(creds)}/xrpc/{nsid}",
+                    headers={"Authorization": f"Bearer {creds.accessJwt}", **(headers or {})},
+                    params=params,
+                    json=json,
+                    data=data,
+                    safe_to_retry=safe_to_retry,
+                    ok=ok,
+                )
+            except AuthExpiredError:
+                if attempt == 2:
+                    raise AuthExpiredError(AUTH_EXPIRED) from None
+                raw = await self.renew(raw)
+                creds = self.credentials(raw)
+        raise AssertionError("unreachable")
+
+    async def renew(self, stale: dict[str, Any]) -> dict[str, Any]:
+        """A fresh session, stored before use: refreshSession, or createSession when the
+        refresh token is missing, expired or revoked."""
+
+        async def run(current: dict[str, Any]) -> dict[str, Any]:
+            creds = self.credentials(current)
+            if creds.refreshJwt:
+                resp = await self.http.request(
+                    "POST",
+                    f"{self.service_url(creds)}/xrpc/com.atproto.server.refreshSession",
+                    headers={"Authorization": f"Bearer {creds.refreshJwt}"},
+                    # the old refresh token stays valid for a grace period: a repeat is harmless
+                    safe_to_retry=True,
+                    ok=(200, 400, 401),
+                )
+                if resp.status == 200:
+                    return self._merge(current, decode(resp, Session))
+                log.info(
+                    "bluesky refresh refused; logging in again",
+                    extra={"status": resp.status, "reason": error_reason(resp)},
+                )
+            return await self._login(current, creds)
+
+        return await self.account.refresh(stale, run)
+
+    async def _login(self, current: dict[str, Any], creds: Credentials) -> dict[str, Any]:
+        resp = await self.http.request(
+            "POST",
+            f"{self.service_url(creds)}/xrpc/com.atproto.server.createSession",
+            json={"identifier": creds.identifier.strip(), "password": creds.app_password.strip()},
+            safe_to_retry=True,  # a session, never a post
+            ok=(200, 400, 401),
+        )
+        if resp.status != 200:
+            error, message = xrpc_error(resp)
+            hint = (
+                " Use an app password (Settings > Privacy and security > App passwords)."
+                if error == "AuthFactorTokenRequired"
+                else ""
+            )
+            raise AuthExpiredError(
+                f"{LABEL} refused the login: {message or error or f'HTTP {resp.status}'}.{hint} "
+                "Check the identifier and app password and reconnect your Bluesky account.",
+                status=resp.status,
+            )
+        return self._merge(current, decode(resp, Session))
+
+    @staticmethod
+    def _merge(current: dict[str, Any], session: Session) -> dict[str, Any]:
+        new = {
+            **current,
+            "accessJwt": session.accessJwt,
+            "refreshJwt": session.refreshJwt,
+            "did": session.did,
+            "handle": session.handle,
+        }
+        endpoint = pds_endpoint(session.didDoc)
+        if endpoint:
+            new["pdsEndpoint"] = endpoint
+        return new

@@ -1,0 +1,352 @@
+"""Bluesky embeds: images (blobs), video (the video service), link cards (Open Graph).
+
+- Images: `com.atproto.repo.uploadBlob` each (blobs are content-addressed, so a repeat is
+  harmless), then `app.bsky.embed.images` with alt text and `aspectRatio` read from the
+  image header (the `imagesize` package). The lexicon caps an image at 1,000,000 bytes.
+- Video: the video service (https://docs.bsky.app/docs/tutorials/video) -- a service-auth
+  token for the quota check, another for the upload (audience: the account's own PDS,
+  method `com.atproto.repo.uploadBlob`, since the service uploads the result there), then
+  `app.bsky.video.uploadVideo` and `getJobStatus` polls until the processed blob exists;
+  the job id and the blob are checkpointed so a retried publish does not upload again.
+- Link card: the first link's page is fetched (guarded), its Open Graph title, description
+  and image make an `app.bsky.embed.external`; any failure there posts without a card.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin
+
+import imagesize
+import msgspec
+
+from octopost.platforms._bluesky_api import (
+    LABEL,
+    BlueskyApi,
+    ServiceToken,
+    decode,
+    did_web,
+    error_reason,
+    xrpc_error,
+)
+from octopost.platforms._http import Response, bounded_poll
+from octopost.platforms.base import Download, ImageRef, PublishJob, VideoRef
+from octopost.platforms.errors import MediaError, PlatformError, RejectedError
+
+log = logging.getLogger("octopost.platforms.bluesky")
+
+#: app.bsky.embed.images#image `image` and app.bsky.embed.external `thumb` maxSize
+MAX_IMAGE_BYTES = 1_000_000
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+#: how long a video upload token lives (the PDS default of 60 s is too short for big files)
+UPLOAD_TOKEN_SECONDS = 30 * 60
+MAX_CARD_TITLE = 300
+MAX_CARD_DESCRIPTION = 1000
+
+
+class JobStatus(msgspec.Struct):
+    jobId: str = ""
+    state: str = ""
+    blob: dict[str, Any] | None = None
+    error: str | None = None
+    message: str | None = None
+    failureCode: str | None = None
+
+
+class UploadLimits(msgspec.Struct):
+    canUpload: bool = True
+    remainingDailyBytes: int | None = None
+    message: str | None = None
+    error: str | None = None
+
+
+def job_status(resp: Response) -> JobStatus:
+    """The lexicon wraps it as {"jobStatus": ...}; the live service and app use it bare."""
+    data = resp.json()
+    if isinstance(data, dict) and isinstance(data.get("jobStatus"), dict):
+        data = data["jobStatus"]
+    try:
+        return msgspec.convert(data, JobStatus)
+    except msgspec.ValidationError as exc:
+        raise MediaError(f"{LABEL} video service sent an unexpected answer") from exc
+
+
+def aspect_ratio(download: Download) -> dict[str, int] | None:
+    try:
+        width, height = imagesize.get(download.path)
+    except (OSError, ValueError):
+        return None
+    if width <= 0 or height <= 0:
+        return None
+    return {"width": width, "height": height}
+
+
+def _video_classify(resp: Response) -> PlatformError | None:
+    """The video service's answers concern the video, never the account's session."""
+    status = resp.status
+    if status == 429 or (status >= 500 and status != 501):
+        return None
+    error, message = xrpc_error(resp)
+    reason = message or error or f"HTTP {status}"
+    if status in (404, 501) or error == "MethodNotImplemented":
+        return MediaError(
+            f"{resp.url.split('/xrpc/')[0]} has no {LABEL} video service ({reason}). "
+            "Set platforms.bluesky.upload_url to one (https://video.bsky.app) or post images."
+        )
+    return MediaError(f"{LABEL} video service refused the video: {reason}", status=status)
+
+
+class Media:
+    def __init__(self, api: BlueskyApi) -> None:
+        self.api = api
+        self.deps = api.deps
+        self.video_http = api.deps.http.bind(
+            f"{LABEL} video service", reason=error_reason, classify=_video_classify
+        )
+
+    async def upload_blob(self, download: Download) -> dict[str, Any]:
+        data = await asyncio.to_thread(download.read)
+        resp = await self.api.call(
+            "POST",
+            "com.atproto.repo.uploadBlob",
+            data=data,
+            headers={"Content-Type": download.content_type},
+            safe_to_retry=True,  # content-addressed: the same bytes give the same blob
+        )
+        blob = (resp.json() or {}).get("blob")
+        if not isinstance(blob, dict):
+            raise MediaError(f"{LABEL} did not return the uploaded blob")
+        return blob
+
+    # -- images ------------------------------------------------------------------------
+    async def images(self, images: tuple[ImageRef, ...], job: PublishJob) -> dict[str, Any]:
+        entries = []
+        for number, image in enumerate(images, 1):
+            download = await job.media.fetch(image.url)
+            if download.content_type not in IMAGE_TYPES:
+                raise MediaError(
+                    f"Image {number}: {LABEL} takes JPEG, PNG, WebP or GIF images; "
+                    f"{image.url} is {download.content_type}."
+                )
+            if download.size > MAX_IMAGE_BYTES:
+                raise MediaError(
+                    f"Image {number} is {download.size:,} bytes; {LABEL} accepts at most "
+                    f"{MAX_IMAGE_BYTES:,} bytes per image. Resize or compress it."
+                )
+            entry: dict[str, Any] = {
+                "image": await self.upload_blob(download),
+                "alt": image.alt_text or "",
+            }
+            ratio = await asyncio.to_thread(aspect_ratio, download)
+            if ratio:
+                entry["aspectRatio"] = ratio
+            entries.append(entry)
+        return {"$type": "app.bsky.embed.images", "images": entries}
+
+    # -- video -------------------------------------------------------------------------
+    async def video(self, video: VideoRef, job: PublishJob) -> dict[str, Any]:
+        blob = job.state.get("video_blob")
+        if not blob:
+            blob = await self._video_blob(video, job)
+            await job.checkpoint(video_blob=blob)
+        return {"$type": "app.bsky.embed.video", "video": blob}
+
+    def _video_host(self) -> str:
+        host = self.deps.settings.upload_url.rstrip("/")
+        if not host:
+            raise MediaError(
+                f"No {LABEL} video service is configured: set platforms.bluesky.upload_url "
+                "(https://video.bsky.app) or post images."
+            )
+        return host
+
+    async def _service_token(self, aud: str, lxm: str, exp: int | None = None) -> str:
+        params = {"aud": aud, "lxm": lxm}
+        if exp is not None:
+            params["exp"] = str(exp)
+        try:
+            resp = await self.api.call("GET", "com.atproto.server.getServiceAuth", params=params)
+        except RejectedError as exc:  # e.g. a PDS without service auth
+            raise MediaError(
+                f"{LABEL} cannot upload video from this server: {exc.message}"
+            ) from exc
+        return decode(resp, ServiceToken).token
+
+    async def _video_blob(self, video: VideoRef, job: PublishJob) -> dict[str, Any]:
+        host = self._video_host()
+        job_id = job.state.get("video_job")
+        if not job_id:
+            download = await job.media.fetch(video.url)
+            if not download.content_type.startswith("video/"):
+                raise MediaError(f"{video.url} is {download.content_type}, not a video.")
+            creds = await self.api.session()
+            await self._check_quota(host, download)
+            pds = creds.pdsEndpoint or self.api.service_url(creds)
+            exp = int(self.deps.clock()) + UPLOAD_TOKEN_SECONDS
+            token = await self._service_token(did_web(pds), "com.atproto.repo.uploadBlob", exp)
+            with download.path.open("rb") as body:
+                resp = await self.video_http.request(
+                    "POST",
+                    f"{host}/xrpc/app.bsky.video.uploadVideo",
+                    params={"did": creds.did or "", "name": f"{job.key.replace(':', '-')}.mp4"},
+                    headers={"Authorization": f"Bearer {token}", "Content-Type": "video/mp4"},
+                    data=body,
+                    safe_to_retry=True,  # a processing job, never a post
+                    ok=(200, 409),  # 409 already_exists: processed before, blob included
+                    timeout=max(60.0, download.size / 250_000),  # >= 4 s per MB
+                )
+            status = job_status(resp)
+            if status.blob:
+                return status.blob
+            if not status.jobId:
+                raise MediaError(
+                    f"{LABEL} video service did not start a job: {status.message or status.error}"
+                )
+            job_id = status.jobId
+            await job.checkpoint(video_job=job_id)
+        return await self._wait_for_job(host, str(job_id), job)
+
+    async def _check_quota(self, host: str, download: Download) -> None:
+        token = await self._service_token(did_web(host), "app.bsky.video.getUploadLimits")
+        resp = await self.video_http.request(
+            "GET",
+            f"{host}/xrpc/app.bsky.video.getUploadLimits",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        limits = decode(resp, UploadLimits)
+        if not limits.canUpload:
+            raise MediaError(
+                f"{LABEL} will not take a video from this account now: "
+                f"{limits.message or limits.error or 'upload limit reached'}"
+            )
+        if limits.remainingDailyBytes is not None and download.size > limits.remainingDailyBytes:
+            raise MediaError(
+                f"The video is {download.size:,} bytes; {LABEL} allows "
+                f"{limits.remainingDailyBytes:,} more bytes of video today."
+            )
+
+    async def _wait_for_job(self, host: str, job_id: str, job: PublishJob) -> dict[str, Any]:
+        async def check() -> dict[str, Any] | None:
+            resp = await self.video_http.request(
+                "GET", f"{host}/xrpc/app.bsky.video.getJobStatus", params={"jobId": job_id}
+            )
+            status = job_status(resp)
+            if status.blob:  # also on `already_exists`: the blob is what counts
+                return status.blob
+            if status.state == "JOB_STATE_FAILED":
+                await job.checkpoint(video_job=None)  # a later publish must upload again
+                reason = status.message or status.error or status.failureCode or "no reason given"
+                raise MediaError(f"{LABEL} could not process the video: {reason}")
+            return None  # CREATED, ENCODING, SCANNING, UPLOADING, ... or an unknown state
+
+        result: dict[str, Any] = await bounded_poll(
+            check,
+            interval=self.deps.settings.poll_interval,
+            timeout=self.deps.settings.poll_timeout,
+            sleep=self.deps.sleep,
+            what="video processing",
+            label=LABEL,
+        )
+        return result
+
+    # -- link card ---------------------------------------------------------------------
+    async def card(self, url: str, job: PublishJob) -> dict[str, Any] | None:
+        """`app.bsky.embed.external` for `url`, or None when the page gives nothing usable."""
+        try:
+            content_type, body = await self.deps.pages.fetch_page(url)
+        except MediaError as exc:
+            log.info("bluesky link card skipped", extra={"url": url, "reason": exc.message})
+            return None
+        if "html" not in content_type.lower():
+            return None
+        meta = parse_open_graph(body.decode(_charset(content_type), "replace"))
+        title = meta.get("og:title") or meta.get("twitter:title") or meta.get("title") or ""
+        description = (
+            meta.get("og:description")
+            or meta.get("twitter:description")
+            or meta.get("description")
+            or ""
+        )
+        if not title and not description:
+            return None
+        external: dict[str, Any] = {
+            "uri": url,
+            "title": title[:MAX_CARD_TITLE],
+            "description": description[:MAX_CARD_DESCRIPTION],
+        }
+        image = meta.get("og:image") or meta.get("twitter:image")
+        if image:
+            thumb = await self._thumb(urljoin(url, image), job)
+            if thumb:
+                external["thumb"] = thumb
+        return {"$type": "app.bsky.embed.external", "external": external}
+
+    async def _thumb(self, url: str, job: PublishJob) -> dict[str, Any] | None:
+        try:
+            download = await job.media.fetch(url)
+            if download.content_type not in IMAGE_TYPES or download.size > MAX_IMAGE_BYTES:
+                return None
+            return await self.upload_blob(download)
+        except (MediaError, RejectedError) as exc:
+            log.info("bluesky card image skipped", extra={"url": url, "reason": exc.message})
+            return None
+
+
+def _charset(content_type: str) -> str:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            name = value.strip("\"' ")
+            try:
+                "".encode(name)
+            except LookupError:
+                break
+            return name
+    return "utf-8"
+
+
+class _OpenGraph(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.meta: dict[str, str] = {}
+        self._title: list[str] | None = None
+        self.done = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "meta":
+            values = {k.lower(): v for k, v in attrs if v is not None}
+            key = (values.get("property") or values.get("name") or "").strip().lower()
+            content = values.get("content", "").strip()
+            if key and content and key not in self.meta:
+                self.meta[key] = content
+        elif tag == "title" and "title" not in self.meta:
+            self._title = []
+        elif tag == "body":
+            self.done = True
+
+    def handle_data(self, data: str) -> None:
+        if self._title is not None:
+            self._title.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title" and self._title is not None:
+            text = " ".join("".join(self._title).split())
+            if text:
+                self.meta["title"] = text
+            self._title = None
+        elif tag == "head":
+            self.done = True
+
+
+def parse_open_graph(html: str) -> dict[str, str]:
+    """`<meta property|name=... content=...>` values of a page's head, plus its `<title>`."""
+    parser = _OpenGraph()
+    for start in range(0, len(html), 8192):
+        parser.feed(html[start : start + 8192])
+        if parser.done:
+            break
+    parser.close()
+    return parser.meta
