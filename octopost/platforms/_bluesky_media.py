@@ -316,6 +316,8 @@ class _OpenGraph(HTMLParser):
         self.done = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.done:
+            return
         if tag == "meta":
             values = {k.lower(): v for k, v in attrs if v is not None}
             key = (values.get("property") or values.get("name") or "").strip().lower()
