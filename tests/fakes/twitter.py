@@ -45,6 +45,7 @@ import itertools
 import json
 import re
 import secrets
+import string
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -207,6 +208,12 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, bytes] | None:
     return fields
 
 
+def tco() -> str:
+    """A t.co link (X rewrites every link in a post to one; slugs are alphanumeric)."""
+    alphabet = string.ascii_letters + string.digits
+    return "https://t.co/" + "".join(secrets.choice(alphabet) for _ in range(10))
+
+
 def problem(
     status: int, title: str, detail: str, kind: str = "about:blank", **extra: Any
 ) -> web.Response:
@@ -272,6 +279,10 @@ class Fake(FakePlatform):
         super().__init__(delay=delay, clock=clock)
         self.app.middlewares.append(self._rate_limits)
         self.initial_access, self.initial_refresh = self.issue_tokens(self.USER)
+
+    async def __aenter__(self) -> Fake:
+        await self.start()
+        return self
 
     # -- fake controls ------------------------------------------------------------------
     def issue_tokens(
@@ -465,12 +476,12 @@ class Fake(FakePlatform):
         out, last = [], 0
         for url in extract_urls_with_indices(text):
             start, end = url["indices"]
-            out += [text[last:start], "https://t.co/" + secrets.token_urlsafe(8)[:10]]
+            out += [text[last:start], tco()]
             last = end
         out.append(text[last:])
         shown = "".join(out).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         if media:
-            shown += " https://t.co/" + secrets.token_urlsafe(8)[:10]
+            shown += " " + tco()
         return shown
 
     # -- identity -----------------------------------------------------------------------
