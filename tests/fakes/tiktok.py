@@ -86,6 +86,8 @@ class Fake(FakePlatform):
         #: answer this chunk number (1-based) of the next upload with 503 once
         self.fail_chunk: int | None = None
         self.rate_limits = {"init": 6, "creator_info": 20, "status": 30}
+        #: TikTok documents no reset header on 429; the fake sends Retry-After unless False
+        self.send_retry_after = True
         self.publishes: dict[str, dict[str, Any]] = {}
         self.uploads: dict[str, str] = {}  # upload_id -> publish_id
         self._windows: dict[tuple[str, str], deque[float]] = defaultdict(deque)
@@ -163,11 +165,9 @@ class Fake(FakePlatform):
         while window and window[0] <= now - 60:
             window.popleft()
         if len(window) >= self.rate_limits[endpoint]:
-            wait = int(window[0] + 60 - now) + 1
-            # TikTok documents no reset header; the fake sends Retry-After
-            return self.envelope(
-                code="rate_limit_exceeded", status=429, headers={"Retry-After": str(wait)}
-            )
+            wait = int(window[0] + 60 - now) + 1 if window else 60
+            headers = {"Retry-After": str(wait)} if self.send_retry_after else None
+            return self.envelope(code="rate_limit_exceeded", status=429, headers=headers)
         window.append(now)
         return None
 
