@@ -83,8 +83,11 @@ class Fake(FakePlatform):
         self.thumbnails_forbidden = False
         #: keep only this many bytes of the next upload PUT, then drop the connection
         self.cut_next_upload_after: int | None = None
-        #: answer the next N session PUTs (uploads and status queries) with 503
-        self.fail_session_puts = 0
+        #: keep this many bytes of the next PUT as if an earlier copy of the request had
+        #: delivered them, then refuse the (now overlapping) request with 400
+        self.overlap_next_put: int | None = None
+        #: answer the next N status queries (`Content-Range: bytes */total`) with 503
+        self.fail_queries = 0
         self.sessions: dict[str, dict[str, Any]] = {}
         self.videos: dict[str, dict[str, Any]] = {}
         self.thumbnails: dict[str, bytes] = {}
@@ -355,13 +358,13 @@ class Fake(FakePlatform):
         session = self.sessions.get(request.query.get("upload_id", ""))
         if session is None:
             return web.Response(status=404, text="Not Found")
-        if self.fail_session_puts > 0:
-            self.fail_session_puts -= 1
-            return google_error(503, "backendError", "Backend Error", domain="global")
         total = session["total"]
         header = request.headers.get("Content-Range", "")
         body = await request.read()
         if (query := _QUERY.match(header)) is not None:
+            if self.fail_queries > 0:
+                self.fail_queries -= 1
+                return google_error(503, "backendError", "Backend Error", domain="global")
             if int(query.group(1)) != total or body:
                 return google_error(
                     400,
@@ -409,6 +412,15 @@ class Fake(FakePlatform):
                 400,
                 "badRequest",
                 "Non-final chunks must be a multiple of 256 KiB.",
+                domain="global",
+            )
+        if self.overlap_next_put is not None:
+            keep, self.overlap_next_put = self.overlap_next_put, None
+            session["data"] += body[:keep]
+            return google_error(
+                400,
+                "badRequest",
+                "The Content-Range does not continue the bytes stored so far.",
                 domain="global",
             )
         if self.cut_next_upload_after is not None:
