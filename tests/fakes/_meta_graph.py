@@ -36,7 +36,7 @@ import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import aiohttp
 from aiohttp import web
@@ -131,10 +131,13 @@ class MetaGraphFake(FakePlatform):
     image_types: ClassVar[frozenset[str]] = frozenset({"image/jpeg"})
 
     # -- lifecycle -------------------------------------------------------------------
-    async def start(self) -> MetaGraphFake:
+    async def start(self) -> Self:
         self._session = aiohttp.ClientSession()
         await super().start()
         return self
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
 
     async def stop(self) -> None:
         await super().stop()
@@ -402,9 +405,9 @@ class MetaGraphFake(FakePlatform):
         if isinstance(built, web.Response):
             return built
         if built.kind == "CAROUSEL":
-            problem = self.check_children(built)
-            if problem is not None:
-                return problem
+            refused = self.check_children(built)
+            if refused is not None:
+                return refused
         url = built.params.get("image_url") or built.params.get("video_url")
         if url:
             ctype, problem = await self.fetch(url)
