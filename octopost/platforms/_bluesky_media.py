@@ -8,6 +8,7 @@
   method `com.atproto.repo.uploadBlob`, since the service uploads the result there), then
   `app.bsky.video.uploadVideo` and `getJobStatus` polls until the processed blob exists;
   the job id and the blob are checkpointed so a retried publish does not upload again.
+  `aspectRatio` comes from the MP4's track header (`tkhd`, a few lines of box walking).
 - Link card: the first link's page is fetched (guarded), its Open Graph title, description
   and image make an `app.bsky.embed.external`; any failure there posts without a card.
 """
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urljoin
 
 import imagesize
@@ -40,7 +42,6 @@ log = logging.getLogger("octopost.platforms.bluesky")
 
 #: app.bsky.embed.images#image `image` and app.bsky.embed.external `thumb` maxSize
 MAX_IMAGE_BYTES = 1_000_000
-IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 #: how long a video upload token lives (the PDS default of 60 s is too short for big files)
 UPLOAD_TOKEN_SECONDS = 30 * 60
 MAX_CARD_TITLE = 300
@@ -74,6 +75,21 @@ def job_status(resp: Response) -> JobStatus:
         raise MediaError(f"{LABEL} video service sent an unexpected answer") from exc
 
 
+def image_type(download: Download) -> str | None:
+    """The image's real type from its first bytes (servers mislabel: image/jpg, octet-stream)."""
+    with download.path.open("rb") as fh:
+        head = fh.read(12)
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
 def aspect_ratio(download: Download) -> dict[str, int] | None:
     try:
         width, height = imagesize.get(download.path)
@@ -81,6 +97,62 @@ def aspect_ratio(download: Download) -> dict[str, int] | None:
         return None
     if width <= 0 or height <= 0:
         return None
+    return {"width": width, "height": height}
+
+
+def video_aspect_ratio(download: Download) -> dict[str, int] | None:
+    """Display width and height of the first video track of an MP4/MOV (its `tkhd` box)."""
+    try:
+        with download.path.open("rb") as fh:
+            moov = _box(fh, b"moov", download.size)
+            if moov is None:
+                return None
+            fh.seek(moov[0])
+            while (trak := _box(fh, b"trak", moov[1])) is not None:
+                fh.seek(trak[0])
+                tkhd = _box(fh, b"tkhd", trak[1])
+                if tkhd is not None:  # audio tracks have no size: try the next track
+                    fh.seek(tkhd[0])
+                    ratio = _tkhd_ratio(fh.read(min(tkhd[1] - tkhd[0], 100)))
+                    if ratio:
+                        return ratio
+                fh.seek(trak[1])
+    except (OSError, struct.error):
+        return None
+    return None
+
+
+def _box(fh: BinaryIO, kind: bytes, end: int) -> tuple[int, int] | None:
+    """(payload start, box end) of the next `kind` box before `end`, from the file position."""
+    while fh.tell() + 8 <= end:
+        start = fh.tell()
+        size, found = struct.unpack(">I4s", fh.read(8))
+        header = 8
+        if size == 1:
+            (size,) = struct.unpack(">Q", fh.read(8))
+            header = 16
+        elif size == 0:
+            size = end - start
+        if size < header:
+            return None
+        if found == kind:
+            return start + header, min(start + size, end)
+        fh.seek(start + size)
+    return None
+
+
+def _tkhd_ratio(data: bytes) -> dict[str, int] | None:
+    version = data[0] if data else 0
+    matrix = 40 if version == 0 else 52  # after version/flags, times, track id, duration
+    if len(data) < matrix + 44:
+        return None
+    a, b, _, c, d = struct.unpack(">5i", data[matrix : matrix + 20])
+    width, height = struct.unpack(">II", data[matrix + 36 : matrix + 44])
+    width, height = width >> 16, height >> 16
+    if width <= 0 or height <= 0:
+        return None
+    if a == 0 and d == 0 and b != 0 and c != 0:  # rotated a quarter turn (phone videos)
+        width, height = height, width
     return {"width": width, "height": height}
 
 
@@ -107,13 +179,13 @@ class Media:
             f"{LABEL} video service", reason=error_reason, classify=_video_classify
         )
 
-    async def upload_blob(self, download: Download) -> dict[str, Any]:
+    async def upload_blob(self, download: Download, mime: str) -> dict[str, Any]:
         data = await asyncio.to_thread(download.read)
         resp = await self.api.call(
             "POST",
             "com.atproto.repo.uploadBlob",
             data=data,
-            headers={"Content-Type": download.content_type},
+            headers={"Content-Type": mime},
             safe_to_retry=True,  # content-addressed: the same bytes give the same blob
         )
         blob = (resp.json() or {}).get("blob")
@@ -126,7 +198,8 @@ class Media:
         entries = []
         for number, image in enumerate(images, 1):
             download = await job.media.fetch(image.url)
-            if download.content_type not in IMAGE_TYPES:
+            mime = await asyncio.to_thread(image_type, download)
+            if mime is None:
                 raise MediaError(
                     f"Image {number}: {LABEL} takes JPEG, PNG, WebP or GIF images; "
                     f"{image.url} is {download.content_type}."
@@ -137,7 +210,7 @@ class Media:
                     f"{MAX_IMAGE_BYTES:,} bytes per image. Resize or compress it."
                 )
             entry: dict[str, Any] = {
-                "image": await self.upload_blob(download),
+                "image": await self.upload_blob(download, mime),
                 "alt": image.alt_text or "",
             }
             ratio = await asyncio.to_thread(aspect_ratio, download)
@@ -152,7 +225,10 @@ class Media:
         if not blob:
             blob = await self._video_blob(video, job)
             await job.checkpoint(video_blob=blob)
-        return {"$type": "app.bsky.embed.video", "video": blob}
+        embed: dict[str, Any] = {"$type": "app.bsky.embed.video", "video": blob}
+        if job.state.get("video_aspect"):
+            embed["aspectRatio"] = job.state["video_aspect"]
+        return embed
 
     def _video_host(self) -> str:
         host = self.deps.settings.upload_url.rstrip("/")
@@ -182,6 +258,7 @@ class Media:
             download = await job.media.fetch(video.url)
             if not download.content_type.startswith("video/"):
                 raise MediaError(f"{video.url} is {download.content_type}, not a video.")
+            ratio = await asyncio.to_thread(video_aspect_ratio, download)
             creds = await self.api.session()
             await self._check_quota(host, download)
             pds = creds.pdsEndpoint or self.api.service_url(creds)
@@ -198,6 +275,7 @@ class Media:
                     ok=(200, 409),  # 409 already_exists: processed before, blob included
                     timeout=max(60.0, download.size / 250_000),  # >= 4 s per MB
                 )
+            await job.checkpoint(video_aspect=ratio)
             status = job_status(resp)
             if status.blob:
                 return status.blob
@@ -287,9 +365,10 @@ class Media:
     async def _thumb(self, url: str, job: PublishJob) -> dict[str, Any] | None:
         try:
             download = await job.media.fetch(url)
-            if download.content_type not in IMAGE_TYPES or download.size > MAX_IMAGE_BYTES:
+            mime = await asyncio.to_thread(image_type, download)
+            if mime is None or download.size > MAX_IMAGE_BYTES:
                 return None
-            return await self.upload_blob(download)
+            return await self.upload_blob(download, mime)
         except (MediaError, RejectedError) as exc:
             log.info("bluesky card image skipped", extra={"url": url, "reason": exc.message})
             return None

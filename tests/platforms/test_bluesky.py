@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -191,6 +192,16 @@ async def test_two_concurrent_publishes_refresh_once() -> None:
         assert len({p.post_id for p in results}) == 2
         assert fake.refreshes == 1 and fake.logins == 1
         assert len(fake.posts) == 2
+
+
+async def test_two_concurrent_first_publishes_log_in_once() -> None:
+    async with bluesky(verify=False) as r:
+        results = await asyncio.gather(
+            r.new_adapter().publish(Draft("One"), r.job("post_1")),
+            r.new_adapter().publish(Draft("Two"), r.job("post_2")),
+        )
+        assert len({p.post_id for p in results}) == 2
+        assert fake_of(r).logins == 1 and len(r.saved) == 1
 
 
 async def test_access_token_near_its_expiry_is_renewed_before_the_call() -> None:
@@ -489,6 +500,15 @@ async def test_images_with_alt_text_and_aspect_ratio(media_server: MediaServer) 
         assert uploads[0].body == JPEG
 
 
+async def test_mislabelled_image_is_sent_with_its_real_type(media_server: MediaServer) -> None:
+    media_server.FILES = {**MediaServer.FILES, "odd.jpg": ("image/jpg", JPEG)}
+    async with bluesky() as r:
+        await r.adapter.publish(Draft("x", images=(ImageRef(media_server.at("odd.jpg")),)), r.job())
+        upload = fake_of(r).calls("POST", "/xrpc/com.atproto.repo.uploadBlob")[0]
+        assert upload.headers["Content-Type"] == "image/jpeg"
+        assert fake_of(r).posts[0]["images"][0]["image"]["mimeType"] == "image/jpeg"
+
+
 async def test_image_over_a_million_bytes_is_a_media_error(media_server: MediaServer) -> None:
     media_server.FILES = {**MediaServer.FILES, "huge.jpg": ("image/jpeg", JPEG + bytes(1_000_000))}
     async with bluesky() as r:
@@ -593,6 +613,41 @@ async def test_video_through_the_video_service(media_server: MediaServer) -> Non
         assert upload.headers["Authorization"] != f"Bearer {r.account.credentials['accessJwt']}"
         assert len(fake.calls("GET", "/xrpc/app.bsky.video.getJobStatus")) == 3
         assert job.state["video_blob"] == video
+
+
+def _mp4(width: int, height: int, *, rotated: bool = False) -> bytes:
+    """ftyp + moov(trak(tkhd) for an audio track, then for a video track) + mdat."""
+
+    def box(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+    def tkhd(w: int, h: int) -> bytes:
+        matrix = (
+            (0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+            if rotated
+            else (0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+        )
+        payload = bytes(4) + bytes(20) + bytes(8) + bytes(8) + struct.pack(">9i", *matrix)
+        return box(b"tkhd", payload + struct.pack(">II", w << 16, h << 16))
+
+    moov = box(b"moov", box(b"trak", tkhd(0, 0)) + box(b"trak", tkhd(width, height)))
+    ftyp = box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2")
+    return ftyp + box(b"free", bytes(16)) + moov + box(b"mdat", bytes(4096))
+
+
+@pytest.mark.parametrize("rotated", [False, True])
+async def test_video_aspect_ratio_from_the_track_header(
+    media_server: MediaServer, rotated: bool
+) -> None:
+    media_server.FILES = {
+        **MediaServer.FILES,
+        "tall.mp4": ("video/mp4", _mp4(1920, 1080, rotated=rotated)),
+    }
+    async with bluesky() as r:
+        await r.adapter.publish(Draft("x", video=VideoRef(media_server.at("tall.mp4"))), r.job())
+        embed = fake_of(r).posts[0]["record"]["embed"]
+        expected = {"width": 1080, "height": 1920} if rotated else {"width": 1920, "height": 1080}
+        assert embed["aspectRatio"] == expected
 
 
 async def test_video_processing_failure_is_a_media_error(media_server: MediaServer) -> None:
