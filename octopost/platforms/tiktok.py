@@ -39,6 +39,7 @@ from octopost.platforms._tiktok_api import (
     UserInfo,
     decode_settings,
     failure_error,
+    log,
     mp4_duration,
 )
 from octopost.platforms.base import (
@@ -180,7 +181,15 @@ class TiktokAdapter:
 
     async def recover(self, draft: Draft, job: PublishJob) -> Published | None:
         if job.state.get(PUBLISH_ID):
-            return await self._resume(draft, job)
+            try:
+                return await self._resume(draft, job)
+            except OutcomeUnknownError:
+                raise
+            except PlatformError as exc:
+                # publish() continues this same publish_id (never a new init) and reports
+                # the error properly (a FAILED publish, a 5xx), so handing over is safe
+                log.info("%s recover handed over to publish: %s", LABEL, exc.message)
+                return None
         intent = job.state.get(INIT)
         if intent is None or intent == "FILE_UPLOAD":
             # nothing sent, or a FILE_UPLOAD publish whose upload URL nobody received

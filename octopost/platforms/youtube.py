@@ -126,13 +126,24 @@ class YoutubeAdapter:
 
     async def publish(self, draft: Draft, job: PublishJob) -> Published:
         settings = self._settings()
-        if job.state.get(VIDEO_ID) or job.state.get(SESSION):
-            found = await self.recover(draft, job)
-            if found is not None:
-                return found
+        found = await self._continue(draft, job)
+        if found is not None:
+            return found
         return await self._start(draft, job, settings)
 
     async def recover(self, draft: Draft, job: PublishJob) -> Published | None:
+        try:
+            return await self._continue(draft, job)
+        except OutcomeUnknownError:
+            raise
+        except PlatformError as exc:
+            # publish() continues this same session (never a second one) and reports the
+            # error properly, so handing over to it is safe
+            log.info("%s recover handed over to publish: %s", LABEL, exc.message)
+            return None
+
+    async def _continue(self, draft: Draft, job: PublishJob) -> Published | None:
+        """The checkpointed upload, finished; None when no video can exist from it."""
         if job.state.get(VIDEO_ID):
             return await self._done(draft, job, str(job.state[VIDEO_ID]))
         if not job.state.get(SESSION):

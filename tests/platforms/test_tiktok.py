@@ -469,6 +469,24 @@ async def test_recover_after_a_crash_polls_the_checkpointed_publish(
         assert len(fake.calls("POST", INIT)) == 1 and len(fake.posts) == 1
 
 
+async def test_recover_hands_a_failed_publish_back_to_publish(media_server: MediaServer) -> None:
+    async with tiktok(fail_reason="duration_check_failed") as (fake, r):
+        fake.fail_next("drop")  # the last chunk's answer is lost ...
+        fake.processing_polls = 10**6
+        fake.rate_limits["status"] = 10**6
+        r.adapter.deps.settings.poll_timeout = 0.05  # type: ignore[attr-defined]
+        draft, job = video(media_server), r.job()
+        with pytest.raises(UnavailableError):  # ... and processing outlasts this attempt
+            await r.adapter.publish(draft, job)
+        (pub,) = fake.publishes.values()
+        pub["polls_left"] = 0  # ... then ends FAILED
+        retry = r.job(attempt=2, state=dict(job.state))
+        assert await r.new_adapter().recover(draft, retry) is None
+        with pytest.raises(MediaError, match="duration_check_failed"):
+            await r.new_adapter().publish(draft, retry)
+        assert len(fake.calls("POST", INIT)) == 1 and fake.posts == []
+
+
 async def test_recover_with_nothing_sent_is_safe() -> None:
     async with tiktok() as (_, r):
         assert await r.adapter.recover(Draft("x"), r.job()) is None

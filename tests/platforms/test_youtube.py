@@ -328,6 +328,19 @@ async def test_recover_without_a_session_is_safe_to_resend(media_server: MediaSe
         assert await r.adapter.recover(video(media_server), r.job()) is None
 
 
+async def test_recover_during_an_outage_hands_over_to_publish(media_server: MediaServer) -> None:
+    async with youtube(cut_next_upload_after=50_000, fail_queries=10) as (fake, r):
+        draft, job = video(media_server), r.job()
+        with pytest.raises(UnavailableError):
+            await r.adapter.publish(draft, job)
+        retry = r.job(attempt=2, state=dict(job.state))
+        assert await r.new_adapter().recover(draft, retry) is None  # the session answers 503
+        fake.fail_queries = 0
+        result = await r.new_adapter().publish(draft, retry)  # the same session, resumed
+        assert len(fake.calls("POST", INSERT)) == 1
+        assert [p["id"] for p in fake.posts] == [result.post_id]
+
+
 async def test_recover_with_an_unknown_session_is_unknown(media_server: MediaServer) -> None:
     async with youtube() as (fake, r):
         state = {
