@@ -193,6 +193,9 @@ def pds_endpoint(did_doc: dict[str, Any] | None) -> str | None:
 
 
 def post_url(handle: str, uri: str) -> str:
+    """The app's URL of a post; the DID stands in for a handle that no longer verifies."""
+    if not handle or handle == "handle.invalid":
+        handle = uri.removeprefix("at://").split("/", 1)[0]
     return f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}"
 
 
@@ -245,7 +248,7 @@ class BlueskyApi:
             creds = self.credentials(raw)
         for attempt in (1, 2):
             try:
-                return await self.http.request(
+                resp = await self.http.request(
                     method,
                     f"{self.service_url(creds)}/xrpc/{nsid}",
                     headers={"Authorization": f"Bearer {creds.accessJwt}", **(headers or {})},
@@ -255,6 +258,10 @@ class BlueskyApi:
                     safe_to_retry=safe_to_retry,
                     ok=ok,
                 )
+                # a caller accepting 400 (RecordNotFound, HandleNotFound) still wants a renewal
+                if resp.status in (400, 401) and xrpc_error(resp)[0] in _TOKEN_ERRORS:
+                    raise AuthExpiredError(AUTH_EXPIRED, status=resp.status)
+                return resp
             except AuthExpiredError:
                 if attempt == 2:
                     raise AuthExpiredError(AUTH_EXPIRED) from None

@@ -61,6 +61,7 @@ from octopost.platforms.base import (
 )
 from octopost.platforms.errors import (
     AuthExpiredError,
+    MediaError,
     PlatformError,
     RateLimitedError,
     RejectedError,
@@ -156,7 +157,7 @@ class BlueskyAdapter:
             return None
 
     def _handle(self, creds: Credentials) -> str:
-        return creds.handle or self.account.username or creds.did or ""
+        return creds.handle or self.account.username or ""
 
     # -- publishing ----------------------------------------------------------------------
     async def publish(self, draft: Draft, job: PublishJob) -> Published:
@@ -179,6 +180,10 @@ class BlueskyAdapter:
             resp = await self.api.call(
                 "POST", "com.atproto.repo.createRecord", json=body, safe_to_retry=True
             )
+        except MediaError:
+            if job.state.get("video_blob"):  # unreferenced blobs expire: upload it again next time
+                await job.checkpoint(video_blob=None, video_job=None)
+            raise
         except UnavailableError:
             # A 5xx after the commit, a lost answer, or a repeat of a key that now exists
             # (the PDS answers that with a 500): the record key tells.

@@ -495,6 +495,8 @@ class Fake(FakePlatform):
         }
 
     async def get_record(self, request: web.Request) -> web.Response:
+        if "Authorization" in request.headers:  # optional auth: a token sent must be valid
+            self._auth(request)
         repo = self._param(request, "repo")
         collection = self._param(request, "collection")
         rkey = self._param(request, "rkey")

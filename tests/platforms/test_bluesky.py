@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from octopost.platforms._bluesky_api import classify, new_tid
+from octopost.platforms._bluesky_api import classify, new_tid, post_url
 from octopost.platforms._bluesky_media import parse_open_graph
 from octopost.platforms._bluesky_richtext import (
     detect,
@@ -801,6 +801,31 @@ async def test_recover_finds_the_post_or_says_resending_is_safe() -> None:
         await r.new_adapter().publish(Draft("x"), r.job(state={"rkey": tid}))
         assert len(fake.posts) == 1
         assert len(fake.calls("POST", "/xrpc/com.atproto.repo.createRecord")) == 1
+
+
+async def test_expiry_is_renewed_on_calls_that_accept_a_400() -> None:
+    """getRecord takes a 400 (RecordNotFound) as an answer; an ExpiredToken 400 must still
+    renew the session rather than pass as "not found"."""
+    async with bluesky() as r:
+        fake = fake_of(r)
+        await r.adapter.publish(Draft("x"), r.job())
+        rkey = fake.posts[0]["rkey"]
+        fake.expire_access()
+        found = await r.new_adapter().recover(Draft("x"), r.job(state={"rkey": rkey}))
+        assert found is not None and found.post_id == fake.posts[0]["uri"]
+        assert fake.refreshes == 1
+        fake.expire_access()
+        await r.new_adapter().publish(Draft("Hi @bob.bsky.social"), r.job("post_2"))
+        assert fake.posts[1]["facets"][0]["features"][0]["did"] == fake.handles["bob.bsky.social"]
+        assert fake.refreshes == 2
+
+
+def test_post_url_falls_back_to_the_did_for_an_invalid_handle() -> None:
+    uri = f"at://{DID}/app.bsky.feed.post/3lfqxyz2abc2k"
+    assert post_url("handle.invalid", uri) == f"https://bsky.app/profile/{DID}/post/3lfqxyz2abc2k"
+    assert post_url("alice.bsky.social", uri).endswith(
+        "/profile/alice.bsky.social/post/3lfqxyz2abc2k"
+    )
 
 
 async def test_fake_refuses_a_second_record_under_one_key() -> None:
