@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 
 from octopost.platforms._bluesky_api import classify, new_tid, post_url
-from octopost.platforms._bluesky_media import parse_open_graph
+from octopost.platforms._bluesky_files import parse_open_graph
 from octopost.platforms._bluesky_richtext import (
     detect,
     graphemes,
