@@ -25,6 +25,7 @@ from octopost.web.errors import EXCEPTION_HANDLERS
 from octopost.web.posts import PostController
 from octopost.web.requestlog import RequestLog
 from octopost.web.schemas import Health
+from octopost.web.webhooks import WebhookController
 
 MAX_BODY = 1024 * 1024
 
@@ -55,7 +56,7 @@ def create_app(
         return services
 
     app = Litestar(
-        route_handlers=[healthz, PostController, AccountController],
+        route_handlers=[healthz, PostController, AccountController, WebhookController],
         lifespan=[lifespan],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,

@@ -84,7 +84,9 @@ class WebhooksConfig(Section):
     timeout: float = 10.0
     #: seconds between outbox polls (new events are also sent at once)
     poll_interval: float = 5.0
-    #: retry delays grow exponentially up to this; deliveries are abandoned after `retry_window`
+    #: first retry delay in seconds; doubles per attempt up to `backoff_max`
+    backoff_base: float = 5.0
+    #: deliveries are abandoned after `retry_window` seconds
     backoff_max: float = 3 * 3600.0
     retry_window: float = 3 * 24 * 3600.0
 

@@ -170,3 +170,52 @@ def iso(value: datetime | None) -> str | None:
     if value.microsecond:
         return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Webhook(msgspec.Struct):
+    id: str
+    url: str
+    events: list[str]
+    description: str | None
+    enabled: bool
+    sandbox: bool
+    secret_enc: bytes
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookAttempt(msgspec.Struct):
+    number: int
+    at: datetime
+    status: int | None
+    error: str | None
+    duration_ms: int
+
+
+class WebhookDelivery(msgspec.Struct):
+    id: str
+    webhook_id: str
+    event_id: str
+    event_type: str
+    state: str  # pending, succeeded, failed (abandoned)
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    last_duration_ms: int | None
+    created_at: datetime
+    updated_at: datetime
+    history: list[WebhookAttempt] = msgspec.field(default_factory=list)
+
+
+class OutboxItem(msgspec.Struct):
+    """A claimed delivery with what is needed to send it."""
+
+    delivery_id: str
+    webhook_id: str
+    url: str
+    secret_enc: bytes
+    event_id: str
+    payload: bytes
+    attempts: int
+    created_at: datetime

@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import msgspec
-
 from octopost.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from octopost.keys import random_id
 from octopost.models import PLATFORM_IDS, Media, Post, PostStatus, utcnow
@@ -21,6 +19,8 @@ MAX_ALT_TEXT = 5_000
 Clock = Callable[[], datetime]
 #: told about every change to a post's schedule (the scheduler's timers)
 ScheduleHook = Callable[[Post | None, str], Awaitable[None]]
+#: runs inside the transaction that makes a post scheduled (webhook outbox)
+ScheduledEvent = Callable[[Any, Post], Awaitable[None]]
 
 
 def _now_ms(clock: Clock) -> datetime:
@@ -84,7 +84,9 @@ def validate_media(media: Media, errors: list[FieldError]) -> Media | None:
         _check_url(image.url, f"media.images[{index}].url", errors)
         if image.alt_text is not None and len(image.alt_text) > MAX_ALT_TEXT:
             errors.append(
-                FieldError(f"media.images[{index}].alt_text", f"must be at most {MAX_ALT_TEXT} characters")
+                FieldError(
+                    f"media.images[{index}].alt_text", f"must be at most {MAX_ALT_TEXT} characters"
+                )
             )
     if media.video is not None:
         _check_url(media.video.url, "media.video.url", errors)
@@ -113,6 +115,35 @@ def raise_if(errors: list[FieldError]) -> None:
         raise ValidationError(f"Invalid post: {summary}", errors)
 
 
+def draft_post(
+    *,
+    content: str,
+    platforms: list[str],
+    scheduled_for: str | None,
+    media: Media | None,
+    sandbox: bool,
+    now: datetime,
+) -> Post:
+    """A validated, not yet stored post (raises ValidationError listing every problem)."""
+    errors: list[FieldError] = []
+    validate_content(content, errors)
+    targets = validate_platforms(platforms, errors)
+    when = validate_schedule(scheduled_for, now, errors) if scheduled_for is not None else None
+    clean_media = validate_media(media, errors) if media is not None else None
+    raise_if(errors)
+    return Post(
+        id=random_id("post_"),
+        content=content,
+        platforms=targets,
+        status=PostStatus.SCHEDULED if when is not None else PostStatus.DRAFT,
+        scheduled_for=when,
+        media=clean_media,
+        created_at=now,
+        updated_at=now,
+        sandbox=sandbox,
+    )
+
+
 async def _no_hook(post: Post | None, post_id: str) -> None:
     return None
 
@@ -120,10 +151,29 @@ async def _no_hook(post: Post | None, post_id: str) -> None:
 class PostService:
     """Create, read, update and delete posts (publishing lives in the publisher)."""
 
-    def __init__(self, store: Any, *, clock: Clock = utcnow, on_schedule: ScheduleHook = _no_hook) -> None:
+    def __init__(
+        self,
+        store: Any,
+        *,
+        clock: Clock = utcnow,
+        on_schedule: ScheduleHook = _no_hook,
+        on_scheduled_event: ScheduledEvent | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.on_schedule = on_schedule
+        self.on_scheduled_event = on_scheduled_event
+
+    async def _inserted(self, conn: Any, post: Post) -> None:
+        if post.status is PostStatus.SCHEDULED and self.on_scheduled_event is not None:
+            await self.on_scheduled_event(conn, post)
+
+    async def _updated(self, conn: Any, before: Post, after: Post) -> None:
+        newly = after.status is PostStatus.SCHEDULED and (
+            before.status is not PostStatus.SCHEDULED or before.scheduled_for != after.scheduled_for
+        )
+        if newly and self.on_scheduled_event is not None:
+            await self.on_scheduled_event(conn, after)
 
     async def create(
         self,
@@ -134,25 +184,16 @@ class PostService:
         media: Media | None,
         sandbox: bool,
     ) -> Post:
-        now = _now_ms(self.clock)
-        errors: list[FieldError] = []
-        validate_content(content, errors)
-        targets = validate_platforms(platforms, errors)
-        when = validate_schedule(scheduled_for, now, errors) if scheduled_for is not None else None
-        clean_media = validate_media(media, errors) if media is not None else None
-        raise_if(errors)
-        post = Post(
-            id=random_id("post_"),
+        post = draft_post(
             content=content,
-            platforms=targets,
-            status=PostStatus.SCHEDULED if when is not None else PostStatus.DRAFT,
-            scheduled_for=when,
-            media=clean_media,
-            created_at=now,
-            updated_at=now,
+            platforms=platforms,
+            scheduled_for=scheduled_for,
+            media=media,
             sandbox=sandbox,
+            now=_now_ms(self.clock),
         )
-        await self.store.posts.insert(post)
+        when = post.scheduled_for
+        await self.store.posts.insert(post, on_change=self._inserted)
         if when is not None:
             await self.on_schedule(post, post.id)
         return post
@@ -163,7 +204,9 @@ class PostService:
             raise NotFoundError(f"No post with id '{post_id}'")
         return post
 
-    async def list(self, *, sandbox: bool, status: str | None, limit: int, offset: int) -> tuple[list[Post], int]:
+    async def list(
+        self, *, sandbox: bool, status: str | None, limit: int, offset: int
+    ) -> tuple[list[Post], int]:
         errors: list[FieldError] = []
         if status is not None and status not in {s.value for s in PostStatus}:
             errors.append(
@@ -206,7 +249,9 @@ class PostService:
         if schedule_given:
             columns["scheduled_for"] = when
             columns["status"] = PostStatus.SCHEDULED if when is not None else PostStatus.DRAFT
-        before, after = await self.store.posts.update(post_id, sandbox, columns, now)
+        before, after = await self.store.posts.update(
+            post_id, sandbox, columns, now, on_change=self._updated
+        )
         if before is None:
             raise NotFoundError(f"No post with id '{post_id}'")
         if after is None:
@@ -222,10 +267,8 @@ class PostService:
         if post is None:
             raise NotFoundError(f"No post with id '{post_id}'")
         if post.status is PostStatus.PUBLISHING:
-            raise ConflictError(f"Post '{post_id}' is being published; try again when it has finished")
+            raise ConflictError(
+                f"Post '{post_id}' is being published; try again when it has finished"
+            )
         if post.status is PostStatus.SCHEDULED:
             await self.on_schedule(None, post_id)
-
-
-def encode_media(media: Media | None) -> dict[str, Any] | None:
-    return msgspec.to_builtins(media) if media is not None else None

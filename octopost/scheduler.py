@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -71,6 +72,10 @@ class Scheduler:
             id=SWEEP_JOB,
             replace_existing=True,
         )
+
+    def every(self, seconds: float, job: Callable[[], Any], job_id: str) -> None:
+        """Run `job` every `seconds` (housekeeping)."""
+        self._aps.add_job(job, IntervalTrigger(seconds=seconds), id=job_id, replace_existing=True)
 
     def shutdown(self) -> None:
         if self._aps.running:

@@ -6,9 +6,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp
+import msgspec
 
 from octopost.accounts import AccountService
 from octopost.config import Config
@@ -23,6 +24,7 @@ from octopost.posts import PostService
 from octopost.publisher import Publisher
 from octopost.scheduler import Scheduler
 from octopost.store import Store
+from octopost.webhooks import Dispatcher, Events, WebhookService
 
 log = logging.getLogger("octopost")
 
@@ -38,6 +40,8 @@ class Services:
     scheduler: Scheduler
     fetcher: Fetcher
     session: aiohttp.ClientSession
+    webhooks: WebhookService
+    dispatcher: Dispatcher
 
     async def start_background(self) -> None:
         """Resume interrupted publishes, then arm the scheduler."""
@@ -45,10 +49,17 @@ class Services:
         if resumed:
             log.info("resumed %d interrupted publishes", resumed)
         await self.scheduler.start()
+        self.scheduler.every(3600, self.housekeeping, "octopost-housekeeping")
+        self.dispatcher.start()
+
+    async def housekeeping(self) -> None:
+        """Forget idempotency keys after their 24-hour replay window (plus a margin)."""
+        await self.store.idempotency.purge(utcnow() - timedelta(hours=25))
 
     async def close(self) -> None:
         self.scheduler.shutdown()
         await self.publisher.stop(self.config.server.shutdown_grace)
+        await self.dispatcher.stop()
         await self.fetcher.close()
         await self.session.close()
         await self.store.close()
@@ -60,7 +71,9 @@ async def build_services(
     clock: Callable[[], datetime] = utcnow,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Services:
-    store = await Store(config.database.path, busy_timeout_ms=config.database.busy_timeout_ms).open()
+    store = await Store(
+        config.database.path, busy_timeout_ms=config.database.busy_timeout_ms
+    ).open()
     box = load_box(config.security.encryption_key, config.data_dir)
     session = aiohttp.ClientSession(
         headers={"User-Agent": "Octopost/0.1 (self-hosted cross-poster)"},
@@ -85,10 +98,33 @@ async def build_services(
     def make_adapter(platform: str, account: Account) -> Adapter:
         return ADAPTERS[platform](account, deps[platform])
 
-    accounts = AccountService(store, box, make_adapter)
-    publisher = Publisher(store, accounts, make_adapter, fetcher, config.publishing, clock=clock, sleep=sleep)
+    # Imported here: the web layer's response shapes are what webhook payloads carry.
+    from octopost.web.schemas import AccountResponse, PostResponse
+
+    events = Events(store, clock=clock)
+    events.post_view = lambda post: msgspec.to_builtins(PostResponse.of(post))
+    events.account_view = lambda account: msgspec.to_builtins(AccountResponse.of(account))
+    dispatcher = Dispatcher(
+        store, box, config.webhooks, allow_private=config.security.allow_private_urls, clock=clock
+    )
+    events.wake = dispatcher.wake
+    webhooks = WebhookService(store, box, events, allow_private=config.security.allow_private_urls)
+    webhooks.dispatcher = dispatcher
+    accounts = AccountService(store, box, make_adapter, on_reauth=events.account_reauth)
+    publisher = Publisher(
+        store,
+        accounts,
+        make_adapter,
+        fetcher,
+        config.publishing,
+        clock=clock,
+        sleep=sleep,
+        on_finish=events.post_finished,
+    )
     scheduler = Scheduler(store, publisher, config.scheduler, clock=clock)
-    posts = PostService(store, clock=clock, on_schedule=scheduler.sync)
+    posts = PostService(
+        store, clock=clock, on_schedule=scheduler.sync, on_scheduled_event=events.post_scheduled
+    )
     return Services(
         config=config,
         store=store,
@@ -99,4 +135,6 @@ async def build_services(
         scheduler=scheduler,
         fetcher=fetcher,
         session=session,
+        webhooks=webhooks,
+        dispatcher=dispatcher,
     )

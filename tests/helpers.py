@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from litestar.testing import AsyncTestClient
+import httpx
 
 from octopost.app import create_app
 from octopost.config import Config, load_config
@@ -45,24 +45,27 @@ def make_config(tmp: Path, **env: str) -> Config:
 
 @dataclass
 class Api:
-    client: AsyncTestClient  # type: ignore[type-arg]
+    client: httpx.AsyncClient
     services: Services
     key: str
 
     def auth(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.key}"}
 
+    def _headers(self, kw: dict[str, Any]) -> dict[str, str]:
+        return {**self.auth(kw.pop("key", None)), **kw.pop("headers", {})}
+
     async def post(self, path: str, json: Any = None, **kw: Any) -> Any:
-        return await self.client.post(path, json=json, headers=self.auth(kw.pop("key", None)), **kw)
+        return await self.client.post(path, json=json, headers=self._headers(kw), **kw)
 
     async def get(self, path: str, **kw: Any) -> Any:
-        return await self.client.get(path, headers=self.auth(kw.pop("key", None)), **kw)
+        return await self.client.get(path, headers=self._headers(kw), **kw)
 
     async def put(self, path: str, json: Any = None, **kw: Any) -> Any:
-        return await self.client.put(path, json=json, headers=self.auth(kw.pop("key", None)), **kw)
+        return await self.client.put(path, json=json, headers=self._headers(kw), **kw)
 
     async def delete(self, path: str, **kw: Any) -> Any:
-        return await self.client.delete(path, headers=self.auth(kw.pop("key", None)), **kw)
+        return await self.client.delete(path, headers=self._headers(kw), **kw)
 
     async def wait_status(self, post_id: str, statuses: set[str], timeout: float = 10.0, key: str | None = None) -> dict[str, Any]:
         """Poll GET until the post reaches one of `statuses` (bounded)."""
@@ -78,11 +81,30 @@ class Api:
 
 @asynccontextmanager
 async def running_api(config: Config, **kwargs: Any) -> AsyncIterator[Api]:
+    """The app in this event loop (lifespan entered here, so tests may call services)."""
     app = create_app(config, **kwargs)
-    async with AsyncTestClient(app=app) as client:
-        services: Services = app.state.services
-        _, key = await services.keys.create("tests")
-        yield Api(client, services, key)
+    started = asyncio.Event()
+    stop = asyncio.Event()
+
+    async def lifespan() -> None:
+        # One task enters and exits the lifespan (anyio scopes must not change task).
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    runner = asyncio.create_task(lifespan())
+    await asyncio.wait([runner, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED)
+    if runner.done():
+        runner.result()  # start-up failed: raise its error
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://octopost.test") as client:
+            services: Services = app.state.services
+            _, key = await services.keys.create("tests")
+            yield Api(client, services, key)
+    finally:
+        stop.set()
+        await runner
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:

@@ -6,18 +6,22 @@ from pathlib import Path
 
 from octopost.store.accounts import AccountStore
 from octopost.store.db import Database
+from octopost.store.idempotency import IdempotencyStore
 from octopost.store.keys import KeyStore
 from octopost.store.posts import PostStore
+from octopost.store.webhooks import WebhookStore
 
 
 class Store:
-    """Facade over the database: `store.posts`, `store.keys`, `store.accounts`."""
+    """Facade over the database: posts, keys, accounts, webhooks, idempotency."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
         self.db = Database(path, busy_timeout_ms=busy_timeout_ms)
         self.posts = PostStore(self.db)
         self.keys = KeyStore(self.db)
         self.accounts = AccountStore(self.db)
+        self.webhooks = WebhookStore(self.db)
+        self.idempotency = IdempotencyStore(self.db)
 
     async def open(self) -> Store:
         await self.db.open()

@@ -42,7 +42,9 @@ class AccountStore:
     async def replace(self, account: AccountRecord) -> AccountRecord | None:
         """Store `account`, replacing the platform's previous account. Returns the old one."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(f"SELECT {COLUMNS} FROM accounts WHERE platform = ?", [account.platform])
+            cur = await conn.execute(
+                f"SELECT {COLUMNS} FROM accounts WHERE platform = ?", [account.platform]
+            )
             row = await cur.fetchone()
             await cur.close()
             await conn.execute("DELETE FROM accounts WHERE platform = ?", [account.platform])
@@ -70,7 +72,9 @@ class AccountStore:
         return _account(row) if row else None
 
     async def for_platform(self, platform: str) -> AccountRecord | None:
-        row = await self.db.fetchone(f"SELECT {COLUMNS} FROM accounts WHERE platform = ?", [platform])
+        row = await self.db.fetchone(
+            f"SELECT {COLUMNS} FROM accounts WHERE platform = ?", [platform]
+        )
         return _account(row) if row else None
 
     async def list(self) -> list[AccountRecord]:
@@ -92,7 +96,13 @@ class AccountStore:
             )
 
     async def set_status(
-        self, account_id: str, status: AccountStatus, reason: str | None, now: datetime, *, on_change: Any = None
+        self,
+        account_id: str,
+        status: AccountStatus,
+        reason: str | None,
+        now: datetime,
+        *,
+        on_change: Any = None,
     ) -> AccountRecord | None:
         """Change the account's status; `on_change(conn, account)` runs in the same transaction
         when the status actually changed (webhook outbox)."""

@@ -73,7 +73,9 @@ class Database:
             )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             log.info("applying migration %d", number)
-            await conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
+            await conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
+            )
 
     async def close(self) -> None:
         for conn in (self._read, self._write):
@@ -110,11 +112,15 @@ class Database:
             return list(await cur.fetchall())
 
 
-async def one(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+async def one(
+    conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
+) -> aiosqlite.Row | None:
     async with conn.execute(sql, tuple(params)) as cur:
         return await cur.fetchone()
 
 
-async def many(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+async def many(
+    conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
+) -> list[aiosqlite.Row]:
     async with conn.execute(sql, tuple(params)) as cur:
         return list(await cur.fetchall())

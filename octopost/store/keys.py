@@ -37,7 +37,9 @@ class KeyStore:
 
     async def by_hash(self, digest: bytes) -> tuple[ApiKey, bytes] | None:
         """The key with this hash (revoked ones included) and the stored hash."""
-        row = await self.db.fetchone(f"SELECT {COLUMNS}, hash FROM api_keys WHERE hash = ?", [digest])
+        row = await self.db.fetchone(
+            f"SELECT {COLUMNS}, hash FROM api_keys WHERE hash = ?", [digest]
+        )
         if row is None:
             return None
         return _key(row), bytes(row["hash"])
@@ -63,4 +65,6 @@ class KeyStore:
 
     async def touch(self, key_id: str, now: datetime) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", [to_ms(now), key_id])
+            await conn.execute(
+                "UPDATE api_keys SET last_used_at = ? WHERE id = ?", [to_ms(now), key_id]
+            )

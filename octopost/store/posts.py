@@ -77,7 +77,9 @@ class PostStore:
         self.db = db
 
     # -- reading -------------------------------------------------------------
-    async def _deliveries(self, conn: aiosqlite.Connection | None, ids: Sequence[str]) -> dict[str, list[Delivery]]:
+    async def _deliveries(
+        self, conn: aiosqlite.Connection | None, ids: Sequence[str]
+    ) -> dict[str, list[Delivery]]:
         if not ids:
             return {}
         sql = f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE post_id IN ({_placeholders(len(ids))})"
@@ -132,11 +134,14 @@ class PostStore:
 
     async def publishing_ids(self) -> list[str]:
         """Posts left in `publishing` (by a crash or a shutdown): they must resume."""
-        rows = await self.db.fetchall("SELECT id FROM posts WHERE status = 'publishing' ORDER BY seq")
+        rows = await self.db.fetchall(
+            "SELECT id FROM posts WHERE status = 'publishing' ORDER BY seq"
+        )
         return [r["id"] for r in rows]
 
     # -- writing -------------------------------------------------------------
-    async def insert(self, post: Post) -> None:
+    async def insert(self, post: Post, *, on_change: Any = None) -> None:
+        """Store a new post; `on_change(conn, post)` runs in the same transaction."""
         async with self.db.transaction() as conn:
             await conn.execute(
                 f"INSERT INTO posts ({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -153,6 +158,8 @@ class PostStore:
                     to_ms(post.published_at),
                 ),
             )
+            if on_change is not None:
+                await on_change(conn, post)
 
     async def update(
         self,
@@ -160,6 +167,8 @@ class PostStore:
         sandbox: bool,
         changes: dict[str, Any],
         now: datetime,
+        *,
+        on_change: Any = None,
     ) -> tuple[Post | None, Post | None]:
         """Apply `changes` (column -> value) to an editable post.
 
@@ -189,6 +198,8 @@ class PostStore:
                 f"UPDATE posts SET {assignments} WHERE id = ?", [*columns.values(), post_id]
             )
             after = await self._get_in(conn, post_id)
+            if on_change is not None and after is not None:
+                await on_change(conn, before, after)
             return before, after
 
     async def delete(self, post_id: str, sandbox: bool) -> Post | None:
@@ -305,7 +316,9 @@ class PostStore:
                 [to_ms(now), post_id, platform],
             )
 
-    async def save_checkpoint(self, post_id: str, platform: str, state: dict[str, Any], now: datetime) -> None:
+    async def save_checkpoint(
+        self, post_id: str, platform: str, state: dict[str, Any], now: datetime
+    ) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE deliveries SET checkpoint = ?, updated_at = ? WHERE post_id = ? AND platform = ?",

@@ -66,4 +66,65 @@ MIGRATIONS: list[str] = [
         updated_at    INTEGER NOT NULL
     );
     """,
+    # 2: webhooks with a durable outbox, and idempotency keys
+    """
+    CREATE TABLE webhooks (
+        id          TEXT PRIMARY KEY,
+        url         TEXT NOT NULL,
+        events      TEXT NOT NULL,
+        description TEXT,
+        secret      BLOB NOT NULL,
+        enabled     INTEGER NOT NULL DEFAULT 1,
+        sandbox     INTEGER NOT NULL DEFAULT 0,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+
+    CREATE TABLE events (
+        id         TEXT PRIMARY KEY,
+        type       TEXT NOT NULL,
+        sandbox    INTEGER NOT NULL DEFAULT 0,
+        payload    BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+
+    CREATE TABLE webhook_deliveries (
+        id              TEXT PRIMARY KEY,
+        webhook_id      TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+        event_id        TEXT NOT NULL REFERENCES events (id),
+        state           TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        last_status     INTEGER,
+        last_error      TEXT,
+        last_duration_ms INTEGER,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        UNIQUE (webhook_id, event_id)
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+    CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries (webhook_id, created_at);
+
+    CREATE TABLE webhook_attempts (
+        delivery_id TEXT NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+        number      INTEGER NOT NULL,
+        at          INTEGER NOT NULL,
+        status      INTEGER,
+        error       TEXT,
+        duration_ms INTEGER NOT NULL,
+        PRIMARY KEY (delivery_id, number)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE idempotency_keys (
+        api_key_id   TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        fingerprint  BLOB NOT NULL,
+        status       INTEGER,
+        content_type TEXT,
+        body         BLOB,
+        created_at   INTEGER NOT NULL,
+        PRIMARY KEY (api_key_id, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
+    """,
 ]

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body
+from litestar.params import Body, FromPath
 
 from octopost.errors import ForbiddenError
-from litestar.di import NamedDependency
-from litestar.params import FromPath
-
 from octopost.services import Services
 from octopost.web import examples as ex
 from octopost.web.schemas import AccountList, AccountResponse, ConnectAccountRequest, ErrorResponse

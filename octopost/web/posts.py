@@ -5,20 +5,24 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post, put
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, Parameter
-
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
+from octopost.errors import ValidationError
+from octopost.posts import draft_post
 from octopost.services import Services
 from octopost.web import examples as ex
+from octopost.web.idempotency import IdempotencyMiddleware
 from octopost.web.schemas import (
     CreatePostRequest,
     ErrorResponse,
+    PlatformCheckResponse,
     PostList,
     PostResponse,
+    RetryRequest,
     UpdatePostRequest,
+    ValidationReport,
 )
 
 Req = Request[Any, Any, Any]
@@ -43,6 +47,7 @@ class PostController(Controller):
 
     @post(
         "/",
+        middleware=[IdempotencyMiddleware],
         summary="Create a post",
         description="Creates a `draft`, or a `scheduled` post when `scheduled_for` is given. "
         "Platform character limits are checked at publish time.",
@@ -96,10 +101,10 @@ class PostController(Controller):
         services: Svc,
         status: Annotated[
             str | None,
-            Parameter(description="draft, scheduled, publishing, published or failed"),
+            QueryParameter(description="draft, scheduled, publishing, published or failed"),
         ] = None,
-        limit: Annotated[int, Parameter(description="1 to 100")] = 10,
-        offset: Annotated[int, Parameter(description="posts to skip")] = 0,
+        limit: Annotated[int, QueryParameter(description="1 to 100")] = 10,
+        offset: Annotated[int, QueryParameter(description="posts to skip")] = 0,
     ) -> PostList:
         found, total = await services.posts.list(
             sandbox=_sandbox(request), status=status, limit=limit, offset=offset
@@ -157,6 +162,7 @@ class PostController(Controller):
     @post(
         "/{post_id:str}/publish",
         status_code=202,
+        middleware=[IdempotencyMiddleware],
         summary="Publish a post now",
         description="Checks every platform first (length by its own rule, media, connected account): "
         "any failure is a 422 listing each failing platform, and nothing is sent. Otherwise answers at "
@@ -175,3 +181,60 @@ class PostController(Controller):
         return PostResponse.of(
             await services.publisher.publish_now(post_id, sandbox=_sandbox(request))
         )
+
+    @post(
+        "/{post_id:str}/retry",
+        status_code=202,
+        middleware=[IdempotencyMiddleware],
+        summary="Retry what failed",
+        description="Republishes the failed platforms of a `failed` or `published` post (optionally only "
+        "`platforms`); platforms that succeeded are never touched. Same checks and 422s as publish.",
+        responses={
+            409: ResponseSpec(ErrorResponse, description="Publishing, or nothing failed"),
+            **ERRORS,
+        },
+    )
+    async def retry(
+        self, request: Req, services: Svc, post_id: FromPath[str], data: JSONBody[RetryRequest | None] = None
+    ) -> PostResponse:
+        chosen = data.platforms if data is not None else None
+        return PostResponse.of(
+            await services.publisher.retry(post_id, chosen, sandbox=_sandbox(request))
+        )
+
+    @post(
+        "/validate",
+        status_code=200,
+        summary="Dry run: would this post publish?",
+        description="Takes the same body as create (or `?post_id=` for a stored post) and reports per "
+        "platform the measured length against its limit, media problems and account state. "
+        "Nothing is stored or sent.",
+        responses={**ERRORS},
+    )
+    async def validate(
+        self,
+        request: Req,
+        services: Svc,
+        data: JSONBody[CreatePostRequest | None] = None,
+        post_id: Annotated[str | None, QueryParameter(description="check a stored post instead")] = None,
+    ) -> ValidationReport:
+        sandbox = _sandbox(request)
+        if post_id is not None:
+            target = await services.posts.get(post_id, sandbox=sandbox)
+        elif data is not None:
+            target = draft_post(
+                content=data.content,
+                platforms=data.platforms,
+                scheduled_for=data.scheduled_for,
+                media=data.media,
+                sandbox=sandbox,
+                now=services.posts.clock(),
+            )
+        else:
+            raise ValidationError("Send a post body or ?post_id=")
+        checks = await services.publisher.check(target)
+        report = {
+            platform: PlatformCheckResponse(c.ok, c.length, c.limit, c.account, c.problems)
+            for platform, c in checks.items()
+        }
+        return ValidationReport(valid=all(c.ok for c in checks.values()), platforms=report)

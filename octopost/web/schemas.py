@@ -7,7 +7,15 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from octopost.models import AccountRecord, Media, PlatformResult, Post, iso
+from octopost.models import (
+    AccountRecord,
+    Media,
+    PlatformResult,
+    Post,
+    Webhook,
+    WebhookDelivery,
+    iso,
+)
 
 
 class CreatePostRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -124,3 +132,115 @@ class AccountResponse(msgspec.Struct):
 
 class AccountList(msgspec.Struct):
     accounts: list[AccountResponse]
+
+
+class CreateWebhookRequest(msgspec.Struct, forbid_unknown_fields=True):
+    url: str
+    events: list[str]
+    description: str | None = None
+
+
+class UpdateWebhookRequest(msgspec.Struct, forbid_unknown_fields=True):
+    url: str | UnsetType = UNSET
+    events: list[str] | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+    description: str | None | UnsetType = UNSET
+
+    def changes(self) -> dict[str, Any]:
+        return {
+            n: getattr(self, n) for n in self.__struct_fields__ if getattr(self, n) is not UNSET
+        }
+
+
+class WebhookResponse(msgspec.Struct, omit_defaults=True):
+    id: str
+    url: str
+    events: list[str]
+    description: str | None
+    enabled: bool
+    created_at: str
+    updated_at: str
+    #: shown only in the answer to POST /v1/webhooks
+    secret: str | None = None
+
+    @classmethod
+    def of(cls, hook: Webhook, secret: str | None = None) -> WebhookResponse:
+        return cls(
+            id=hook.id,
+            url=hook.url,
+            events=hook.events,
+            description=hook.description,
+            enabled=hook.enabled,
+            created_at=iso(hook.created_at) or "",
+            updated_at=iso(hook.updated_at) or "",
+            secret=secret,
+        )
+
+
+class WebhookList(msgspec.Struct):
+    webhooks: list[WebhookResponse]
+
+
+class AttemptResponse(msgspec.Struct):
+    number: int
+    at: str
+    response_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryResponse(msgspec.Struct):
+    id: str
+    event_id: str
+    event_type: str
+    status: str
+    attempts: int
+    response_code: int | None
+    error: str | None
+    duration_ms: int | None
+    next_retry_at: str | None
+    created_at: str
+    updated_at: str
+    history: list[AttemptResponse]
+
+    @classmethod
+    def of(cls, d: WebhookDelivery) -> DeliveryResponse:
+        return cls(
+            id=d.id,
+            event_id=d.event_id,
+            event_type=d.event_type,
+            status=d.state,
+            attempts=d.attempts,
+            response_code=d.last_status,
+            error=d.last_error,
+            duration_ms=d.last_duration_ms,
+            next_retry_at=iso(d.next_attempt_at) if d.state == "pending" else None,
+            created_at=iso(d.created_at) or "",
+            updated_at=iso(d.updated_at) or "",
+            history=[
+                AttemptResponse(a.number, iso(a.at) or "", a.status, a.error, a.duration_ms)
+                for a in d.history
+            ],
+        )
+
+
+class DeliveryList(msgspec.Struct):
+    deliveries: list[DeliveryResponse]
+    total: int
+
+
+class RetryRequest(msgspec.Struct, forbid_unknown_fields=True):
+    platforms: list[str] | None = None
+
+
+class PlatformCheckResponse(msgspec.Struct, omit_defaults=True):
+    ok: bool
+    length: int
+    limit: int
+    account: str
+    problems: list[str] = msgspec.field(default_factory=list)
+
+
+class ValidationReport(msgspec.Struct):
+    valid: bool
+    platforms: dict[str, PlatformCheckResponse]

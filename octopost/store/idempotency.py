@@ -1,0 +1,56 @@
+"""Idempotency keys: the first response to (API key, Idempotency-Key) is kept and replayed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from octopost.store.db import Database, one, to_ms
+
+
+class IdempotencyStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def begin(
+        self, api_key_id: str, key: str, fingerprint: bytes, now: datetime
+    ) -> tuple[bytes, int | None, str | None, bytes | None] | None:
+        """Reserve the key. None: reserved now (go ahead). Otherwise the existing
+        (fingerprint, status, content type, body); status None means still in progress."""
+        async with self.db.transaction() as conn:
+            row = await one(
+                conn,
+                "SELECT fingerprint, status, content_type, body FROM idempotency_keys WHERE api_key_id = ? AND key = ?",
+                [api_key_id, key],
+            )
+            if row is not None:
+                return bytes(row[0]), row[1], row[2], bytes(row[3]) if row[3] is not None else None
+            await conn.execute(
+                "INSERT INTO idempotency_keys (api_key_id, key, fingerprint, created_at) VALUES (?,?,?,?)",
+                (api_key_id, key, fingerprint, to_ms(now)),
+            )
+            return None
+
+    async def complete(
+        self, api_key_id: str, key: str, status: int, content_type: str, body: bytes
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE idempotency_keys SET status = ?, content_type = ?, body = ? WHERE api_key_id = ? AND key = ?",
+                [status, content_type, body, api_key_id, key],
+            )
+
+    async def release(self, api_key_id: str, key: str) -> None:
+        """Forget a key whose request failed unexpectedly, so the client can try again."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM idempotency_keys WHERE api_key_id = ? AND key = ?", [api_key_id, key]
+            )
+
+    async def purge(self, older_than: datetime) -> int:
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "DELETE FROM idempotency_keys WHERE created_at < ?", [to_ms(older_than)]
+            )
+            count = cur.rowcount
+            await cur.close()
+            return count

@@ -1,0 +1,144 @@
+"""`Idempotency-Key` for POSTs that create or publish.
+
+The first request with a key runs; its response (status and body) is stored
+and replayed for every repeat with the same key and the same request for at
+least 24 hours (`Idempotent-Replayed: true`). The same key with a different
+request is a 422. A repeat that arrives while the first is still running waits
+for it (bounded), so concurrent duplicates produce one post.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from octopost.errors import ConflictError, FieldError, IdempotencyError, ValidationError
+from octopost.models import utcnow
+
+HEADER = b"idempotency-key"
+WAIT_FOR_FIRST = 15.0
+MAX_KEY = 255
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = _header(scope, HEADER) if scope["type"] == "http" else None
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        if not 1 <= len(key) <= MAX_KEY:
+            raise ValidationError(
+                "Invalid Idempotency-Key",
+                [FieldError("Idempotency-Key", f"must be 1 to {MAX_KEY} characters")],
+            )
+        body = await _read_body(receive)
+        fingerprint = hashlib.sha256(
+            scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body
+        ).digest()
+        store = scope["app"].state.services.store.idempotency
+        owner = scope["user"].id
+        existing = await store.begin(owner, key, fingerprint, utcnow())
+        if existing is not None:
+            await self._replay(store, owner, key, fingerprint, existing, send)
+            return
+
+        delivered = False
+
+        async def replay_receive() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        status = 500
+        content_type = "application/json"
+        parts: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal status, content_type
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"content-type":
+                        content_type = value.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                parts.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture)
+        except BaseException:
+            await store.release(owner, key)
+            raise
+        if status >= 500:
+            await store.release(owner, key)
+        else:
+            await store.complete(owner, key, status, content_type, b"".join(parts))
+
+    async def _replay(
+        self, store: Any, owner: str, key: str, fingerprint: bytes, existing: Any, send: Send
+    ) -> None:
+        stored_fingerprint, status, content_type, body = existing
+        deadline = time.monotonic() + WAIT_FOR_FIRST
+        while True:
+            if stored_fingerprint != fingerprint:
+                raise IdempotencyError(
+                    "This Idempotency-Key was already used with a different request",
+                    [
+                        FieldError(
+                            "Idempotency-Key", "already used with a different method, path or body"
+                        )
+                    ],
+                )
+            if status is not None:
+                break
+            if time.monotonic() > deadline:
+                raise ConflictError(
+                    "A request with this Idempotency-Key is still in progress; retry shortly"
+                )
+            await asyncio.sleep(0.02)
+            again = await store.begin(owner, key, fingerprint, utcnow())
+            if again is None:  # the first request failed and released the key: we now own it
+                await store.release(owner, key)
+                raise ConflictError(
+                    "The first request with this Idempotency-Key failed; send it again"
+                )
+            stored_fingerprint, status, content_type, body = again
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", (content_type or "application/json").encode()),
+                    (b"idempotent-replayed", b"true"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body or b"", "more_body": False})

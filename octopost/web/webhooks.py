@@ -1,0 +1,131 @@
+"""Thin handlers for /v1/webhooks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
+
+from octopost.errors import FieldError
+from octopost.posts import raise_if
+from octopost.services import Services
+from octopost.web import examples as ex
+from octopost.web.schemas import (
+    CreateWebhookRequest,
+    DeliveryList,
+    DeliveryResponse,
+    ErrorResponse,
+    UpdateWebhookRequest,
+    WebhookList,
+    WebhookResponse,
+)
+
+Req = Request[Any, Any, Any]
+Svc = NamedDependency[Services]
+NOT_FOUND = {404: ResponseSpec(ErrorResponse, description="No such webhook")}
+
+CREATE_EXAMPLE = {
+    "url": "https://hooks.example.com/octopost",
+    "events": ["post.published", "post.failed"],
+    "description": "Notify my automation",
+}
+
+
+def _sandbox(request: Req) -> bool:
+    return bool(request.user.sandbox)
+
+
+class WebhookController(Controller):
+    path = "/v1/webhooks"
+    tags = ["Webhooks"]
+
+    @post(
+        "/",
+        summary="Create a webhook",
+        description="Events: post.published, post.failed, post.scheduled, account.reauth_required. "
+        "The answer holds the signing secret (`whsec_…`), shown only this once.",
+        responses={422: ResponseSpec(ErrorResponse, description="Invalid URL or events")},
+    )
+    async def create(
+        self,
+        request: Req,
+        services: Svc,
+        data: Annotated[
+            CreateWebhookRequest, Body(examples=[ex.ex("Publish outcomes", CREATE_EXAMPLE)])
+        ],
+    ) -> WebhookResponse:
+        hook, secret = await services.webhooks.create(
+            data.url, data.events, data.description, sandbox=_sandbox(request)
+        )
+        return WebhookResponse.of(hook, secret)
+
+    @get("/", summary="List webhooks")
+    async def list_webhooks(self, request: Req, services: Svc) -> WebhookList:
+        return WebhookList(
+            [WebhookResponse.of(h) for h in await services.webhooks.list(sandbox=_sandbox(request))]
+        )
+
+    @get("/{webhook_id:str}", summary="Get a webhook", responses=NOT_FOUND)
+    async def get_webhook(
+        self, request: Req, services: Svc, webhook_id: FromPath[str]
+    ) -> WebhookResponse:
+        return WebhookResponse.of(
+            await services.webhooks.get(webhook_id, sandbox=_sandbox(request))
+        )
+
+    @put(
+        "/{webhook_id:str}",
+        summary="Update a webhook (url, events, enabled, description)",
+        responses=NOT_FOUND,
+    )
+    async def update(
+        self, request: Req, services: Svc, webhook_id: FromPath[str], data: JSONBody[UpdateWebhookRequest]
+    ) -> WebhookResponse:
+        hook = await services.webhooks.update(webhook_id, data.changes(), sandbox=_sandbox(request))
+        return WebhookResponse.of(hook)
+
+    @delete("/{webhook_id:str}", summary="Delete a webhook", responses=NOT_FOUND)
+    async def delete_webhook(self, request: Req, services: Svc, webhook_id: FromPath[str]) -> None:
+        await services.webhooks.delete(webhook_id, sandbox=_sandbox(request))
+
+    @get(
+        "/{webhook_id:str}/deliveries",
+        summary="Delivery attempts",
+        description="Newest first: status (pending, succeeded, failed), response code, duration, next retry.",
+        responses=NOT_FOUND,
+    )
+    async def deliveries(
+        self,
+        request: Req,
+        services: Svc,
+        webhook_id: FromPath[str],
+        limit: Annotated[int, QueryParameter(description="1 to 100")] = 20,
+        offset: Annotated[int, QueryParameter(description="deliveries to skip")] = 0,
+    ) -> DeliveryList:
+        errors = []
+        if not 1 <= limit <= 100:
+            errors.append(FieldError("limit", "must be between 1 and 100"))
+        if offset < 0:
+            errors.append(FieldError("offset", "must be 0 or more"))
+        raise_if(errors)
+        found, total = await services.webhooks.deliveries(
+            webhook_id, sandbox=_sandbox(request), limit=limit, offset=offset
+        )
+        return DeliveryList([DeliveryResponse.of(d) for d in found], total)
+
+    @post(
+        "/{webhook_id:str}/test",
+        status_code=200,
+        summary="Send a test ping",
+        description="Sends a signed `webhook.test` event now and returns the delivery record.",
+        responses=NOT_FOUND,
+    )
+    async def test(
+        self, request: Req, services: Svc, webhook_id: FromPath[str]
+    ) -> DeliveryResponse:
+        return DeliveryResponse.of(
+            await services.webhooks.test(webhook_id, sandbox=_sandbox(request))
+        )

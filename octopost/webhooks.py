@@ -1,0 +1,413 @@
+"""Webhooks: subscriptions, Standard Webhooks signing, and the outbox dispatcher.
+
+An event is written to the outbox in the same SQLite transaction as the state
+change that causes it; the dispatcher sends it afterwards with a timeout,
+retrying non-2xx answers and network failures with exponential backoff until
+`webhooks.retry_window` has passed. A slow or dead receiver never slows
+publishing: publishing only writes rows.
+
+Signatures follow https://www.standardwebhooks.com: headers `webhook-id`,
+`webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`,
+keyed with the base64-decoded part of the `whsec_...` secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import ipaddress
+import logging
+import random
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import msgspec
+
+from octopost.config import WebhooksConfig
+from octopost.crypto import CredentialBox
+from octopost.errors import FieldError, NotFoundError, ValidationError
+from octopost.keys import random_id
+from octopost.media import GuardedResolver, is_public_address
+from octopost.models import AccountRecord, OutboxItem, Post, Webhook, WebhookDelivery, iso, utcnow
+from octopost.store import Store
+
+log = logging.getLogger("octopost.webhooks")
+
+EVENT_TYPES = ("post.published", "post.failed", "post.scheduled", "account.reauth_required")
+PING = "webhook.test"
+_encoder = msgspec.json.Encoder()
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header value for one message."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def event_payload(event_id: str, event_type: str, at: datetime, data: dict[str, Any]) -> bytes:
+    return _encoder.encode({"id": event_id, "type": event_type, "timestamp": iso(at), "data": data})
+
+
+class Events:
+    """Writes events into the outbox inside the caller's transaction."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.clock = clock
+        self.post_view: Callable[[Post], Any] = lambda post: post.id
+        self.account_view: Callable[[AccountRecord], Any] = lambda account: account.id
+        self.wake: Callable[[], None] = lambda: None
+
+    async def emit(
+        self,
+        conn: Any,
+        event_type: str,
+        sandbox: bool,
+        data: dict[str, Any],
+        only_webhook: str | None = None,
+    ) -> str:
+        now = self.clock()
+        event_id = random_id("evt_")
+        count = await self.store.webhooks.enqueue(
+            conn,
+            event_id=event_id,
+            event_type=event_type,
+            sandbox=sandbox,
+            payload=event_payload(event_id, event_type, now, data),
+            now=now,
+            new_id=random_id,
+            only_webhook=only_webhook,
+        )
+        if count:
+            self.wake()
+        return event_id
+
+    async def post_finished(self, conn: Any, post: Post) -> None:
+        results = post.platform_results() or {}
+        data = {
+            "post": self.post_view(post),
+            "succeeded_platforms": [p for p, r in results.items() if r.success],
+            "failed_platforms": [p for p, r in results.items() if not r.success],
+        }
+        event = "post.published" if post.status.value == "published" else "post.failed"
+        await self.emit(conn, event, post.sandbox, data)
+
+    async def post_scheduled(self, conn: Any, post: Post) -> None:
+        await self.emit(conn, "post.scheduled", post.sandbox, {"post": self.post_view(post)})
+
+    async def account_reauth(self, conn: Any, account: AccountRecord) -> None:
+        await self.emit(
+            conn, "account.reauth_required", False, {"account": self.account_view(account)}
+        )
+
+
+def _check_events(events: list[str], errors: list[FieldError]) -> None:
+    if not events:
+        errors.append(FieldError("events", f"name at least one of: {', '.join(EVENT_TYPES)}"))
+    for index, name in enumerate(events):
+        if name not in EVENT_TYPES:
+            errors.append(
+                FieldError(
+                    f"events[{index}]", f"unknown event '{name}'; valid: {', '.join(EVENT_TYPES)}"
+                )
+            )
+
+
+async def check_webhook_url(url: str, allow_private: bool, *, resolve: bool = True) -> str | None:
+    """Why `url` cannot receive webhooks, or None when it can.
+
+    Host names are resolved only when `resolve` (at creation); at send time the
+    connector's guarded resolver checks the addresses actually used."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL"
+    if allow_private:
+        return None
+    host = parts.hostname
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        return (
+            None
+            if is_public_address(str(literal))
+            else "points at a loopback, private or link-local address"
+        )
+    if host == "localhost" or host.endswith(".localhost"):
+        return "points at a loopback, private or link-local address"
+    if not resolve:
+        return None
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, parts.port or 443, type=socket.SOCK_STREAM
+        )
+    except OSError:
+        return f"the host '{host}' does not resolve"
+    if not any(is_public_address(str(info[4][0])) for info in infos):
+        return "points at a loopback, private or link-local address"
+    return None
+
+
+class WebhookService:
+    def __init__(
+        self, store: Store, box: CredentialBox, events: Events, *, allow_private: bool
+    ) -> None:
+        self.store = store
+        self.box = box
+        self.events = events
+        self.allow_private = allow_private
+        self.dispatcher: Dispatcher | None = None
+
+    async def create(
+        self, url: str, events: list[str], description: str | None, *, sandbox: bool
+    ) -> tuple[Webhook, str]:
+        errors: list[FieldError] = []
+        problem = await check_webhook_url(url, self.allow_private)
+        if problem:
+            errors.append(FieldError("url", problem))
+        _check_events(events, errors)
+        if errors:
+            raise ValidationError(
+                "Invalid webhook: " + "; ".join(f"{e.field}: {e.message}" for e in errors), errors
+            )
+        secret = new_secret()
+        now = utcnow().replace(microsecond=0)
+        hook = Webhook(
+            id=random_id("wh_"),
+            url=url,
+            events=list(dict.fromkeys(events)),
+            description=description,
+            enabled=True,
+            sandbox=sandbox,
+            secret_enc=self.box.seal({"secret": secret}),
+            created_at=now,
+            updated_at=now,
+        )
+        await self.store.webhooks.insert(hook)
+        return hook, secret
+
+    async def get(self, hook_id: str, *, sandbox: bool) -> Webhook:
+        hook = await self.store.webhooks.get(hook_id, sandbox)
+        if hook is None:
+            raise NotFoundError(f"No webhook with id '{hook_id}'")
+        return hook
+
+    async def list(self, *, sandbox: bool) -> list[Webhook]:
+        return await self.store.webhooks.list(sandbox)
+
+    async def update(self, hook_id: str, changes: dict[str, Any], *, sandbox: bool) -> Webhook:
+        errors: list[FieldError] = []
+        if "url" in changes:
+            problem = await check_webhook_url(changes["url"], self.allow_private)
+            if problem:
+                errors.append(FieldError("url", problem))
+        if "events" in changes:
+            _check_events(changes["events"], errors)
+            changes["events"] = list(dict.fromkeys(changes["events"]))
+        if errors:
+            raise ValidationError(
+                "Invalid webhook: " + "; ".join(f"{e.field}: {e.message}" for e in errors), errors
+            )
+        hook = await self.store.webhooks.update(
+            hook_id, sandbox, changes, utcnow().replace(microsecond=0)
+        )
+        if hook is None:
+            raise NotFoundError(f"No webhook with id '{hook_id}'")
+        return hook
+
+    async def delete(self, hook_id: str, *, sandbox: bool) -> None:
+        if not await self.store.webhooks.delete(hook_id, sandbox):
+            raise NotFoundError(f"No webhook with id '{hook_id}'")
+
+    async def deliveries(
+        self, hook_id: str, *, sandbox: bool, limit: int, offset: int
+    ) -> tuple[list[WebhookDelivery], int]:
+        await self.get(hook_id, sandbox=sandbox)
+        return await self.store.webhooks.deliveries(hook_id, limit, offset)
+
+    async def test(self, hook_id: str, *, sandbox: bool) -> WebhookDelivery:
+        """Send a `webhook.test` ping now and return its delivery record."""
+        hook = await self.get(hook_id, sandbox=sandbox)
+        async with self.store.db.transaction() as conn:
+            event_id = await self.events.emit(
+                conn,
+                PING,
+                sandbox,
+                {"webhook": {"id": hook.id, "url": hook.url}},
+                only_webhook=hook.id,
+            )
+        assert self.dispatcher is not None
+        deliveries, _ = await self.store.webhooks.deliveries(hook.id, 20, 0)
+        delivery = next(d for d in deliveries if d.event_id == event_id)
+        await self.dispatcher.deliver_now(delivery.id)
+        found = await self.store.webhooks.deliveries(hook.id, 20, 0)
+        return next(d for d in found[0] if d.id == delivery.id)
+
+
+class Dispatcher:
+    """Sends due outbox deliveries; one loop per process, deliveries leased in SQLite."""
+
+    BATCH = 50
+
+    def __init__(
+        self,
+        store: Store,
+        box: CredentialBox,
+        config: WebhooksConfig,
+        *,
+        allow_private: bool,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.box = box
+        self.config = config
+        self.allow_private = allow_private
+        self.clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._slots = asyncio.Semaphore(10)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="webhook dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    resolver=GuardedResolver(self.allow_private), limit=50
+                ),
+                headers={"User-Agent": "Octopost-Webhooks/1"},
+            )
+        return self._session
+
+    def _lease(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.config.timeout + 30)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                sent = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("webhook dispatcher iteration failed")
+                sent = 0
+            if sent:
+                continue
+            self._wake.clear()
+            wait = self.config.poll_interval
+            due = await self.store.webhooks.next_due()
+            if due is not None:
+                wait = max(0.0, min(wait, (due - self.clock()).total_seconds()))
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            except TimeoutError:
+                pass
+
+    async def run_once(self) -> int:
+        now = self.clock()
+        items = await self.store.webhooks.claim_due(now, self._lease(now), self.BATCH)
+        await asyncio.gather(*(self._send(item) for item in items))
+        return len(items)
+
+    async def deliver_now(self, delivery_id: str) -> None:
+        now = self.clock()
+        for item in await self.store.webhooks.claim_due(now, self._lease(now), 1, delivery_id):
+            await self._send(item)
+
+    def _next_delay(self, attempts: int) -> float:
+        base = self.config.backoff_base * 2 ** max(0, attempts - 1)
+        return min(self.config.backoff_max, base) * random.uniform(0.8, 1.0)
+
+    async def _send(self, item: OutboxItem) -> None:
+        async with self._slots:
+            secret = self.box.open(item.secret_enc)["secret"]
+            timestamp = int(time.time())
+            headers = {
+                "Content-Type": "application/json",
+                "webhook-id": item.event_id,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": sign(secret, item.event_id, timestamp, item.payload),
+            }
+            status: int | None = None
+            error: str | None = None
+            started = time.monotonic()
+            problem = await check_webhook_url(item.url, self.allow_private, resolve=False)
+            if problem:
+                error = f"URL refused: {problem}"
+            else:
+                try:
+                    async with self.session().post(
+                        item.url,
+                        data=item.payload,
+                        headers=headers,
+                        timeout=aiohttp.ClientTimeout(total=self.config.timeout),
+                        allow_redirects=False,
+                    ) as resp:
+                        status = resp.status
+                        await resp.content.read(64 * 1024)
+                except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                    error = (
+                        f"{exc.__class__.__name__}: {exc}"[:300]
+                        if str(exc)
+                        else exc.__class__.__name__
+                    )
+            duration_ms = int((time.monotonic() - started) * 1000)
+            now = self.clock()
+            if status is not None and 200 <= status < 300:
+                state, next_at = "succeeded", None
+            else:
+                if error is None:
+                    error = f"HTTP {status}"
+                attempts = item.attempts + 1
+                next_at = now + timedelta(seconds=self._next_delay(attempts))
+                expired = (next_at - item.created_at).total_seconds() > self.config.retry_window
+                state = "failed" if expired else "pending"
+                if expired:
+                    next_at = None
+            await self.store.webhooks.record_attempt(
+                item.delivery_id,
+                at=now,
+                status=status,
+                error=error if state != "succeeded" else None,
+                duration_ms=duration_ms,
+                state=state,
+                next_attempt_at=next_at,
+            )
+            log.info(
+                "webhook %s to %s: %s (%s, %d ms)",
+                item.event_id,
+                item.webhook_id,
+                state,
+                status if status is not None else error,
+                duration_ms,
+            )
