@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from octopost.config import PlatformConfig
 from octopost.platforms.base import Adapter, PlatformSettings
-from octopost.platforms.twitter import TwitterAdapter
 from octopost.platforms.bluesky import BlueskyAdapter
-from octopost.platforms.mastodon import MastodonAdapter
-from octopost.platforms.linkedin import LinkedinAdapter
-from octopost.platforms.threads import ThreadsAdapter
-from octopost.platforms.instagram import InstagramAdapter
 from octopost.platforms.facebook import FacebookAdapter
+from octopost.platforms.instagram import InstagramAdapter
+from octopost.platforms.linkedin import LinkedinAdapter
+from octopost.platforms.mastodon import MastodonAdapter
+from octopost.platforms.threads import ThreadsAdapter
 from octopost.platforms.tiktok import TiktokAdapter
+from octopost.platforms.twitter import TwitterAdapter
 from octopost.platforms.youtube import YoutubeAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
