@@ -90,7 +90,17 @@ class YoutubeAdapter:
 
     @classmethod
     def check(cls, draft: Draft, limits: Limits) -> list[str]:
-        problems = standard_checks(cls, draft, limits)
+        size = cls.measure(draft.content)
+        # the shared length message would call these bytes "characters": say it exactly
+        problems = [
+            p for p in standard_checks(cls, draft, limits) if not p.startswith("Content is ")
+        ]
+        if size > limits.max_chars:
+            problems.insert(
+                0,
+                f"The description is {size} bytes in UTF-8; {LABEL} allows {limits.max_chars} "
+                "bytes (accented letters, emoji and non-Latin characters take 2-4 bytes each).",
+            )
         if not video_title(draft.content):
             problems.append(
                 f"{LABEL} needs a title: the post's first line becomes the video title, "

@@ -169,7 +169,7 @@ def test_check_reports_what_would_be_lost() -> None:
     ref = VideoRef("https://example.org/v.mp4")
     assert YoutubeAdapter.check(Draft("é" * 2500, video=ref), limits) == []  # 5,000 bytes
     over = YoutubeAdapter.check(Draft("é" * 2501, video=ref), limits)
-    assert len(over) == 1 and "5002" in over[0] and "5000" in over[0]
+    assert len(over) == 1 and "5002 bytes" in over[0] and "5000" in over[0]
     assert YoutubeAdapter.measure("<>") == 6  # sent as ‹› (3 bytes each)
     assert YoutubeAdapter.measure("a") == 1
     assert any("title" in p for p in YoutubeAdapter.check(Draft(" \n", video=ref), limits))
