@@ -273,7 +273,13 @@ class TiktokAdapter:
             tiktok_upload_url=None,
             tiktok_uploaded=False,
         )
-        answer = await self.api.call("POST", path, InitAnswer, json=body, safe_to_retry=False)
+        try:
+            answer = await self.api.call("POST", path, InitAnswer, json=body, safe_to_retry=False)
+        except OutcomeUnknownError:
+            raise
+        except PlatformError:
+            await job.checkpoint(**{INIT: None})  # refused: nothing was created
+            raise
         await job.checkpoint(
             **{PUBLISH_ID: answer.publish_id}, tiktok_upload_url=answer.upload_url, **progress
         )

@@ -430,6 +430,16 @@ async def test_lost_pull_init_answer_is_an_unknown_outcome(media_server: MediaSe
         assert len(fake.posts) == 1 and len(fake.calls("POST", INIT)) == 1
 
 
+async def test_refused_init_leaves_nothing_to_recover(media_server: MediaServer) -> None:
+    async with tiktok({"source": "PULL_FROM_URL"}) as (fake, r):
+        draft, job = video(media_server), r.job()
+        fake.fail_next("rate_limit")
+        with pytest.raises(RateLimitedError):
+            await r.adapter.publish(draft, job)
+        # a crash before the next attempt's init: recover knows nothing was created
+        assert await r.new_adapter().recover(draft, r.job(attempt=2, state=dict(job.state))) is None
+
+
 async def test_lost_file_upload_init_answer_is_safe_to_resend(media_server: MediaServer) -> None:
     async with tiktok() as (fake, r):
         draft, job = video(media_server), r.job()
