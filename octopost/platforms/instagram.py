@@ -172,19 +172,21 @@ class InstagramAdapter:
     async def verify(self) -> Identity:
         if self.facebook_login:
             # /me would be the Facebook user: read the IG business account itself.
-            user_id = self.graph.credentials().user_id
+            user_id = self.graph.session.credentials().user_id
             if not user_id:
                 raise RejectedError(
                     "Invalid Instagram credentials: user_id (the Instagram business account id) "
                     "is required with graph.facebook.com"
                 )
-            resp = await self.graph.call("GET", user_id, params={"fields": "id,username,name"})
+            resp = await self.graph.session.call(
+                "GET", user_id, params={"fields": "id,username,name"}
+            )
             me = resp.json() if isinstance(resp.json(), dict) else {}
         else:
-            me = await self.graph.me("user_id,username,name,account_type")
+            me = await self.graph.session.me("user_id,username,name,account_type")
             user_id = str(me.get("user_id") or me.get("id") or "")
-        await self.graph.adopt_user_id(user_id)
-        await self.graph.refresh_if_due()
+        await self.graph.session.adopt_user_id(user_id)
+        await self.graph.session.refresh_if_due()
         username = str(me.get("username") or "")
         return Identity(
             username=username,

@@ -177,10 +177,10 @@ class ThreadsAdapter:
 
     # -- identity ------------------------------------------------------------------
     async def verify(self) -> Identity:
-        me = await self.graph.me("id,username,name")
+        me = await self.graph.session.me("id,username,name")
         user_id, username = str(me.get("id") or ""), str(me.get("username") or "")
-        await self.graph.adopt_user_id(user_id)
-        await self.graph.refresh_if_due()
+        await self.graph.session.adopt_user_id(user_id)
+        await self.graph.session.refresh_if_due()
         return Identity(
             username=username,
             display_name=str(me.get("name") or "") or None,
