@@ -48,21 +48,29 @@ class AccountService:
         self._handles: dict[str, Account] = {}
         self._guard = asyncio.Lock()
 
-    async def connect(self, platform: str, credentials: dict[str, Any], settings: dict[str, Any]) -> AccountRecord:
+    async def connect(
+        self, platform: str, credentials: dict[str, Any], settings: dict[str, Any]
+    ) -> AccountRecord:
         """Verify `credentials` with the platform, then store them (replacing the old account)."""
         if platform not in PLATFORM_IDS:
             raise ValidationError(
                 f"Unknown platform '{platform}'",
                 [FieldError("platform", f"must be one of: {', '.join(PLATFORM_IDS)}")],
             )
-        handle = Account(id=random_id("acc_"), platform=platform, credentials=dict(credentials), settings=dict(settings))
+        handle = Account(
+            id=random_id("acc_"),
+            platform=platform,
+            credentials=dict(credentials),
+            settings=dict(settings),
+        )
         adapter = self.make_adapter(platform, handle)
         try:
             identity = await adapter.verify()
         except PlatformError as exc:
+            reason = exc.detail or exc.message
             raise ValidationError(
-                f"{ADAPTERS[platform].label} did not accept these credentials: {exc.message}",
-                [FieldError("credentials", exc.message)],
+                f"{ADAPTERS[platform].label} did not accept these credentials: {reason}",
+                [FieldError("credentials", reason)],
             ) from exc
         now = utcnow().replace(microsecond=0)
         record = AccountRecord(
@@ -132,4 +140,6 @@ class AccountService:
         )
         self._handles.pop(account_id, None)
         if changed is not None:
-            log.warning("%s account %s needs to be reconnected: %s", changed.platform, account_id, reason)
+            log.warning(
+                "%s account %s needs to be reconnected: %s", changed.platform, account_id, reason
+            )

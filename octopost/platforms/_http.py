@@ -107,10 +107,12 @@ RESET_HEADERS = (
 )
 
 
-def retry_after(headers: Mapping[str, str], now: float) -> float | None:
-    """The delay a platform asked for, from the first reset header present."""
+def retry_after(
+    headers: Mapping[str, str], now: float, names: tuple[str, ...] = RESET_HEADERS
+) -> float | None:
+    """The delay a platform asked for, from the first of `names` present."""
     lowered = {k.lower(): v for k, v in headers.items()}
-    for name in RESET_HEADERS:
+    for name in names:
         delay = parse_reset(lowered.get(name), now)
         if delay is not None:
             return delay
@@ -256,9 +258,9 @@ class PlatformHttp:
         reason = self.reason(resp) or f"HTTP {resp.status}"
         status = resp.status
         if status == 401:
-            return AuthExpiredError(
-                f"Token expired. Reconnect your {self.label} account.", status=status
-            )
+            error = AuthExpiredError(f"Token expired. Reconnect your {self.label} account.", status=status)
+            error.detail = self.reason(resp)
+            return error
         if status == 429:
             delay = retry_after(resp.headers, self.client.clock())
             return RateLimitedError(
@@ -268,7 +270,9 @@ class PlatformHttp:
             return UnavailableError(
                 f"{self.label} is unavailable (HTTP {status}): {reason}",
                 status=status,
-                retry_after=retry_after(resp.headers, self.client.clock()),
+                # Only Retry-After: rate-limit reset headers on a 5xx describe the quota
+                # window, not when the server will be back.
+                retry_after=retry_after(resp.headers, self.client.clock(), ("retry-after",)),
             )
         return RejectedError(f"{self.label} rejected the post: {reason}", status=status)
 

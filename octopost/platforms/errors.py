@@ -16,6 +16,10 @@ class PlatformError(Exception):
     category: ClassVar[str] = "platform"
     retryable: ClassVar[bool] = False
 
+    #: the platform's own words, when they differ from `message` (e.g. behind the
+    #: uniform "Token expired. Reconnect ..." text)
+    detail: str | None = None
+
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message

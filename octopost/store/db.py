@@ -56,10 +56,15 @@ class Database:
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA foreign_keys=ON",
+        ):
+            # Close every cursor: an unfinished statement would pin an old read snapshot.
+            async with conn.execute(pragma) as cur:
+                await cur.fetchall()
         return conn
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
@@ -103,24 +108,24 @@ class Database:
             else:
                 await conn.execute("COMMIT")
 
+    # Reads run as one call on the connection's thread (execute + fetch + close):
+    # an open statement interleaved with another read would share its older snapshot.
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.reader.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        rows = await self.reader.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)  # type: ignore[arg-type]
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.reader.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return list(await self.reader.execute_fetchall(sql, tuple(params)))
 
 
 async def one(
     conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
 ) -> aiosqlite.Row | None:
-    async with conn.execute(sql, tuple(params)) as cur:
-        return await cur.fetchone()
+    rows = await conn.execute_fetchall(sql, tuple(params))
+    return next(iter(rows), None)  # type: ignore[arg-type]
 
 
 async def many(
     conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
 ) -> list[aiosqlite.Row]:
-    async with conn.execute(sql, tuple(params)) as cur:
-        return list(await cur.fetchall())
+    return list(await conn.execute_fetchall(sql, tuple(params)))
