@@ -79,6 +79,7 @@ class Events:
         sandbox: bool,
         data: dict[str, Any],
         only_webhook: str | None = None,
+        wake: bool = True,
     ) -> str:
         now = self.clock()
         event_id = random_id("evt_")
@@ -92,7 +93,7 @@ class Events:
             new_id=random_id,
             only_webhook=only_webhook,
         )
-        if count:
+        if count and wake:
             self.wake()
         return event_id
 
@@ -250,13 +251,22 @@ class WebhookService:
                 sandbox,
                 {"webhook": {"id": hook.id, "url": hook.url}},
                 only_webhook=hook.id,
+                wake=False,
             )
         assert self.dispatcher is not None
         deliveries, _ = await self.store.webhooks.deliveries(hook.id, 20, 0)
-        delivery = next(d for d in deliveries if d.event_id == event_id)
-        await self.dispatcher.deliver_now(delivery.id)
-        found = await self.store.webhooks.deliveries(hook.id, 20, 0)
-        return next(d for d in found[0] if d.id == delivery.id)
+        delivery_id = next(d.id for d in deliveries if d.event_id == event_id)
+        await self.dispatcher.deliver_now(delivery_id)
+        # If the dispatcher loop leased it first, wait for that attempt (bounded).
+        deadline = time.monotonic() + self.dispatcher.config.timeout + 5
+        while True:
+            found = await self.store.webhooks.delivery(delivery_id)
+            assert found is not None
+            if found.attempts or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        history, _ = await self.store.webhooks.deliveries(hook.id, 20, 0)
+        return next((d for d in history if d.id == delivery_id), found)
 
 
 class Dispatcher:
