@@ -48,6 +48,8 @@ class FakePlatform:
     platform: ClassVar[str]
     #: the media a post needs for the contract suite: "text", "image" or "video"
     contract_media: ClassVar[str] = "text"
+    #: False: like a real platform, finish a request whose client went away
+    cancel_on_disconnect: bool = True
 
     def __init__(self, *, delay: float = 0.0, clock: Any = time.time) -> None:
         self.delay = delay  # seconds the post-creating endpoint waits before answering
@@ -95,7 +97,9 @@ class FakePlatform:
 
     # -- lifecycle ----------------------------------------------------------
     async def start(self) -> FakePlatform:
-        self._runner = web.AppRunner(self.app, access_log=None, handler_cancellation=True)
+        self._runner = web.AppRunner(
+            self.app, access_log=None, handler_cancellation=self.cancel_on_disconnect
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
