@@ -189,7 +189,7 @@ def classify(resp: Response, clock: Callable[[], float]) -> PlatformError | None
                 status=status,
             )
         return RejectedError(f"{LABEL} rejected the post: {why}", status=status)
-    if status in (400, 413, 415) and ("/2/media/" in resp.url or _media_related(resp)):
+    if status in (400, 404, 413, 415) and ("/2/media/" in resp.url or _media_related(resp)):
         return MediaError(f"{LABEL} refused the media: {why}", status=status)
     return None
 

@@ -366,13 +366,21 @@ class Fake(FakePlatform):
         key = (request.method, name)
         return key if key in BUCKETS else None
 
+    def _who(self, request: web.Request) -> str:
+        """Whose bucket a request counts against (X's limits are per user)."""
+        header = request.headers.get("Authorization", "")
+        token = self.access_tokens.get(header.removeprefix("Bearer ").strip())
+        if token is not None:
+            return token.user.id
+        oauth = parse_oauth_header(header) or {}
+        return oauth.get("oauth_token", header)
+
     @web.middleware
     async def _rate_limits(self, request: web.Request, handler: Any) -> web.StreamResponse:
         bucket = self._bucket(request)
         if bucket is None:
             return await handler(request)
-        who = request.headers.get("Authorization", "")[:60]
-        key = (*bucket, who)
+        key = (*bucket, self._who(request))
         now = self.clock()
         start, used = self.counters.get(key, (now, 0))
         if now - start >= WINDOW:

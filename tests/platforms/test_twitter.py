@@ -21,6 +21,8 @@ import yaml
 from aiohttp import web
 from twitter_text import extract_urls, extract_urls_with_indices, parse_tweet
 
+from octopost.platforms._http import Response
+from octopost.platforms._twitter_api import classify, reason
 from octopost.platforms.base import Draft, ImageRef, VideoRef
 from octopost.platforms.errors import (
     AuthExpiredError,
@@ -602,8 +604,9 @@ async def test_503_after_commit_is_found_not_reposted(
         assert len(fake.calls("POST", "/2/tweets")) == 1 and len(fake.posts) == 1
 
 
-async def test_recover_after_a_lost_answer(fake: Fake) -> None:
-    async with rig("twitter", fake) as r:
+@pytest.mark.parametrize("kind", ["oauth1", "oauth2"])
+async def test_recover_after_a_lost_answer(kind: str) -> None:
+    async with Fake(kind=kind) as fake, rig("twitter", fake) as r:
         job = r.job()
         fake.fail_next("drop")
         with pytest.raises(OutcomeUnknownError):
@@ -807,3 +810,61 @@ async def test_fake_media_rules(fake: Fake) -> None:
         json={**init, "media_type": "video/avi"},
     )
     assert status == 400
+
+
+async def test_fake_rate_limits_per_user(fake: Fake) -> None:
+    token = fake.initial_access
+    for _ in range(75):
+        assert (await send(fake, "GET", "/2/users/me", token=token))[0] == 200
+    status, body, headers = await send(fake, "GET", "/2/users/me", token=token)
+    assert status == 429
+    assert body == {
+        "title": "Too Many Requests",
+        "detail": "Too Many Requests",
+        "type": "about:blank",
+        "status": 429,
+    }
+    assert (
+        headers["x-rate-limit-remaining"] == "0"
+        and int(headers["x-rate-limit-reset"]) > time.time()
+    )
+    other, _ = fake.issue_tokens(Fake.OTHER)
+    assert (await send(fake, "GET", "/2/users/me", token=other))[0] == 200
+
+
+def _answer(status: int, body: Any, path: str = "/2/tweets", **headers: str) -> Response:
+    return Response(status, headers, json.dumps(body).encode(), "https://api.x.com" + path)
+
+
+def test_error_classification() -> None:
+    now = 1_800_000_000.0
+    validation = {
+        "errors": [
+            {"parameters": {"media.media_ids": ["1"]}, "message": "Your media IDs are invalid."}
+        ],
+        "title": "Invalid Request",
+        "detail": "One or more parameters to your request was invalid.",
+        "type": "https://api.twitter.com/2/problems/invalid-request",
+    }
+    error = classify(_answer(400, validation), lambda: now)
+    assert isinstance(error, MediaError) and "Your media IDs are invalid." in error.message
+    missing = {"title": "Not Found Error", "detail": "Could not find media.", "type": "about:blank"}
+    assert isinstance(classify(_answer(404, missing, "/2/media/upload"), lambda: now), MediaError)
+    permissions = {"title": "Forbidden", "detail": OAUTH1_PERMISSIONS, "status": 403,
+                   "type": "https://api.twitter.com/2/problems/oauth1-permissions"}  # fmt: skip
+    assert isinstance(classify(_answer(403, permissions), lambda: now), AuthExpiredError)
+    capped = {"title": "UsageCapExceeded", "detail": "Usage cap exceeded: Monthly product cap",
+              "type": "https://api.x.com/2/problems/usage-capped"}  # fmt: skip
+    error = classify(_answer(429, capped), lambda: now)
+    assert isinstance(error, RejectedError) and not error.retryable
+    limited = _answer(429, {"errors": [{"code": 88, "message": "Rate limit exceeded"}]},
+                      **{"x-rate-limit-reset": str(int(now) + 90)})  # fmt: skip
+    error = classify(limited, lambda: now)
+    assert isinstance(error, RateLimitedError) and error.retry_after == 90
+    assert "Rate limit exceeded" in error.message
+    assert classify(_answer(401, {"title": "Unauthorized"}), lambda: now) is None  # default mapping
+    assert classify(_answer(503, {"title": "Service Unavailable"}), lambda: now) is None
+    assert (
+        reason(_answer(400, {"error": "invalid_request", "error_description": "Bad token."}))
+        == "Bad token."
+    )
