@@ -13,12 +13,9 @@ account's timeline before anything is sent again.
 
 from __future__ import annotations
 
-import asyncio
 import weakref
-from contextlib import ExitStack
 from typing import Any, ClassVar
 
-import aiohttp
 import msgspec
 
 from octopost.platforms._http import HttpClient, Response, bounded_poll
@@ -28,17 +25,16 @@ from octopost.platforms._mastodon_api import (
     InstanceEntity,
     MastodonLimits,
     MeAccount,
-    MediaEntity,
     StatusEntity,
     classify,
     comparable,
     decode,
-    filename_for,
     html_to_text,
     normalise_instance_url,
     reason,
     timestamp,
 )
+from octopost.platforms._mastodon_media import MediaUploads
 from octopost.platforms._mastodon_text import URL_LENGTH, status_length
 from octopost.platforms.base import (
     Account,
@@ -53,11 +49,9 @@ from octopost.platforms.base import (
     standard_checks,
 )
 from octopost.platforms.errors import (
-    MediaError,
     OutcomeUnknownError,
     PlatformError,
     RejectedError,
-    UnavailableError,
 )
 
 #: How long Mastodon remembers an Idempotency-Key (PostStatusService: 3,600 s).
@@ -212,7 +206,9 @@ class MastodonAdapter:
             return done
         creds = self._credentials()
         base = self._base(creds)
-        media_ids = await self._upload_media(draft, job, base, creds)
+        settings = self._settings()
+        uploads = MediaUploads(self.http, self.deps, base, self._auth(creds))
+        media_ids = await uploads.upload_all(draft, job)
         started = job.state.get("create_started_at")
         now = self.deps.clock()
         if started is not None and now - float(started) > SAFE_RESEND_WINDOW:
@@ -232,7 +228,7 @@ class MastodonAdapter:
             started = None
         if started is None:
             await job.checkpoint(create_started_at=now)
-        status = await self._create_status(draft, job, base, creds, media_ids)
+        status = await self._create_status(draft, job, base, creds, media_ids, settings)
         return await self._published(status, job, base)
 
     def _published_from_state(self, job: PublishJob) -> Published | None:
@@ -255,8 +251,8 @@ class MastodonAdapter:
         base: str,
         creds: Credentials,
         media_ids: list[str],
+        settings: AccountSettings,
     ) -> StatusEntity:
-        settings = self._settings()
         body: dict[str, Any] = {"status": draft.content}
         if media_ids:
             body["media_ids"] = media_ids
@@ -292,117 +288,6 @@ class MastodonAdapter:
             label=self.label,
         )
         return decode(resp, StatusEntity)
-
-    # -- media ----------------------------------------------------------------
-    async def _upload_media(
-        self, draft: Draft, job: PublishJob, base: str, creds: Credentials
-    ) -> list[str]:
-        """Upload each file once (checkpointed), then wait until it is processed."""
-        items: list[tuple[str, str | None, str | None]] = [
-            (image.url, image.alt_text, None) for image in draft.images
-        ]
-        if draft.video is not None:
-            items = [(draft.video.url, None, draft.video.thumbnail_url)]
-        media: dict[str, dict[str, Any]] = dict(job.state.get("media") or {})
-        ids: list[str] = []
-        for index, (url, alt_text, thumbnail_url) in enumerate(items):
-            slot = str(index)
-            entry = media.get(slot)
-            if entry is not None and entry.get("url") != url:
-                entry = None
-            # An id from an earlier attempt may have expired (unattached media are
-            # removed by the instance): then upload once more.
-            for resumed in (entry is not None, False):
-                if entry is None:
-                    media_id, ready = await self._upload_one(
-                        job, base, creds, url, alt_text, thumbnail_url
-                    )
-                    entry = {"id": media_id, "url": url, "ready": ready}
-                    media[slot] = entry
-                    await job.checkpoint(media=media)
-                if entry["ready"]:
-                    break
-                try:
-                    gone = not await self._wait_processed(entry["id"], base, creds, resumed)
-                except MediaError:
-                    media.pop(slot, None)  # a later attempt uploads it afresh
-                    await job.checkpoint(media=media)
-                    raise
-                if not gone:
-                    entry = {**entry, "ready": True}
-                    media[slot] = entry
-                    await job.checkpoint(media=media)
-                    break
-                entry = None
-            if entry is None:
-                raise UnavailableError("Mastodon lost an uploaded media file; try again")
-            ids.append(str(entry["id"]))
-        return ids
-
-    async def _upload_one(
-        self,
-        job: PublishJob,
-        base: str,
-        creds: Credentials,
-        url: str,
-        alt_text: str | None,
-        thumbnail_url: str | None,
-    ) -> tuple[str, bool]:
-        """POST /api/v2/media; returns (id, processed). 202 means still processing."""
-        download = await job.media.fetch(url)
-        thumb = await job.media.fetch(thumbnail_url) if thumbnail_url else None
-        with ExitStack() as files:
-            form = aiohttp.FormData()
-            form.add_field(
-                "file",
-                files.enter_context(await asyncio.to_thread(open, download.path, "rb")),
-                filename=filename_for(download.filename, download.content_type),
-                content_type=download.content_type,
-            )
-            if alt_text:
-                form.add_field("description", alt_text)
-            if thumb is not None:
-                form.add_field(
-                    "thumbnail",
-                    files.enter_context(await asyncio.to_thread(open, thumb.path, "rb")),
-                    filename=filename_for(thumb.filename, thumb.content_type),
-                    content_type=thumb.content_type,
-                )
-            # A repeated upload only leaves an unattached file behind (the instance
-            # removes those), never a second post.
-            resp = await self.http.request(
-                "POST",
-                base + "/api/v2/media",
-                headers=self._auth(creds),
-                data=form,
-                safe_to_retry=True,
-                timeout=max(self.http.client.timeout, 300.0),
-            )
-        media = decode(resp, MediaEntity)
-        return media.id, resp.status == 200 and media.url is not None
-
-    async def _wait_processed(
-        self, media_id: str, base: str, creds: Credentials, missing_ok: bool = False
-    ) -> bool:
-        """Poll until the media is processed (True); False if it is gone and `missing_ok`."""
-        url = f"{base}/api/v1/media/{media_id}"
-        ok = (200, 206, 404) if missing_ok else (200, 206)
-
-        async def check() -> str | None:
-            resp = await self.http.request("GET", url, headers=self._auth(creds), ok=ok)
-            if resp.status == 206:
-                return None
-            return "gone" if resp.status == 404 else "ready"
-
-        result = await bounded_poll(
-            check,
-            interval=self.deps.settings.poll_interval,
-            timeout=self.deps.settings.poll_timeout,
-            sleep=self.deps.sleep,
-            what="media processing",
-            label=self.label,
-        )
-        return result != "gone"
 
     # -- recovery ---------------------------------------------------------------
     async def recover(self, draft: Draft, job: PublishJob) -> Published | None:

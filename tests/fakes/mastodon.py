@@ -5,7 +5,8 @@ Routes: GET /api/v2/instance, /api/v1/instance, /api/v1/accounts/verify_credenti
 POST /api/v1/statuses (JSON or form-encoded); GET /api/v1/statuses/:id.
 
 What it enforces, with Mastodon's status codes and `{"error": ...}` bodies:
-- a Bearer token on every route (401 "The access token is invalid"; revoked
+- a Bearer token on every route, even the instance endpoints that upstream serves
+  publicly (401 "The access token is invalid"; revoked
   tokens: "The access token was revoked") and OAuth scopes per route (403
   "This action is outside the authorized scopes");
 - media: multipart `file` sniffed by content (images 200 at once, video 202 then
@@ -18,7 +19,8 @@ What it enforces, with Mastodon's status codes and `{"error": ...}` bodies:
   blank text, and the length rule (StatusLengthValidator) against `max_characters`;
 - X-RateLimit-Limit/-Remaining/-Reset (ISO 8601) on every answer; 429
   {"error": "Too many requests"} once a token spends `rate_limit` requests in
-  `rate_window` seconds.
+  `rate_window` seconds (upstream: 300 per 300 s; the default here is 100,000 so
+  end-to-end tests and benchmarks never trip it by accident).
 
 Controls (attributes, change them at any time):
   delay                  seconds POST /api/v1/statuses waits before creating
@@ -160,7 +162,7 @@ class Fake(FakePlatform):
         description_limit: int = 1500,
         processing_polls: int = 2,
         domain: str = "mastodon.example",
-        rate_limit: int = 300,
+        rate_limit: int = 100_000,
         rate_window: float = 300.0,
     ) -> None:
         self.max_characters = max_characters
@@ -548,6 +550,7 @@ class Fake(FakePlatform):
                 "sensitive": status["sensitive"],
                 "idempotency_key": key,
                 "account": token.account.username,
+                "url": f"https://{self.domain}/@{token.account.username}/{status['id']}",
             }
         )
         if key:
