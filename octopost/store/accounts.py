@@ -89,11 +89,10 @@ class AccountStore:
             return deleted
 
     async def save_credentials(self, account_id: str, encrypted: bytes, now: datetime) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE accounts SET credentials = ?, updated_at = ? WHERE id = ?",
-                [encrypted, to_ms(now), account_id],
-            )
+        await self.db.write(
+            "UPDATE accounts SET credentials = ?, updated_at = ? WHERE id = ?",
+            [encrypted, to_ms(now), account_id],
+        )
 
     async def set_status(
         self,

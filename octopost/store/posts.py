@@ -116,7 +116,9 @@ class PostStore:
         if status is not None:
             where += " AND status = ?"
             params.append(status)
-        total_row = await self.db.fetchone(f"SELECT COUNT(*) FROM posts WHERE {where}", params)
+        total_row = await self.db.fetchone(
+            f"SELECT COALESCE(SUM(n), 0) FROM post_counts WHERE {where}", params
+        )
         total = int(total_row[0]) if total_row else 0
         rows = await self.db.fetchall(
             f"SELECT {POST_COLUMNS} FROM posts WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
@@ -160,6 +162,28 @@ class PostStore:
             )
             if on_change is not None:
                 await on_change(conn, post)
+
+    async def insert_many(self, posts: Sequence[Post]) -> None:
+        """Bulk insert in one transaction (imports, benchmarks)."""
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                f"INSERT INTO posts ({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        p.id,
+                        int(p.sandbox),
+                        p.content,
+                        _encode(p.platforms),
+                        str(p.status),
+                        to_ms(p.scheduled_for),
+                        _encode(p.media) if p.media is not None else None,
+                        to_ms(p.created_at),
+                        to_ms(p.updated_at),
+                        to_ms(p.published_at),
+                    )
+                    for p in posts
+                ],
+            )
 
     async def update(
         self,
@@ -297,33 +321,28 @@ class PostStore:
 
     async def mark_sending(self, post_id: str, platform: str, now: datetime) -> int:
         """Record that a request is about to leave; returns the attempt number."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ? "
-                "WHERE post_id = ? AND platform = ? RETURNING attempts",
-                [to_ms(now), post_id, platform],
-            )
-            row = await cur.fetchone()
-            await cur.close()
-            return int(row[0]) if row else 0
+        rows = await self.db.write(
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ? "
+            "WHERE post_id = ? AND platform = ? RETURNING attempts",
+            [to_ms(now), post_id, platform],
+        )
+        return int(rows[0][0]) if rows else 0
 
     async def mark_pending(self, post_id: str, platform: str, now: datetime) -> None:
         """The last attempt failed for sure (nothing in flight); waiting to retry."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE deliveries SET state = 'pending', updated_at = ? "
-                "WHERE post_id = ? AND platform = ? AND state = 'sending'",
-                [to_ms(now), post_id, platform],
-            )
+        await self.db.write(
+            "UPDATE deliveries SET state = 'pending', updated_at = ? "
+            "WHERE post_id = ? AND platform = ? AND state = 'sending'",
+            [to_ms(now), post_id, platform],
+        )
 
     async def save_checkpoint(
         self, post_id: str, platform: str, state: dict[str, Any], now: datetime
     ) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE deliveries SET checkpoint = ?, updated_at = ? WHERE post_id = ? AND platform = ?",
-                [_encode(state), to_ms(now), post_id, platform],
-            )
+        await self.db.write(
+            "UPDATE deliveries SET checkpoint = ?, updated_at = ? WHERE post_id = ? AND platform = ?",
+            [_encode(state), to_ms(now), post_id, platform],
+        )
 
     async def record_success(
         self,
@@ -335,13 +354,12 @@ class PostStore:
         simulated: bool,
         now: datetime,
     ) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE deliveries SET state = 'succeeded', remote_id = ?, remote_url = ?, "
-                "error = NULL, error_category = NULL, retryable = NULL, simulated = ?, updated_at = ? "
-                "WHERE post_id = ? AND platform = ?",
-                [remote_id, remote_url, int(simulated), to_ms(now), post_id, platform],
-            )
+        await self.db.write(
+            "UPDATE deliveries SET state = 'succeeded', remote_id = ?, remote_url = ?, "
+            "error = NULL, error_category = NULL, retryable = NULL, simulated = ?, updated_at = ? "
+            "WHERE post_id = ? AND platform = ?",
+            [remote_id, remote_url, int(simulated), to_ms(now), post_id, platform],
+        )
 
     async def record_failure(
         self,
@@ -353,12 +371,11 @@ class PostStore:
         retryable: bool,
         now: datetime,
     ) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE deliveries SET state = 'failed', error = ?, error_category = ?, "
-                "retryable = ?, updated_at = ? WHERE post_id = ? AND platform = ?",
-                [error, category, int(retryable), to_ms(now), post_id, platform],
-            )
+        await self.db.write(
+            "UPDATE deliveries SET state = 'failed', error = ?, error_category = ?, "
+            "retryable = ?, updated_at = ? WHERE post_id = ? AND platform = ?",
+            [error, category, int(retryable), to_ms(now), post_id, platform],
+        )
 
     async def finish(self, post_id: str, now: datetime, *, on_finish: Any = None) -> Post | None:
         """Settle a publishing post: `published` if any platform succeeded, else `failed`.

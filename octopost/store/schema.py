@@ -127,4 +127,29 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
     """,
+    # 3: post counts per (sandbox, status), kept by triggers, so list totals are O(1)
+    """
+    CREATE TABLE post_counts (
+        sandbox INTEGER NOT NULL,
+        status  TEXT NOT NULL,
+        n       INTEGER NOT NULL,
+        PRIMARY KEY (sandbox, status)
+    ) WITHOUT ROWID;
+    INSERT INTO post_counts (sandbox, status, n)
+        SELECT sandbox, status, COUNT(*) FROM posts GROUP BY sandbox, status;
+
+    CREATE TRIGGER post_counts_insert AFTER INSERT ON posts BEGIN
+        INSERT INTO post_counts (sandbox, status, n) VALUES (NEW.sandbox, NEW.status, 1)
+            ON CONFLICT (sandbox, status) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER post_counts_delete AFTER DELETE ON posts BEGIN
+        UPDATE post_counts SET n = n - 1 WHERE sandbox = OLD.sandbox AND status = OLD.status;
+    END;
+    CREATE TRIGGER post_counts_update AFTER UPDATE OF status, sandbox ON posts
+        WHEN OLD.status IS NOT NEW.status OR OLD.sandbox IS NOT NEW.sandbox BEGIN
+        UPDATE post_counts SET n = n - 1 WHERE sandbox = OLD.sandbox AND status = OLD.status;
+        INSERT INTO post_counts (sandbox, status, n) VALUES (NEW.sandbox, NEW.status, 1)
+            ON CONFLICT (sandbox, status) DO UPDATE SET n = n + 1;
+    END;
+    """,
 ]
