@@ -57,7 +57,9 @@ async def seed(db_path: Path, count: int) -> None:
                     content=f"Seeded post number {i} with a little text to make it realistic.",
                     platforms=["mastodon", "bluesky", "twitter"],
                     status=status,
-                    scheduled_for=when + timedelta(days=60) if status is PostStatus.SCHEDULED else None,
+                    scheduled_for=when + timedelta(days=60)
+                    if status is PostStatus.SCHEDULED
+                    else None,
                     media=None,
                     created_at=when,
                     updated_at=when,
@@ -75,13 +77,17 @@ async def seed(db_path: Path, count: int) -> None:
 
 async def main() -> None:
     print("\n== API benchmark (bench/api.py) ==")
-    print(f"   {CONCURRENCY} concurrent clients, {REQUESTS} requests per case, client and server on this machine")
+    print(
+        f"   {CONCURRENCY} concurrent clients, {REQUESTS} requests per case, client and server on this machine"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         server = ServerProcess(data, {"OCTOPOST_SERVER_LOG_LEVEL": "warning"})
         bare_port = free_port()
         bare = subprocess.Popen(
-            [sys.executable, "-m", "bench.bare", str(bare_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [sys.executable, "-m", "bench.bare", str(bare_port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             await asyncio.to_thread(server.start)
@@ -89,7 +95,9 @@ async def main() -> None:
             secret = next(w for w in server.stdout().split() if w.startswith("oct_live_"))
             headers = {"Authorization": f"Bearer {secret}"}
             connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
-            async with aiohttp.ClientSession(base_url=server.url, headers=headers, connector=connector) as http:
+            async with aiohttp.ClientSession(
+                base_url=server.url, headers=headers, connector=connector
+            ) as http:
                 ids: list[str] = []
 
                 async def create(i: int) -> None:
@@ -110,16 +118,30 @@ async def main() -> None:
 
                 await load(create, total=200, concurrency=CONCURRENCY)  # warm-up
                 results = {}
-                results["create"] = summary("POST /v1/posts", *await load(create, total=REQUESTS, concurrency=CONCURRENCY))
-                results["get"] = summary("GET /v1/posts/{id}", *await load(read, total=REQUESTS, concurrency=CONCURRENCY))
+                results["create"] = summary(
+                    "POST /v1/posts", *await load(create, total=REQUESTS, concurrency=CONCURRENCY)
+                )
+                results["get"] = summary(
+                    "GET /v1/posts/{id}", *await load(read, total=REQUESTS, concurrency=CONCURRENCY)
+                )
                 results["list"] = summary(
-                    f"GET /v1/posts?limit=100 ({len(ids)} posts)", *await load(list_page, total=REQUESTS // 3, concurrency=CONCURRENCY)
+                    f"GET /v1/posts?limit=100 ({len(ids)} posts)",
+                    *await load(list_page, total=REQUESTS // 3, concurrency=CONCURRENCY),
                 )
 
-            async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{bare_port}", connector=aiohttp.TCPConnector(limit=CONCURRENCY * 2)) as bare_http:
+            async with aiohttp.ClientSession(
+                base_url=f"http://127.0.0.1:{bare_port}",
+                connector=aiohttp.TCPConnector(limit=CONCURRENCY * 2),
+            ) as bare_http:
 
                 async def bare_create(i: int) -> None:
-                    async with bare_http.post("/bare", json={"content": f"Benchmark post {i}", "platforms": ["mastodon", "bluesky"]}) as resp:
+                    async with bare_http.post(
+                        "/bare",
+                        json={
+                            "content": f"Benchmark post {i}",
+                            "platforms": ["mastodon", "bluesky"],
+                        },
+                    ) as resp:
                         assert resp.status == 201
                         await resp.read()
 
@@ -129,11 +151,21 @@ async def main() -> None:
                         await resp.read()
 
                 await load(bare_create, total=200, concurrency=CONCURRENCY)
-                results["bare_create"] = summary("bare Litestar POST (same stack)", *await load(bare_create, total=REQUESTS, concurrency=CONCURRENCY))
-                results["bare_get"] = summary("bare Litestar GET (same stack)", *await load(bare_read, total=REQUESTS, concurrency=CONCURRENCY))
+                results["bare_create"] = summary(
+                    "bare Litestar POST (same stack)",
+                    *await load(bare_create, total=REQUESTS, concurrency=CONCURRENCY),
+                )
+                results["bare_get"] = summary(
+                    "bare Litestar GET (same stack)",
+                    *await load(bare_read, total=REQUESTS, concurrency=CONCURRENCY),
+                )
 
-            print(f"  ratio create / bare POST: {results['create']['rps'] / results['bare_create']['rps']:.2f} of the framework's throughput")
-            print(f"  ratio get / bare GET:     {results['get']['rps'] / results['bare_get']['rps']:.2f} of the framework's throughput")
+            print(
+                f"  ratio create / bare POST: {results['create']['rps'] / results['bare_create']['rps']:.2f} of the framework's throughput"
+            )
+            print(
+                f"  ratio get / bare GET:     {results['get']['rps'] / results['bare_get']['rps']:.2f} of the framework's throughput"
+            )
 
             started = time.perf_counter()
             await seed(data / "octopost.db", SEED)
@@ -151,7 +183,9 @@ async def main() -> None:
                             await resp.read()
 
                     await load(one, total=20, concurrency=1)
-                    summary(f"{label} @ {SEED // 1000}k", *await load(one, total=300, concurrency=1))
+                    summary(
+                        f"{label} @ {SEED // 1000}k", *await load(one, total=300, concurrency=1)
+                    )
         finally:
             bare.terminate()
             bare.wait(10)

@@ -29,7 +29,9 @@ def summary(name: str, latencies_ms: list[float], seconds: float) -> dict[str, f
     return row
 
 
-async def load(call: Callable[[int], Awaitable[None]], *, total: int, concurrency: int) -> tuple[list[float], float]:
+async def load(
+    call: Callable[[int], Awaitable[None]], *, total: int, concurrency: int
+) -> tuple[list[float], float]:
     """Run `call(i)` `total` times with `concurrency` workers; per-call latencies (ms) and wall time."""
     latencies: list[float] = []
     counter = iter(range(total))

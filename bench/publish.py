@@ -48,7 +48,9 @@ async def _connect(http: aiohttp.ClientSession, fakes: dict[str, FakePlatform]) 
             assert resp.status == 201, await resp.text()
 
 
-async def _publish_and_wait(http: aiohttp.ClientSession, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+async def _publish_and_wait(
+    http: aiohttp.ClientSession, body: dict[str, Any]
+) -> tuple[float, dict[str, Any]]:
     async with http.post("/v1/posts", json=body) as resp:
         pid = (await resp.json())["id"]
     started = time.perf_counter()
@@ -63,28 +65,47 @@ async def _publish_and_wait(http: aiohttp.ClientSession, body: dict[str, Any]) -
 
 
 async def fanout() -> None:
-    print(f"\n== Fan-out: one post to every platform fake, each answering after {int(FANOUT_DELAY * 1000)} ms ==")
+    print(
+        f"\n== Fan-out: one post to every platform fake, each answering after {int(FANOUT_DELAY * 1000)} ms =="
+    )
     async with AsyncExitStack() as stack:
         media = await MediaServer().start()
         stack.push_async_callback(media.stop)
-        fakes = {p: await stack.enter_async_context(fake_class(p)(delay=FANOUT_DELAY)) for p in ADAPTERS}
+        fakes = {
+            p: await stack.enter_async_context(fake_class(p)(delay=FANOUT_DELAY)) for p in ADAPTERS
+        }
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
-        server = ServerProcess(Path(tmp), {**platform_env(list(fakes.values())), "OCTOPOST_SERVER_LOG_LEVEL": "warning"})
+        server = ServerProcess(
+            Path(tmp),
+            {**platform_env(list(fakes.values())), "OCTOPOST_SERVER_LOG_LEVEL": "warning"},
+        )
         stack.callback(server.kill)
         _, headers = await _start(server)
         async with aiohttp.ClientSession(base_url=server.url, headers=headers) as http:
             await _connect(http, fakes)
-            text_platforms = [p for p in ADAPTERS if not ADAPTERS[p].limits.requires_media and not ADAPTERS[p].limits.requires_video]
+            text_platforms = [
+                p
+                for p in ADAPTERS
+                if not ADAPTERS[p].limits.requires_media and not ADAPTERS[p].limits.requires_video
+            ]
             cases = {
                 f"text to {len(text_platforms)} platforms": {"platforms": text_platforms},
-                "video to all 9 platforms": {"platforms": list(ADAPTERS), "media": {"video": {"url": media.at("video.mp4")}}},
+                "video to all 9 platforms": {
+                    "platforms": list(ADAPTERS),
+                    "media": {"video": {"url": media.at("video.mp4")}},
+                },
             }
             for label, extra in cases.items():
                 times = []
                 for i in range(5):
-                    elapsed, post = await _publish_and_wait(http, {"content": f"Fan-out {label} {i}", **extra})
+                    elapsed, post = await _publish_and_wait(
+                        http, {"content": f"Fan-out {label} {i}", **extra}
+                    )
                     failed = [p for p, r in post["platform_results"].items() if not r["success"]]
-                    assert post["status"] == "published" and not failed, (failed, post["platform_results"])
+                    assert post["status"] == "published" and not failed, (
+                        failed,
+                        post["platform_results"],
+                    )
                     times.append(elapsed)
                 best, median = min(times), pct(times, 50)
                 print(
@@ -99,18 +120,27 @@ async def burst() -> None:
         f"{len(BURST_PLATFORMS)} platforms each, fakes answering after {int(BURST_DELAY * 1000)} ms =="
     )
     async with AsyncExitStack() as stack:
-        fakes = {p: await stack.enter_async_context(fake_class(p)(delay=BURST_DELAY)) for p in BURST_PLATFORMS}
+        fakes = {
+            p: await stack.enter_async_context(fake_class(p)(delay=BURST_DELAY))
+            for p in BURST_PLATFORMS
+        }
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
         server = ServerProcess(Path(tmp), {**platform_env(list(fakes.values())), **SERVER_ENV})
         stack.callback(server.kill)
         _, headers = await _start(server)
         assert server.proc is not None
-        async with aiohttp.ClientSession(base_url=server.url, headers=headers, connector=aiohttp.TCPConnector(limit=32)) as http:
+        async with aiohttp.ClientSession(
+            base_url=server.url, headers=headers, connector=aiohttp.TCPConnector(limit=32)
+        ) as http:
             await _connect(http, fakes)
             due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=20)
 
             async def schedule(i: int) -> None:
-                body = {"content": f"Burst post {i}", "platforms": list(BURST_PLATFORMS), "scheduled_for": iso(due)}
+                body = {
+                    "content": f"Burst post {i}",
+                    "platforms": list(BURST_PLATFORMS),
+                    "scheduled_for": iso(due),
+                }
                 async with http.post("/v1/posts", json=body) as resp:
                     assert resp.status == 201, await resp.text()
 
@@ -121,7 +151,9 @@ async def burst() -> None:
             while True:
                 final = 0
                 for status in ("published", "failed"):
-                    async with http.get("/v1/posts", params={"status": status, "limit": "1"}) as resp:
+                    async with http.get(
+                        "/v1/posts", params={"status": status, "limit": "1"}
+                    ) as resp:
                         final += (await resp.json())["total"]
                 if final >= BURST_POSTS:
                     break
@@ -130,9 +162,14 @@ async def burst() -> None:
             async with http.get("/v1/posts", params={"status": "failed", "limit": "1"}) as resp:
                 failed = (await resp.json())["total"]
         rss = peak_rss_mb(server.proc.pid)
-        lateness = [float(m) for m in re.findall(r"claimed scheduled post \S+ \(([0-9.]+) s late\)", server.stderr())]
+        lateness = [
+            float(m)
+            for m in re.findall(r"claimed scheduled post \S+ \(([0-9.]+) s late\)", server.stderr())
+        ]
         created = {p: len(f.posts) for p, f in fakes.items()}
-        print(f"  all {BURST_POSTS} final {elapsed:.2f} s after the due time ({failed} failed); posts per fake: {created}")
+        print(
+            f"  all {BURST_POSTS} final {elapsed:.2f} s after the due time ({failed} failed); posts per fake: {created}"
+        )
         print(
             f"  claim lateness over {len(lateness)} claims: p50 {pct(lateness, 50) * 1000:.0f} ms, "
             f"p99 {pct(lateness, 99) * 1000:.0f} ms, max {max(lateness or [0]) * 1000:.0f} ms"

@@ -93,8 +93,8 @@ class AccountService:
         log.info("connected %s account %s (@%s)", platform, record.id, record.username)
         return record
 
-    async def list(self) -> list[AccountRecord]:
-        return await self.store.accounts.list()
+    async def all(self) -> list[AccountRecord]:
+        return await self.store.accounts.all()
 
     async def get(self, account_id: str) -> AccountRecord:
         record = await self.store.accounts.get(account_id)

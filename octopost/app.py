@@ -73,7 +73,9 @@ def create_app(
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             components=Components(
                 security_schemes={
-                    "ApiKey": SecurityScheme(type="http", scheme="bearer", description="oct_live_… or oct_test_… key")
+                    "ApiKey": SecurityScheme(
+                        type="http", scheme="bearer", description="oct_live_… or oct_test_… key"
+                    )
                 }
             ),
             security=[{"ApiKey": []}],

@@ -36,7 +36,9 @@ def draft_of(post: Post) -> Draft:
     return Draft(
         content=post.content,
         images=tuple(ImageRef(i.url, i.alt_text) for i in media.images) if media else (),
-        video=VideoRef(media.video.url, media.video.thumbnail_url) if media and media.video else None,
+        video=VideoRef(media.video.url, media.video.thumbnail_url)
+        if media and media.video
+        else None,
     )
 
 
@@ -56,7 +58,9 @@ async def check_platform(
         record = await accounts.for_platform(platform)
         if record is None:
             account_state = "missing"
-            problems.append(f"No {cls.label} account is connected. Connect one with POST /v1/accounts.")
+            problems.append(
+                f"No {cls.label} account is connected. Connect one with POST /v1/accounts."
+            )
         elif record.status is not AccountStatus.ACTIVE:
             account_state = record.status.value
             problems.append(reconnect_message(platform))

@@ -27,7 +27,9 @@ def _load(path: str | None) -> Config:
 
 
 async def _with_store(config: Config, work: Any) -> Any:
-    store = await Store(config.database.path, busy_timeout_ms=config.database.busy_timeout_ms).open()
+    store = await Store(
+        config.database.path, busy_timeout_ms=config.database.busy_timeout_ms
+    ).open()
     try:
         return await work(store)
     finally:
@@ -51,7 +53,7 @@ def _first_key_banner(secret: str, host: str, port: int) -> str:
 
 async def _ensure_first_key(config: Config) -> str | None:
     async def work(store: Store) -> str | None:
-        if await store.keys.list():
+        if await store.keys.all():
             return None
         _, secret = await KeyService(store).create("default")
         return secret
@@ -114,7 +116,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     config = _load(args.config)
 
     async def work(store: Store) -> Any:
-        return await store.keys.list()
+        return await store.keys.all()
 
     keys = asyncio.run(_with_store(config, work))
     rows = [("ID", "NAME", "PREFIX", "KIND", "CREATED", "LAST USED", "REVOKED")]
@@ -160,19 +162,28 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         try:
             CredentialBox(config.security.encryption_key.encode())
         except ValueError:
-            print("octopost: config error: security.encryption_key: not a valid Fernet key", file=sys.stderr)
+            print(
+                "octopost: config error: security.encryption_key: not a valid Fernet key",
+                file=sys.stderr,
+            )
             return 2
-    print(f"Config OK (database {config.database.path}, http://{config.server.host}:{config.server.port})")
+    print(
+        f"Config OK (database {config.database.path}, http://{config.server.host}:{config.server.port})"
+    )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="octopost", description="Self-hosted cross-posting service.")
+    parser = argparse.ArgumentParser(
+        prog="octopost", description="Self-hosted cross-posting service."
+    )
     parser.add_argument("--version", action="version", version=f"octopost {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--config", help="TOML config file (default: $OCTOPOST_CONFIG, else built-in defaults)")
+        p.add_argument(
+            "--config", help="TOML config file (default: $OCTOPOST_CONFIG, else built-in defaults)"
+        )
         return p
 
     serve = with_config(sub.add_parser("serve", help="run the HTTP API, publisher and scheduler"))
@@ -180,10 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (overrides server.port)")
     serve.set_defaults(func=cmd_serve)
 
-    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="keys_command", required=True)
-    create = with_config(keys.add_parser("create", help="create a key; prints it alone on the last line"))
+    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = with_config(
+        keys.add_parser("create", help="create a key; prints it alone on the last line")
+    )
     create.add_argument("--name", default="cli", help="a label for the key")
-    create.add_argument("--test", action="store_true", help="a sandbox key (oct_test_): posts are simulated")
+    create.add_argument(
+        "--test", action="store_true", help="a sandbox key (oct_test_): posts are simulated"
+    )
     create.set_defaults(func=cmd_keys_create)
     listing = with_config(keys.add_parser("list", help="list keys (never the secrets)"))
     listing.set_defaults(func=cmd_keys_list)

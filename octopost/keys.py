@@ -47,7 +47,9 @@ class KeyService:
         self.store = store
         self._touched: dict[str, float] = {}
 
-    async def create(self, name: str, *, sandbox: bool = False, now: datetime | None = None) -> tuple[ApiKey, str]:
+    async def create(
+        self, name: str, *, sandbox: bool = False, now: datetime | None = None
+    ) -> tuple[ApiKey, str]:
         """A new key and its secret (the only time the secret exists in clear)."""
         secret = random_id(TEST_PREFIX if sandbox else LIVE_PREFIX, SECRET_LENGTH)
         key = ApiKey(

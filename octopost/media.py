@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import mimetypes
+import os
 import shutil
 import socket
 import tempfile
@@ -124,7 +125,9 @@ class Fetcher:
                 raise MediaError(f"Refusing to fetch {url}: {exc}") from exc
             except (aiohttp.ClientError, TimeoutError) as exc:
                 if isinstance(exc.__cause__, BlockedAddressError) or "non-public" in str(exc):
-                    raise MediaError(f"Refusing to fetch {url}: it points at a private address") from exc
+                    raise MediaError(
+                        f"Refusing to fetch {url}: it points at a private address"
+                    ) from exc
                 raise MediaError(f"Could not download {url}: {exc.__class__.__name__}") from exc
             if resp.status in (301, 302, 303, 307, 308) and "Location" in resp.headers:
                 location = urljoin(url, resp.headers["Location"])
@@ -151,17 +154,20 @@ class Fetcher:
         path = Path(raw_path)
         size = 0
         try:
-            with open(fd, "wb") as fh:
+            fh = await asyncio.to_thread(os.fdopen, fd, "wb")
+            with fh:
                 async for piece in resp.content.iter_chunked(256 * 1024):
                     size += len(piece)
                     if size > self.max_bytes:
-                        raise MediaError(f"{url} is larger than the limit of {self.max_bytes} bytes")
+                        raise MediaError(
+                            f"{url} is larger than the limit of {self.max_bytes} bytes"
+                        )
                     await asyncio.to_thread(fh.write, piece)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            path.unlink(missing_ok=True)
+            await asyncio.to_thread(path.unlink, missing_ok=True)
             raise MediaError(f"Could not download {url}: {exc.__class__.__name__}") from exc
         except BaseException:
-            path.unlink(missing_ok=True)
+            await asyncio.to_thread(path.unlink, missing_ok=True)
             raise
         finally:
             resp.release()

@@ -117,9 +117,7 @@ class Post(msgspec.Struct):
 
     def platform_results(self) -> dict[str, PlatformResult] | None:
         """Finished platforms only; None until the first one is known."""
-        done = {
-            d.platform: d.result() for d in self.deliveries if d.state in FINAL_DELIVERY
-        }
+        done = {d.platform: d.result() for d in self.deliveries if d.state in FINAL_DELIVERY}
         if not done:
             return None
         order = {p: i for i, p in enumerate(self.platforms)}

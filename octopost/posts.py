@@ -204,7 +204,7 @@ class PostService:
             raise NotFoundError(f"No post with id '{post_id}'")
         return post
 
-    async def list(
+    async def page(
         self, *, sandbox: bool, status: str | None, limit: int, offset: int
     ) -> tuple[list[Post], int]:
         errors: list[FieldError] = []
@@ -217,7 +217,7 @@ class PostService:
         if offset < 0:
             errors.append(FieldError("offset", "must be 0 or more"))
         raise_if(errors)
-        result: tuple[list[Post], int] = await self.store.posts.list(
+        result: tuple[list[Post], int] = await self.store.posts.page(
             sandbox=sandbox, status=status, limit=limit, offset=offset
         )
         return result

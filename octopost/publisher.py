@@ -74,9 +74,14 @@ class Publisher:
         self._stopping = False
 
     # -- entry points --------------------------------------------------------
-    async def check(self, post: Post, platforms: list[str] | None = None) -> dict[str, PlatformCheck]:
+    async def check(
+        self, post: Post, platforms: list[str] | None = None
+    ) -> dict[str, PlatformCheck]:
         return await check_post(
-            post, platforms or post.platforms, accounts=self.accounts, make_adapter=self.make_adapter
+            post,
+            platforms or post.platforms,
+            accounts=self.accounts,
+            make_adapter=self.make_adapter,
         )
 
     async def publish_now(self, post_id: str, *, sandbox: bool) -> Post:
@@ -85,8 +90,12 @@ class Publisher:
         if post is None:
             raise NotFoundError(f"No post with id '{post_id}'")
         if post.status not in (PostStatus.DRAFT, PostStatus.SCHEDULED):
-            raise ConflictError(f"Post '{post_id}' is {post.status.value}; only draft and scheduled posts can be published")
-        return await self._checked_claim(post, post.platforms, (PostStatus.DRAFT, PostStatus.SCHEDULED))
+            raise ConflictError(
+                f"Post '{post_id}' is {post.status.value}; only draft and scheduled posts can be published"
+            )
+        return await self._checked_claim(
+            post, post.platforms, (PostStatus.DRAFT, PostStatus.SCHEDULED)
+        )
 
     async def retry(self, post_id: str, platforms: list[str] | None, *, sandbox: bool) -> Post:
         """Send again only what failed (all failed platforms, or the chosen ones)."""
@@ -94,16 +103,23 @@ class Publisher:
         if post is None:
             raise NotFoundError(f"No post with id '{post_id}'")
         if post.status is PostStatus.PUBLISHING:
-            raise ConflictError(f"Post '{post_id}' is being published; try again when it has finished")
+            raise ConflictError(
+                f"Post '{post_id}' is being published; try again when it has finished"
+            )
         if post.status not in (PostStatus.PUBLISHED, PostStatus.FAILED):
-            raise ConflictError(f"Post '{post_id}' is {post.status.value}; publish it instead of retrying")
+            raise ConflictError(
+                f"Post '{post_id}' is {post.status.value}; publish it instead of retrying"
+            )
         failed = [d.platform for d in post.deliveries if d.state is DeliveryState.FAILED]
         failed += [p for p in post.platforms if p not in {d.platform for d in post.deliveries}]
         if platforms is None:
             targets = failed
         else:
             errors = [
-                FieldError(f"platforms[{i}]", f"'{p}' has not failed on this post; only failed platforms are retried")
+                FieldError(
+                    f"platforms[{i}]",
+                    f"'{p}' has not failed on this post; only failed platforms are retried",
+                )
                 for i, p in enumerate(platforms)
                 if p not in failed
             ]
@@ -114,7 +130,9 @@ class Publisher:
             raise ConflictError(f"Post '{post_id}' has no failed platforms to retry")
         return await self._checked_claim(post, targets, (PostStatus.PUBLISHED, PostStatus.FAILED))
 
-    async def _checked_claim(self, post: Post, targets: list[str], from_states: tuple[PostStatus, ...]) -> Post:
+    async def _checked_claim(
+        self, post: Post, targets: list[str], from_states: tuple[PostStatus, ...]
+    ) -> Post:
         checks = await self.check(post, targets)
         failing = {p: c for p, c in checks.items() if not c.ok}
         if failing:
@@ -127,9 +145,15 @@ class Publisher:
                 for platform, check in failing.items()
             ]
             names = ", ".join(failing)
-            raise ValidationError(f"The post cannot be published to: {names}. Nothing was sent.", details)
+            raise ValidationError(
+                f"The post cannot be published to: {names}. Nothing was sent.", details
+            )
         claimed = await self.store.posts.claim(
-            post.id, now=self.clock(), from_states=from_states, platforms=targets, sandbox=post.sandbox
+            post.id,
+            now=self.clock(),
+            from_states=from_states,
+            platforms=targets,
+            sandbox=post.sandbox,
         )
         if claimed is None:
             raise ConflictError(f"Post '{post.id}' is already being published")
@@ -164,7 +188,9 @@ class Publisher:
         cancelled (their deliveries stay recoverable for the next start)."""
         self._stopping = True
         if not await self.wait_idle(grace):
-            log.warning("cancelling %d unfinished publishes; they resume at next start", len(self._tasks))
+            log.warning(
+                "cancelling %d unfinished publishes; they resume at next start", len(self._tasks)
+            )
             tasks = list(self._tasks.values())
             for task in tasks:
                 task.cancel()
@@ -177,15 +203,23 @@ class Publisher:
             if post is None or post.status is not PostStatus.PUBLISHING:
                 return
             draft = draft_of(post)
-            todo = [d for d in post.deliveries if d.state in (DeliveryState.PENDING, DeliveryState.SENDING)]
-            log.info("publishing %s to %s", post_id, ", ".join(d.platform for d in todo) or "nothing")
+            todo = [
+                d
+                for d in post.deliveries
+                if d.state in (DeliveryState.PENDING, DeliveryState.SENDING)
+            ]
+            log.info(
+                "publishing %s to %s", post_id, ", ".join(d.platform for d in todo) or "nothing"
+            )
             async with PublishMedia(self.fetcher) as media:
                 await asyncio.gather(*(self._deliver(post, d, draft, media) for d in todo))
             final = await self.store.posts.finish(post_id, self.clock(), on_finish=self.on_finish)
             if final is not None:
                 log.info("post %s is %s", post_id, final.status.value)
 
-    async def _deliver(self, post: Post, delivery: Delivery, draft: Draft, media: PublishMedia) -> None:
+    async def _deliver(
+        self, post: Post, delivery: Delivery, draft: Draft, media: PublishMedia
+    ) -> None:
         platform = delivery.platform
         try:
             await self._deliver_inner(post, delivery, draft, media)
@@ -202,14 +236,21 @@ class Publisher:
                 False,
             )
 
-    async def _deliver_inner(self, post: Post, delivery: Delivery, draft: Draft, media: PublishMedia) -> None:
+    async def _deliver_inner(
+        self, post: Post, delivery: Delivery, draft: Draft, media: PublishMedia
+    ) -> None:
         platform = delivery.platform
         label = ADAPTERS[platform].label
         if post.sandbox:
             await self.store.posts.mark_sending(post.id, platform, self.clock())
             remote_id, url = simulate(platform)
             await self.store.posts.record_success(
-                post.id, platform, remote_id=remote_id, remote_url=url, simulated=True, now=self.clock()
+                post.id,
+                platform,
+                remote_id=remote_id,
+                remote_url=url,
+                simulated=True,
+                now=self.clock(),
             )
             return
         record = await self.accounts.for_platform(platform)
@@ -231,7 +272,11 @@ class Publisher:
                 return
         else:
             check = await check_platform(
-                platform, draft, sandbox=False, accounts=self.accounts, make_adapter=self.make_adapter
+                platform,
+                draft,
+                sandbox=False,
+                accounts=self.accounts,
+                make_adapter=self.make_adapter,
             )
             if not check.ok:
                 await self._fail(post.id, platform, " ".join(check.problems), "validation", False)
@@ -251,15 +296,21 @@ class Publisher:
                 if await self._recovered(adapter, draft, job, post.id, platform, label):
                     return
                 if attempt >= self.config.max_attempts:
-                    await self._fail(post.id, platform, unknown_outcome_message(label), "unknown", False)
+                    await self._fail(
+                        post.id, platform, unknown_outcome_message(label), "unknown", False
+                    )
                     return
                 continue  # recover() proved a resend is safe
             except PlatformError as exc:
                 delay = self._retry_delay(exc, attempt)
                 if delay is None:
-                    await self._fail(post.id, platform, exc.message, category_of(exc), exc.retryable)
+                    await self._fail(
+                        post.id, platform, exc.message, category_of(exc), exc.retryable
+                    )
                     return
-                log.info("%s on %s failed (%s); retrying in %.1fs", post.id, platform, exc.message, delay)
+                log.info(
+                    "%s on %s failed (%s); retrying in %.1fs", post.id, platform, exc.message, delay
+                )
                 await self.store.posts.mark_pending(post.id, platform, self.clock())
                 await self.sleep(delay)
                 continue
@@ -267,7 +318,13 @@ class Publisher:
             return
 
     async def _recovered(
-        self, adapter: Adapter, draft: Draft, job: PublishJob, post_id: str, platform: str, label: str
+        self,
+        adapter: Adapter,
+        draft: Draft,
+        job: PublishJob,
+        post_id: str,
+        platform: str,
+        label: str,
     ) -> bool:
         """Resolve an unknown outcome. True when the delivery is now final."""
         try:
@@ -297,7 +354,9 @@ class Publisher:
             delay = max(delay, base)
         return delay
 
-    def _job(self, post_id: str, platform: str, delivery: Delivery, media: PublishMedia) -> PublishJob:
+    def _job(
+        self, post_id: str, platform: str, delivery: Delivery, media: PublishMedia
+    ) -> PublishJob:
         async def save(state: dict[str, Any]) -> None:
             await self.store.posts.save_checkpoint(post_id, platform, state, self.clock())
 
@@ -321,8 +380,15 @@ class Publisher:
         )
         log.info("%s on %s: published %s", post_id, platform, published.post_url)
 
-    async def _fail(self, post_id: str, platform: str, message: str, category: str, retryable: bool) -> None:
+    async def _fail(
+        self, post_id: str, platform: str, message: str, category: str, retryable: bool
+    ) -> None:
         await self.store.posts.record_failure(
-            post_id, platform, error=message, category=category, retryable=retryable, now=self.clock()
+            post_id,
+            platform,
+            error=message,
+            category=category,
+            retryable=retryable,
+            now=self.clock(),
         )
         log.warning("%s on %s failed [%s]: %s", post_id, platform, category, message)

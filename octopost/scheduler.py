@@ -8,6 +8,7 @@ can never publish the same post twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -103,10 +104,8 @@ class Scheduler:
         )
 
     def _disarm(self, post_id: str) -> None:
-        try:
+        with contextlib.suppress(JobLookupError):
             self._aps.remove_job(post_id)
-        except JobLookupError:
-            pass
 
     async def fire(self, post_id: str) -> bool:
         """Claim the post if it is (still) scheduled and due; True if this call won."""
@@ -144,5 +143,7 @@ class Scheduler:
             on_finish=self.publisher.on_finish,
         )
         if failed is not None:
-            log.warning("scheduled post %s missed its time (%s); marked failed", post_id, when.isoformat())
+            log.warning(
+                "scheduled post %s missed its time (%s); marked failed", post_id, when.isoformat()
+            )
         return 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -208,8 +209,8 @@ class WebhookService:
             raise NotFoundError(f"No webhook with id '{hook_id}'")
         return hook
 
-    async def list(self, *, sandbox: bool) -> list[Webhook]:
-        return await self.store.webhooks.list(sandbox)
+    async def all(self, *, sandbox: bool) -> list[Webhook]:
+        return await self.store.webhooks.all(sandbox)
 
     async def update(self, hook_id: str, changes: dict[str, Any], *, sandbox: bool) -> Webhook:
         errors: list[FieldError] = []
@@ -338,10 +339,8 @@ class Dispatcher:
             due = await self.store.webhooks.next_due()
             if due is not None:
                 wait = max(0.0, min(wait, (due - self.clock()).total_seconds()))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except TimeoutError:
-                pass
 
     async def run_once(self) -> int:
         now = self.clock()

@@ -67,7 +67,9 @@ class Api:
     async def delete(self, path: str, **kw: Any) -> Any:
         return await self.client.delete(path, headers=self._headers(kw), **kw)
 
-    async def wait_status(self, post_id: str, statuses: set[str], timeout: float = 10.0, key: str | None = None) -> dict[str, Any]:
+    async def wait_status(
+        self, post_id: str, statuses: set[str], timeout: float = 10.0, key: str | None = None
+    ) -> dict[str, Any]:
         """Poll GET until the post reaches one of `statuses` (bounded)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -93,12 +95,16 @@ async def running_api(config: Config, **kwargs: Any) -> AsyncIterator[Api]:
             await stop.wait()
 
     runner = asyncio.create_task(lifespan())
-    await asyncio.wait([runner, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait(
+        [runner, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED
+    )
     if runner.done():
         runner.result()  # start-up failed: raise its error
     try:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://octopost.test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://octopost.test"
+        ) as client:
             services: Services = app.state.services
             _, key = await services.keys.create("tests")
             yield Api(client, services, key)

@@ -37,9 +37,15 @@ def _draft(body: dict) -> Draft:  # type: ignore[type-arg]
 
 
 @pytest.mark.parametrize("platform", sorted(ADAPTERS))
-async def test_publish_every_supported_kind(platform: str, tmp_path: Path, media_server: MediaServer) -> None:
+async def test_publish_every_supported_kind(
+    platform: str, tmp_path: Path, media_server: MediaServer
+) -> None:
     cls = ADAPTERS[platform]
-    wanted = {name: body for name, body in scenarios(media_server).items() if not cls.check(_draft(body), cls.limits)}
+    wanted = {
+        name: body
+        for name, body in scenarios(media_server).items()
+        if not cls.check(_draft(body), cls.limits)
+    }
     assert wanted, f"{platform} supports none of text, images, video"
     async with started_fakes(platform) as fakes:
         fake = fakes[platform]
@@ -57,13 +63,19 @@ async def test_publish_every_supported_kind(platform: str, tmp_path: Path, media
                 assert len(fake.posts) == number, (name, fake.posts)
 
 
-async def test_media_processing_failure_is_reported_per_platform(tmp_path: Path, media_server: MediaServer) -> None:
+async def test_media_processing_failure_is_reported_per_platform(
+    tmp_path: Path, media_server: MediaServer
+) -> None:
     async with started_fakes("mastodon", "bluesky") as fakes:
         fakes["mastodon"].fail_processing = True  # type: ignore[attr-defined]
         async with running_api(make_config(tmp_path, **platform_env(list(fakes.values())))) as api:
             await connect(api, fakes["mastodon"])
             await connect(api, fakes["bluesky"])
-            body = {"content": "clip", "platforms": ["mastodon", "bluesky"], "media": {"video": {"url": media_server.at("video.mp4")}}}
+            body = {
+                "content": "clip",
+                "platforms": ["mastodon", "bluesky"],
+                "media": {"video": {"url": media_server.at("video.mp4")}},
+            }
             pid = (await api.post("/v1/posts", body)).json()["id"]
             await api.post(f"/v1/posts/{pid}/publish")
             done = await api.wait_status(pid, {"published", "failed"}, timeout=20)

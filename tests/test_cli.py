@@ -53,7 +53,9 @@ def test_first_start_prints_a_key_once_and_data_survives_restart(tmp_path: Path)
         assert "curl" in banner
         assert secret not in server.stderr()  # never in the logs
         with server.client(secret) as http:
-            created = http.post("/v1/posts", json={"content": "survive", "platforms": ["mastodon"]}).json()
+            created = http.post(
+                "/v1/posts", json={"content": "survive", "platforms": ["mastodon"]}
+            ).json()
         # uvicorn shuts down gracefully, then re-raises SIGTERM: exit status -15
         assert server.terminate() in (0, -15)
         assert "Application shutdown complete" in server.stderr()

@@ -41,9 +41,17 @@ def test_precedence_defaults_file_env(tmp_path: Path) -> None:
     assert load_config(env={}).server.port == 8000
     from_file = load_config(path, env={})
     assert (from_file.server.port, from_file.server.host) == (9001, "0.0.0.0")
-    env = {"OCTOPOST_SERVER_PORT": "9002", "OCTOPOST_DATABASE_PATH": "/tmp/y.db", "OCTOPOST_CONFIG": "ignored-when-path-given"}
+    env = {
+        "OCTOPOST_SERVER_PORT": "9002",
+        "OCTOPOST_DATABASE_PATH": "/tmp/y.db",
+        "OCTOPOST_CONFIG": "ignored-when-path-given",
+    }
     both = load_config(path, env=env)
-    assert (both.server.port, both.server.host, both.database.path) == (9002, "0.0.0.0", "/tmp/y.db")
+    assert (both.server.port, both.server.host, both.database.path) == (
+        9002,
+        "0.0.0.0",
+        "/tmp/y.db",
+    )
     via_env_var = load_config(env={"OCTOPOST_CONFIG": str(path)})
     assert via_env_var.server.port == 9001
 
@@ -65,16 +73,18 @@ def test_env_covers_platform_sections_and_bools() -> None:
     ("toml", "env", "path"),
     [
         ("[server]\nprot = 1\n", {}, "server.prot"),
-        ("[server]\nport = \"eighty\"\n", {}, "server.port"),
-        ("[platforms.myspace]\nbase_url = \"x\"\n", {}, "platforms.myspace"),
-        ("[platforms.twitter]\nbase_urll = \"x\"\n", {}, "platforms.twitter.base_urll"),
-        ("[server]\nlog_level = \"loud\"\n", {}, "server.log_level"),
+        ('[server]\nport = "eighty"\n', {}, "server.port"),
+        ('[platforms.myspace]\nbase_url = "x"\n', {}, "platforms.myspace"),
+        ('[platforms.twitter]\nbase_urll = "x"\n', {}, "platforms.twitter.base_urll"),
+        ('[server]\nlog_level = "loud"\n', {}, "server.log_level"),
         ("", {"OCTOPOST_SERVER_PORT": "abc"}, "server.port"),
         ("", {"OCTOPOST_SERVR_PORT": "1"}, "OCTOPOST_SERVR_PORT"),
         ("[scheduler]\nmissed_grace = true\n", {}, "scheduler.missed_grace"),
     ],
 )
-def test_errors_name_the_key_path(tmp_path: Path, toml: str, env: dict[str, str], path: str) -> None:
+def test_errors_name_the_key_path(
+    tmp_path: Path, toml: str, env: dict[str, str], path: str
+) -> None:
     file = tmp_path / "c.toml"
     file.write_text(toml)
     with pytest.raises(ConfigError) as info:

@@ -34,7 +34,9 @@ async def _until(check: Any, timeout: float = 30.0) -> None:
 
 
 async def _connect(http: httpx.AsyncClient, fake: FakePlatform) -> None:
-    resp = await http.post("/v1/accounts", json={"platform": fake.platform, "credentials": fake.credentials()})
+    resp = await http.post(
+        "/v1/accounts", json={"platform": fake.platform, "credentials": fake.credentials()}
+    )
     assert resp.status_code == 201, resp.text
 
 
@@ -63,7 +65,12 @@ async def test_sigkill_mid_publish_resumes_and_posts_exactly_once(tmp_path: Path
             async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=10) as http:
                 for fake in fakes.values():
                     await _connect(http, fake)
-                pid = (await http.post("/v1/posts", json={"content": "crash-proof", "platforms": ["mastodon", "bluesky"]})).json()["id"]
+                pid = (
+                    await http.post(
+                        "/v1/posts",
+                        json={"content": "crash-proof", "platforms": ["mastodon", "bluesky"]},
+                    )
+                ).json()["id"]
                 assert (await http.post(f"/v1/posts/{pid}/publish")).status_code == 202
 
                 async def in_flight() -> bool:
@@ -85,7 +92,9 @@ async def test_sigkill_mid_publish_resumes_and_posts_exactly_once(tmp_path: Path
             for platform in ("mastodon", "bluesky"):
                 assert final["platform_results"][platform]["success"], final
                 assert len(fakes[platform].posts) == 1, platform
-            assert final["platform_results"]["mastodon"]["post_id"] == fakes["mastodon"].posts[0]["id"]
+            assert (
+                final["platform_results"]["mastodon"]["post_id"] == fakes["mastodon"].posts[0]["id"]
+            )
             assert "resuming interrupted publish" in server.stderr()
         finally:
             server.kill()
@@ -93,13 +102,19 @@ async def test_sigkill_mid_publish_resumes_and_posts_exactly_once(tmp_path: Path
 
 async def test_sigterm_lets_in_flight_publishes_finish(tmp_path: Path) -> None:
     async with started_fakes("mastodon", delay=1.0) as fakes:
-        server = ServerProcess(tmp_path, {**platform_env(list(fakes.values())), "OCTOPOST_SERVER_SHUTDOWN_GRACE": "10"})
+        server = ServerProcess(
+            tmp_path, {**platform_env(list(fakes.values())), "OCTOPOST_SERVER_SHUTDOWN_GRACE": "10"}
+        )
         try:
             await _start(server)
             headers = {"Authorization": f"Bearer {_secret(server)}"}
             async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=10) as http:
                 await _connect(http, fakes["mastodon"])
-                pid = (await http.post("/v1/posts", json={"content": "graceful", "platforms": ["mastodon"]})).json()["id"]
+                pid = (
+                    await http.post(
+                        "/v1/posts", json={"content": "graceful", "platforms": ["mastodon"]}
+                    )
+                ).json()["id"]
                 await http.post(f"/v1/posts/{pid}/publish")
                 await _until(lambda: _has_calls(fakes["mastodon"]))
                 code = await asyncio.to_thread(server.terminate)

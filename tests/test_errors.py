@@ -23,14 +23,16 @@ def assert_error(resp, status: int, code: str) -> dict:  # type: ignore[no-untyp
 
 async def test_malformed_json_is_400(api: Api) -> None:
     resp = await api.client.post(
-        "/v1/posts", content=b'{"content": "x",', headers={**api.auth(), "Content-Type": "application/json"}
+        "/v1/posts",
+        content=b'{"content": "x",',
+        headers={**api.auth(), "Content-Type": "application/json"},
     )
     assert_error(resp, 400, "bad_request")
 
 
 async def test_auth_failures_are_401_with_www_authenticate(api: Api) -> None:
     _, revoked = await api.services.keys.create("old")
-    key_id = [k for k in await api.services.store.keys.list() if k.name == "old"][0].id
+    key_id = [k for k in await api.services.store.keys.all() if k.name == "old"][0].id
     await api.services.store.keys.revoke(key_id, utcnow())
     variants = [
         {},
@@ -68,15 +70,23 @@ async def test_state_conflicts_are_409(api: Api) -> None:
 
 async def test_body_over_one_mib_is_413(api: Api) -> None:
     big = b'{"content": "' + b"x" * (1024 * 1024) + b'", "platforms": ["twitter"]}'
-    resp = await api.client.post("/v1/posts", content=big, headers={**api.auth(), "Content-Type": "application/json"})
+    resp = await api.client.post(
+        "/v1/posts", content=big, headers={**api.auth(), "Content-Type": "application/json"}
+    )
     assert_error(resp, 413, "payload_too_large")
 
 
 async def test_validation_is_422_with_details(api: Api) -> None:
-    error = assert_error(await api.post("/v1/posts", {"content": "x", "platforms": ["twitter", "friendster"]}), 422, "validation_error")
+    error = assert_error(
+        await api.post("/v1/posts", {"content": "x", "platforms": ["twitter", "friendster"]}),
+        422,
+        "validation_error",
+    )
     assert error["details"][0]["field"] == "platforms[1]"
     assert "friendster" in error["details"][0]["message"]
-    error = assert_error(await api.post("/v1/posts", ["not", "an", "object"]), 422, "validation_error")
+    error = assert_error(
+        await api.post("/v1/posts", ["not", "an", "object"]), 422, "validation_error"
+    )
     assert error["details"]
 
 
@@ -107,4 +117,6 @@ async def test_openapi_documents_schemas_and_seed_examples(api: Api) -> None:
     for path in ("/v1/posts/{post_id}", "/v1/posts/{post_id}/publish", "/v1/accounts"):
         assert path in doc["paths"], path
     schemas = doc["components"]["schemas"]
-    assert {"PostResponse", "CreatePostRequest", "UpdatePostRequest", "ErrorResponse"} <= set(schemas)
+    assert {"PostResponse", "CreatePostRequest", "UpdatePostRequest", "ErrorResponse"} <= set(
+        schemas
+    )

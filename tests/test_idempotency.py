@@ -47,17 +47,23 @@ async def test_keys_are_per_api_key_and_validation_errors_replay(api: Api) -> No
     first = await api.post("/v1/posts", bad, headers={"Idempotency-Key": "bad"})
     second = await api.post("/v1/posts", bad, headers={"Idempotency-Key": "bad"})
     assert first.status_code == second.status_code == 422
-    assert (await api.post("/v1/posts", body, headers={"Idempotency-Key": "x" * 300})).status_code == 422
+    assert (
+        await api.post("/v1/posts", body, headers={"Idempotency-Key": "x" * 300})
+    ).status_code == 422
 
 
 async def test_publish_with_a_key_is_not_a_conflict_on_repeat(api: Api) -> None:
     _, key = await api.services.keys.create("sandbox", sandbox=True)
-    pid = (await api.post("/v1/posts", {"content": "p", "platforms": ["bluesky"]}, key=key)).json()["id"]
+    pid = (await api.post("/v1/posts", {"content": "p", "platforms": ["bluesky"]}, key=key)).json()[
+        "id"
+    ]
     first = await api.post(f"/v1/posts/{pid}/publish", headers={"Idempotency-Key": "pub"}, key=key)
     again = await api.post(f"/v1/posts/{pid}/publish", headers={"Idempotency-Key": "pub"}, key=key)
     assert first.status_code == again.status_code == 202
     assert again.json() == first.json()
-    assert (await api.post(f"/v1/posts/{pid}/publish", key=key)).status_code == 409  # without the key
+    assert (
+        await api.post(f"/v1/posts/{pid}/publish", key=key)
+    ).status_code == 409  # without the key
 
 
 async def test_dry_run_reports_each_platform_and_stores_nothing(api: Api) -> None:
@@ -74,18 +80,28 @@ async def test_dry_run_reports_each_platform_and_stores_nothing(api: Api) -> Non
     assert platforms["twitter"]["length"] == 290 + 1 + 23 and platforms["twitter"]["limit"] == 280
     assert not platforms["twitter"]["ok"]
     assert platforms["mastodon"]["account"] == "missing"
-    assert any("image or a video" in p or "media" in p.lower() for p in platforms["instagram"]["problems"])
+    assert any(
+        "image or a video" in p or "media" in p.lower() for p in platforms["instagram"]["problems"]
+    )
     assert (await api.get("/v1/posts")).json()["total"] == 0
     stored = (await api.post("/v1/posts", {"content": "short", "platforms": ["bluesky"]})).json()
-    by_id = (await api.client.post(f"/v1/posts/validate?post_id={stored['id']}", headers=api.auth())).json()
+    by_id = (
+        await api.client.post(f"/v1/posts/validate?post_id={stored['id']}", headers=api.auth())
+    ).json()
     assert by_id["platforms"]["bluesky"]["length"] == 5
-    assert (await api.post("/v1/posts/validate", {"content": "x", "platforms": ["nope"]})).status_code == 422
-    assert (await api.client.post("/v1/posts/validate?post_id=post_missing", headers=api.auth())).status_code == 404
+    assert (
+        await api.post("/v1/posts/validate", {"content": "x", "platforms": ["nope"]})
+    ).status_code == 422
+    assert (
+        await api.client.post("/v1/posts/validate?post_id=post_missing", headers=api.auth())
+    ).status_code == 404
 
 
 async def test_sandbox_dry_run_needs_no_account(api: Api) -> None:
     _, key = await api.services.keys.create("sandbox", sandbox=True)
-    report = (await api.post("/v1/posts/validate", {"content": "hi", "platforms": ["linkedin"]}, key=key)).json()
+    report = (
+        await api.post("/v1/posts/validate", {"content": "hi", "platforms": ["linkedin"]}, key=key)
+    ).json()
     assert report == {
         "valid": True,
         "platforms": {"linkedin": {"ok": True, "length": 2, "limit": 3000, "account": "sandbox"}},

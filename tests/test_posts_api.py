@@ -11,7 +11,11 @@ ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$")
 
 
 def future(hours: int = 24) -> str:
-    return (datetime.now(UTC) + timedelta(hours=hours)).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        (datetime.now(UTC) + timedelta(hours=hours))
+        .replace(microsecond=0)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
 
 
 def assert_post_shape(body: dict) -> None:
@@ -26,7 +30,10 @@ def assert_post_shape(body: dict) -> None:
 async def test_create_draft_matches_seed_example(api: Api) -> None:
     resp = await api.post(
         "/v1/posts",
-        {"content": "Excited to announce our Series A!", "platforms": ["twitter", "linkedin", "bluesky"]},
+        {
+            "content": "Excited to announce our Series A!",
+            "platforms": ["twitter", "linkedin", "bluesky"],
+        },
     )
     assert resp.status_code == 201
     body = resp.json()
@@ -49,7 +56,14 @@ async def test_create_scheduled_with_media_matches_seed_example(api: Api) -> Non
             "content": "New blog post: Building a cross-posting API",
             "platforms": ["twitter", "bluesky"],
             "scheduled_for": when,
-            "media": {"images": [{"url": "https://example.com/blog-header.png", "alt_text": "Blog post header image"}]},
+            "media": {
+                "images": [
+                    {
+                        "url": "https://example.com/blog-header.png",
+                        "alt_text": "Blog post header image",
+                    }
+                ]
+            },
         },
     )
     assert resp.status_code == 201
@@ -58,18 +72,25 @@ async def test_create_scheduled_with_media_matches_seed_example(api: Api) -> Non
     assert body["status"] == "scheduled"
     assert body["scheduled_for"] == when
     assert body["media"] == {
-        "images": [{"url": "https://example.com/blog-header.png", "alt_text": "Blog post header image"}],
+        "images": [
+            {"url": "https://example.com/blog-header.png", "alt_text": "Blog post header image"}
+        ],
         "video": None,
     }
     assert body["platform_results"] is None
 
 
 async def test_scheduled_for_with_offset_is_stored_in_utc(api: Api) -> None:
-    local = (datetime.now(UTC) + timedelta(days=2)).astimezone(
-        __import__("datetime").timezone(timedelta(hours=2))
-    ).replace(microsecond=0)
+    local = (
+        (datetime.now(UTC) + timedelta(days=2))
+        .astimezone(__import__("datetime").timezone(timedelta(hours=2)))
+        .replace(microsecond=0)
+    )
     body = (
-        await api.post("/v1/posts", {"content": "x", "platforms": ["mastodon"], "scheduled_for": local.isoformat()})
+        await api.post(
+            "/v1/posts",
+            {"content": "x", "platforms": ["mastodon"], "scheduled_for": local.isoformat()},
+        )
     ).json()
     assert body["scheduled_for"] == local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -77,8 +98,14 @@ async def test_scheduled_for_with_offset_is_stored_in_utc(api: Api) -> None:
 async def test_list_matches_seed_example(api: Api) -> None:
     ids = []
     for i in range(3):
-        ids.append((await api.post("/v1/posts", {"content": f"post {i}", "platforms": ["bluesky"]})).json()["id"])
-    await api.post("/v1/posts", {"content": "later", "platforms": ["bluesky"], "scheduled_for": future()})
+        ids.append(
+            (
+                await api.post("/v1/posts", {"content": f"post {i}", "platforms": ["bluesky"]})
+            ).json()["id"]
+        )
+    await api.post(
+        "/v1/posts", {"content": "later", "platforms": ["bluesky"], "scheduled_for": future()}
+    )
     resp = await api.get("/v1/posts", params={"status": "draft", "limit": 2, "offset": 0})
     assert resp.status_code == 200
     body = resp.json()
@@ -106,7 +133,12 @@ async def test_list_limit_default_and_bounds(api: Api) -> None:
     for i in range(12):
         await api.post("/v1/posts", {"content": f"p{i}", "platforms": ["threads"]})
     assert len((await api.get("/v1/posts")).json()["posts"]) == 10
-    for params, field in (({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"offset": -1}, "offset"), ({"status": "nope"}, "status")):
+    for params, field in (
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"status": "nope"}, "status"),
+    ):
         resp = await api.get("/v1/posts", params=params)
         assert resp.status_code == 422
         assert resp.json()["error"]["details"][0]["field"] == field
@@ -114,7 +146,9 @@ async def test_list_limit_default_and_bounds(api: Api) -> None:
 
 
 async def test_get_matches_seed_and_404(api: Api) -> None:
-    created = (await api.post("/v1/posts", {"content": "hello", "platforms": ["twitter", "bluesky"]})).json()
+    created = (
+        await api.post("/v1/posts", {"content": "hello", "platforms": ["twitter", "bluesky"]})
+    ).json()
     resp = await api.get(f"/v1/posts/{created['id']}")
     assert resp.status_code == 200
     assert resp.json() == created
@@ -125,7 +159,13 @@ async def test_get_matches_seed_and_404(api: Api) -> None:
 
 async def test_update_matches_seed_example(api: Api) -> None:
     created = (
-        await api.post("/v1/posts", {"content": "Excited to announce our Series A!", "platforms": ["twitter", "linkedin", "bluesky"]})
+        await api.post(
+            "/v1/posts",
+            {
+                "content": "Excited to announce our Series A!",
+                "platforms": ["twitter", "linkedin", "bluesky"],
+            },
+        )
     ).json()
     resp = await api.put(
         f"/v1/posts/{created['id']}",
@@ -148,14 +188,21 @@ async def test_update_schedule_transitions_and_media_removal(api: Api) -> None:
     created = (
         await api.post(
             "/v1/posts",
-            {"content": "x", "platforms": ["mastodon"], "media": {"video": {"url": "https://e.com/v.mp4"}}},
+            {
+                "content": "x",
+                "platforms": ["mastodon"],
+                "media": {"video": {"url": "https://e.com/v.mp4"}},
+            },
         )
     ).json()
     pid = created["id"]
     when = future()
     scheduled = (await api.put(f"/v1/posts/{pid}", {"scheduled_for": when})).json()
     assert scheduled["status"] == "scheduled" and scheduled["scheduled_for"] == when
-    assert scheduled["media"] == {"images": [], "video": {"url": "https://e.com/v.mp4", "thumbnail_url": None}}
+    assert scheduled["media"] == {
+        "images": [],
+        "video": {"url": "https://e.com/v.mp4", "thumbnail_url": None},
+    }
     unscheduled = (await api.put(f"/v1/posts/{pid}", {"scheduled_for": None})).json()
     assert unscheduled["status"] == "draft" and unscheduled["scheduled_for"] is None
     no_media = (await api.put(f"/v1/posts/{pid}", {"media": None})).json()
@@ -192,23 +239,63 @@ async def test_validation_errors_name_field_and_reason(api: Api) -> None:
         ({"content": "x", "platforms": []}, "platforms"),
         ({"content": "x"}, "platforms"),
         ({"content": "x", "platforms": ["twitter", "myspace"]}, "platforms[1]"),
-        ({"content": "x", "platforms": ["twitter"], "scheduled_for": "2020-01-01T00:00:00Z"}, "scheduled_for"),
-        ({"content": "x", "platforms": ["twitter"], "scheduled_for": "2099-01-01T00:00:00"}, "scheduled_for"),
-        ({"content": "x", "platforms": ["twitter"], "scheduled_for": "tomorrow"}, "scheduled_for"),
-        ({"content": "x", "platforms": ["twitter"], "schedule_for": "2099-01-01T00:00:00Z"}, "schedule_for"),
         (
-            {"content": "x", "platforms": ["twitter"], "media": {"images": [{"url": f"https://e.com/{i}.png"} for i in range(5)]}},
-            "media.images",
+            {"content": "x", "platforms": ["twitter"], "scheduled_for": "2020-01-01T00:00:00Z"},
+            "scheduled_for",
         ),
-        ({"content": "x", "platforms": ["twitter"], "media": {"images": [{"url": "ftp://e.com/a.png"}]}}, "media.images[0].url"),
-        ({"content": "x", "platforms": ["twitter"], "media": {"images": [{"alt_text": "no url"}]}}, "media.images[0].url"),
-        ({"content": "x", "platforms": ["twitter"], "media": {"images": [{"url": "https://e.com/a.png", "alt": "typo"}]}}, "media.images[0].alt"),
-        ({"content": "x", "platforms": ["twitter"], "media": {"video": {"url": "notaurl"}}}, "media.video.url"),
+        (
+            {"content": "x", "platforms": ["twitter"], "scheduled_for": "2099-01-01T00:00:00"},
+            "scheduled_for",
+        ),
+        ({"content": "x", "platforms": ["twitter"], "scheduled_for": "tomorrow"}, "scheduled_for"),
+        (
+            {"content": "x", "platforms": ["twitter"], "schedule_for": "2099-01-01T00:00:00Z"},
+            "schedule_for",
+        ),
         (
             {
                 "content": "x",
                 "platforms": ["twitter"],
-                "media": {"images": [{"url": "https://e.com/a.png"}], "video": {"url": "https://e.com/v.mp4"}},
+                "media": {"images": [{"url": f"https://e.com/{i}.png"} for i in range(5)]},
+            },
+            "media.images",
+        ),
+        (
+            {
+                "content": "x",
+                "platforms": ["twitter"],
+                "media": {"images": [{"url": "ftp://e.com/a.png"}]},
+            },
+            "media.images[0].url",
+        ),
+        (
+            {
+                "content": "x",
+                "platforms": ["twitter"],
+                "media": {"images": [{"alt_text": "no url"}]},
+            },
+            "media.images[0].url",
+        ),
+        (
+            {
+                "content": "x",
+                "platforms": ["twitter"],
+                "media": {"images": [{"url": "https://e.com/a.png", "alt": "typo"}]},
+            },
+            "media.images[0].alt",
+        ),
+        (
+            {"content": "x", "platforms": ["twitter"], "media": {"video": {"url": "notaurl"}}},
+            "media.video.url",
+        ),
+        (
+            {
+                "content": "x",
+                "platforms": ["twitter"],
+                "media": {
+                    "images": [{"url": "https://e.com/a.png"}],
+                    "video": {"url": "https://e.com/v.mp4"},
+                },
             },
             "media",
         ),
@@ -225,7 +312,11 @@ async def test_validation_errors_name_field_and_reason(api: Api) -> None:
 
 
 async def test_platforms_are_deduplicated_in_order(api: Api) -> None:
-    body = (await api.post("/v1/posts", {"content": "x", "platforms": ["bluesky", "twitter", "bluesky"]})).json()
+    body = (
+        await api.post(
+            "/v1/posts", {"content": "x", "platforms": ["bluesky", "twitter", "bluesky"]}
+        )
+    ).json()
     assert body["platforms"] == ["bluesky", "twitter"]
 
 

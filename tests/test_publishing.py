@@ -78,62 +78,66 @@ async def test_accounts_connect_list_replace_delete(tmp_path: Path) -> None:
 async def test_publish_text_and_images_end_to_end(
     tmp_path: Path, media_server: MediaServer
 ) -> None:
-    async with started_fakes("mastodon", "bluesky") as fakes:
-        async with running_api(make_config(tmp_path, **platform_env(list(fakes.values())))) as api:
-            await connect(api, fakes["mastodon"])
-            await connect(api, fakes["bluesky"])
-            done = await publish(
-                api, {"content": "Hello fediverse and sky", "platforms": ["mastodon", "bluesky"]}
-            )
-            assert done["status"] == "published" and done["published_at"]
-            results = done["platform_results"]
-            assert list(results) == ["mastodon", "bluesky"]
-            mastodon = results["mastodon"]
-            assert mastodon["success"] and mastodon["attempts"] == 1
-            assert mastodon["post_url"] == fakes["mastodon"].posts[0]["url"]
-            assert results["bluesky"]["post_id"].startswith("at://")
-            assert fakes["mastodon"].posts[0]["idempotency_key"]  # every status create carries one
+    async with (
+        started_fakes("mastodon", "bluesky") as fakes,
+        running_api(make_config(tmp_path, **platform_env(list(fakes.values())))) as api,
+    ):
+        await connect(api, fakes["mastodon"])
+        await connect(api, fakes["bluesky"])
+        done = await publish(
+            api, {"content": "Hello fediverse and sky", "platforms": ["mastodon", "bluesky"]}
+        )
+        assert done["status"] == "published" and done["published_at"]
+        results = done["platform_results"]
+        assert list(results) == ["mastodon", "bluesky"]
+        mastodon = results["mastodon"]
+        assert mastodon["success"] and mastodon["attempts"] == 1
+        assert mastodon["post_url"] == fakes["mastodon"].posts[0]["url"]
+        assert results["bluesky"]["post_id"].startswith("at://")
+        assert fakes["mastodon"].posts[0]["idempotency_key"]  # every status create carries one
 
-            images = {
-                "images": [
-                    {"url": media_server.at("image.jpg"), "alt_text": "A red square"},
-                    {"url": media_server.at("image.png"), "alt_text": "A blue square"},
-                ]
-            }
-            done = await publish(
-                api,
-                {"content": "With pictures", "platforms": ["mastodon", "bluesky"], "media": images},
-            )
-            assert done["status"] == "published", done
-            descriptions = [m["description"] for m in fakes["mastodon"].posts[1]["media"]]
-            assert descriptions == ["A red square", "A blue square"]
-            # Both platforms need the bytes: each URL was downloaded once for the publish.
-            assert media_server.hits["image.jpg"] == 1 and media_server.hits["image.png"] == 1
+        images = {
+            "images": [
+                {"url": media_server.at("image.jpg"), "alt_text": "A red square"},
+                {"url": media_server.at("image.png"), "alt_text": "A blue square"},
+            ]
+        }
+        done = await publish(
+            api,
+            {"content": "With pictures", "platforms": ["mastodon", "bluesky"], "media": images},
+        )
+        assert done["status"] == "published", done
+        descriptions = [m["description"] for m in fakes["mastodon"].posts[1]["media"]]
+        assert descriptions == ["A red square", "A blue square"]
+        # Both platforms need the bytes: each URL was downloaded once for the publish.
+        assert media_server.hits["image.jpg"] == 1 and media_server.hits["image.png"] == 1
 
 
 async def test_every_target_is_checked_before_anything_is_sent(tmp_path: Path) -> None:
-    async with started_fakes("mastodon", max_characters=50) as fakes:
-        async with running_api(make_config(tmp_path, **platform_env(list(fakes.values())))) as api:
-            await connect(api, fakes["mastodon"])
-            pid = (
-                await api.post(
-                    "/v1/posts",
-                    {"content": "x" * 60, "platforms": ["mastodon", "bluesky", "youtube"]},
-                )
-            ).json()["id"]
-            resp = await api.post(f"/v1/posts/{pid}/publish")
-            assert resp.status_code == 422
-            details = {d["field"]: d for d in resp.json()["error"]["details"]}
-            assert set(details) == {"platforms.mastodon", "platforms.bluesky", "platforms.youtube"}
-            assert details["platforms.mastodon"]["meta"] == {
-                "length": 60,
-                "limit": 50,
-                "account": "active",
-            }
-            assert "No Bluesky account is connected" in details["platforms.bluesky"]["message"]
-            assert "video" in details["platforms.youtube"]["message"]
-            assert fakes["mastodon"].calls("POST", "/api/v1/statuses") == []
-            assert (await api.get(f"/v1/posts/{pid}")).json()["status"] == "draft"
+    async with (
+        started_fakes("mastodon", max_characters=50) as fakes,
+        running_api(make_config(tmp_path, **platform_env(list(fakes.values())))) as api,
+    ):
+        await connect(api, fakes["mastodon"])
+        pid = (
+            await api.post(
+                "/v1/posts",
+                {"content": "x" * 60, "platforms": ["mastodon", "bluesky", "youtube"]},
+            )
+        ).json()["id"]
+        resp = await api.post(f"/v1/posts/{pid}/publish")
+        assert resp.status_code == 422
+        details = {d["field"]: d for d in resp.json()["error"]["details"]}
+        assert set(details) == {"platforms.mastodon", "platforms.bluesky", "platforms.youtube"}
+        assert details["platforms.mastodon"]["meta"] == {
+            "length": 60,
+            "limit": 50,
+            "account": "active",
+        }
+        assert "No Bluesky account is connected" in details["platforms.bluesky"]["message"]
+        assert "video" in details["platforms.youtube"]["message"]
+        assert fakes["mastodon"].calls("POST", "/api/v1/statuses") == []
+        assert (await api.get(f"/v1/posts/{pid}")).json()["status"] == "draft"
 
 
 async def test_transient_failures_are_retried_with_backoff(tmp_path: Path) -> None:
@@ -243,25 +247,25 @@ async def test_results_appear_as_each_platform_finishes(tmp_path: Path) -> None:
 
 
 async def test_retry_sends_only_what_failed(tmp_path: Path) -> None:
-    async with started_fakes("mastodon", "bluesky") as fakes:
-        async with running_api(make_config(tmp_path, **platform_env(list(fakes.values())))) as api:
-            await connect(api, fakes["mastodon"])
-            await connect(api, fakes["bluesky"])
-            fakes["bluesky"].fail_next("reject")
-            done = await publish(api, {"content": "partly", "platforms": ["mastodon", "bluesky"]})
-            assert done["status"] == "published"
-            failed = done["platform_results"]["bluesky"]
-            assert failed["success"] is False and failed["error_category"] == "validation"
-            assert failed["retryable"] is False and failed["error"]
-            pid = done["id"]
-            bad = await api.post(f"/v1/posts/{pid}/retry", {"platforms": ["mastodon"]})
-            assert bad.status_code == 422  # mastodon did not fail
-            resp = await api.post(f"/v1/posts/{pid}/retry")
-            assert resp.status_code == 202
-            again = await api.wait_status(pid, {"published", "failed"})
-            assert again["platform_results"]["bluesky"]["success"] is True
-            assert again["platform_results"]["mastodon"] == done["platform_results"]["mastodon"]
-            assert len(fakes["mastodon"].posts) == 1 and len(fakes["bluesky"].posts) == 1
-            assert (
-                await api.post(f"/v1/posts/{pid}/retry")
-            ).status_code == 409  # nothing failed now
+    async with (
+        started_fakes("mastodon", "bluesky") as fakes,
+        running_api(make_config(tmp_path, **platform_env(list(fakes.values())))) as api,
+    ):
+        await connect(api, fakes["mastodon"])
+        await connect(api, fakes["bluesky"])
+        fakes["bluesky"].fail_next("reject")
+        done = await publish(api, {"content": "partly", "platforms": ["mastodon", "bluesky"]})
+        assert done["status"] == "published"
+        failed = done["platform_results"]["bluesky"]
+        assert failed["success"] is False and failed["error_category"] == "validation"
+        assert failed["retryable"] is False and failed["error"]
+        pid = done["id"]
+        bad = await api.post(f"/v1/posts/{pid}/retry", {"platforms": ["mastodon"]})
+        assert bad.status_code == 422  # mastodon did not fail
+        resp = await api.post(f"/v1/posts/{pid}/retry")
+        assert resp.status_code == 202
+        again = await api.wait_status(pid, {"published", "failed"})
+        assert again["platform_results"]["bluesky"]["success"] is True
+        assert again["platform_results"]["mastodon"] == done["platform_results"]["mastodon"]
+        assert len(fakes["mastodon"].posts) == 1 and len(fakes["bluesky"].posts) == 1
+        assert (await api.post(f"/v1/posts/{pid}/retry")).status_code == 409  # nothing failed now

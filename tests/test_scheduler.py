@@ -30,7 +30,15 @@ async def test_scheduled_post_publishes_on_time(api: Api) -> None:
     key = await sandbox_key(api)
     when = datetime.now(UTC) + timedelta(milliseconds=800)
     created = (
-        await api.post("/v1/posts", {"content": "on time", "platforms": ["mastodon", "bluesky"], "scheduled_for": iso(when)}, key=key)
+        await api.post(
+            "/v1/posts",
+            {
+                "content": "on time",
+                "platforms": ["mastodon", "bluesky"],
+                "scheduled_for": iso(when),
+            },
+            key=key,
+        )
     ).json()
     assert created["status"] == "scheduled"
     done = await api.wait_status(created["id"], {"published", "failed"}, timeout=10, key=key)
@@ -44,7 +52,11 @@ async def test_scheduled_post_publishes_on_time(api: Api) -> None:
 async def test_reschedule_unschedule_and_delete_take_effect_at_once(api: Api) -> None:
     scheduler = api.services.scheduler
     first = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
-    pid = (await api.post("/v1/posts", {"content": "x", "platforms": ["bluesky"], "scheduled_for": iso(first)})).json()["id"]
+    pid = (
+        await api.post(
+            "/v1/posts", {"content": "x", "platforms": ["bluesky"], "scheduled_for": iso(first)}
+        )
+    ).json()["id"]
     assert scheduler.next_run(pid) == first
     moved = first + timedelta(hours=1)
     await api.put(f"/v1/posts/{pid}", {"scheduled_for": iso(moved)})
@@ -62,7 +74,13 @@ async def test_two_triggers_and_a_sweep_publish_once(tmp_path: Path) -> None:
     async with running_api(make_config(tmp_path), clock=clock) as api:
         key = await sandbox_key(api)
         when = clock.now + timedelta(seconds=1)
-        pid = (await api.post("/v1/posts", {"content": "once", "platforms": ["twitter"], "scheduled_for": iso(when)}, key=key)).json()["id"]
+        pid = (
+            await api.post(
+                "/v1/posts",
+                {"content": "once", "platforms": ["twitter"], "scheduled_for": iso(when)},
+                key=key,
+            )
+        ).json()["id"]
         clock.advance(2)
         scheduler = api.services.scheduler
         wins = await asyncio.gather(scheduler.fire(pid), scheduler.fire(pid), scheduler.sweep())
@@ -96,8 +114,16 @@ async def test_posts_missed_while_down_publish_or_fail_by_grace(tmp_path: Path) 
 
 async def test_sandbox_publish_runs_the_whole_flow_without_accounts(api: Api) -> None:
     key = await sandbox_key(api)
-    pid = (await api.post("/v1/posts", {"content": "try me", "platforms": ["twitter", "bluesky", "linkedin", "threads"]}, key=key)).json()["id"]
-    assert (await api.get(f"/v1/posts/{pid}")).status_code == 404  # live keys do not see sandbox posts
+    pid = (
+        await api.post(
+            "/v1/posts",
+            {"content": "try me", "platforms": ["twitter", "bluesky", "linkedin", "threads"]},
+            key=key,
+        )
+    ).json()["id"]
+    assert (
+        await api.get(f"/v1/posts/{pid}")
+    ).status_code == 404  # live keys do not see sandbox posts
     resp = await api.post(f"/v1/posts/{pid}/publish", key=key)
     assert resp.status_code == 202
     assert resp.json()["status"] == "publishing"

@@ -18,13 +18,15 @@ def _post(status: PostStatus, sandbox: bool = False) -> Post:
 async def test_list_totals_follow_every_change(tmp_path: Path) -> None:
     store = await Store(tmp_path / "db.sqlite").open()
     try:
-        posts = [_post(PostStatus.DRAFT) for _ in range(5)] + [_post(PostStatus.DRAFT, sandbox=True)]
+        posts = [_post(PostStatus.DRAFT) for _ in range(5)] + [
+            _post(PostStatus.DRAFT, sandbox=True)
+        ]
         await store.posts.insert_many(posts[:3])
         for post in posts[3:]:
             await store.posts.insert(post)
 
         async def total(status: str | None = None, sandbox: bool = False) -> int:
-            return (await store.posts.list(sandbox=sandbox, status=status, limit=1, offset=0))[1]
+            return (await store.posts.page(sandbox=sandbox, status=status, limit=1, offset=0))[1]
 
         assert (await total(), await total("draft"), await total(sandbox=True)) == (5, 5, 1)
         await store.posts.claim(posts[0].id, now=datetime.now(UTC), from_states=(PostStatus.DRAFT,))

@@ -226,11 +226,13 @@ class PlatformHttp:
                 f"Could not connect to {self.label}: {exc.__class__.__name__}", network=True
             ) from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
-            what = "timed out" if isinstance(exc, TimeoutError) else f"failed ({exc.__class__.__name__})"
+            what = (
+                "timed out"
+                if isinstance(exc, TimeoutError)
+                else f"failed ({exc.__class__.__name__})"
+            )
             if safe_to_retry:
-                raise UnavailableError(
-                    f"Request to {self.label} {what}", network=True
-                ) from exc
+                raise UnavailableError(f"Request to {self.label} {what}", network=True) from exc
             raise OutcomeUnknownError(
                 f"The request to {self.label} {what} after it was sent; the post may or may "
                 f"not exist. Check your {self.label} account before re-posting."
@@ -258,7 +260,9 @@ class PlatformHttp:
         reason = self.reason(resp) or f"HTTP {resp.status}"
         status = resp.status
         if status == 401:
-            error = AuthExpiredError(f"Token expired. Reconnect your {self.label} account.", status=status)
+            error = AuthExpiredError(
+                f"Token expired. Reconnect your {self.label} account.", status=status
+            )
             error.detail = self.reason(resp)
             return error
         if status == 429:

@@ -77,7 +77,7 @@ class AccountStore:
         )
         return _account(row) if row else None
 
-    async def list(self) -> list[AccountRecord]:
+    async def all(self) -> list[AccountRecord]:
         rows = await self.db.fetchall(f"SELECT {COLUMNS} FROM accounts ORDER BY created_at, id")
         return [_account(r) for r in rows]
 

@@ -44,7 +44,7 @@ class KeyStore:
             return None
         return _key(row), bytes(row["hash"])
 
-    async def list(self) -> list[ApiKey]:
+    async def all(self) -> list[ApiKey]:
         rows = await self.db.fetchall(f"SELECT {COLUMNS} FROM api_keys ORDER BY created_at, id")
         return [_key(r) for r in rows]
 

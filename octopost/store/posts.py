@@ -107,7 +107,7 @@ class PostStore:
             return None
         return _post(row, (await self._deliveries(conn, [post_id])).get(post_id))
 
-    async def list(
+    async def page(
         self, *, sandbox: bool, status: str | None, limit: int, offset: int
     ) -> tuple[list[Post], int]:
         """A page of posts, newest first, and the size of the whole filtered set."""

@@ -79,7 +79,7 @@ class WebhookStore:
         )
         return _hook(row) if row else None
 
-    async def list(self, sandbox: bool) -> list[Webhook]:
+    async def all(self, sandbox: bool) -> list[Webhook]:
         rows = await self.db.fetchall(
             f"SELECT {HOOK_COLUMNS} FROM webhooks WHERE sandbox = ? ORDER BY created_at, id",
             [int(sandbox)],

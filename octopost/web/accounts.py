@@ -56,7 +56,7 @@ class AccountController(Controller):
 
     @get("/", summary="List connected accounts")
     async def list_accounts(self, services: Svc) -> AccountList:
-        return AccountList([AccountResponse.of(a) for a in await services.accounts.list()])
+        return AccountList([AccountResponse.of(a) for a in await services.accounts.all()])
 
     @get(
         "/{account_id:str}",

@@ -58,8 +58,9 @@ class IdempotencyMiddleware:
                 [FieldError("Idempotency-Key", f"must be 1 to {MAX_KEY} characters")],
             )
         body = await _read_body(receive)
+        method = str(scope.get("method", ""))
         fingerprint = hashlib.sha256(
-            scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body
+            method.encode() + b" " + scope["path"].encode() + b"\n" + body
         ).digest()
         store = scope["app"].state.services.store.idempotency
         owner = scope["user"].id
@@ -70,7 +71,7 @@ class IdempotencyMiddleware:
 
         delivered = False
 
-        async def replay_receive() -> Message:
+        async def replay_receive() -> Any:
             nonlocal delivered
             if not delivered:
                 delivered = True

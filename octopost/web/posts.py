@@ -106,7 +106,7 @@ class PostController(Controller):
         limit: Annotated[int, QueryParameter(description="1 to 100")] = 10,
         offset: Annotated[int, QueryParameter(description="posts to skip")] = 0,
     ) -> PostList:
-        found, total = await services.posts.list(
+        found, total = await services.posts.page(
             sandbox=_sandbox(request), status=status, limit=limit, offset=offset
         )
         return PostList([PostResponse.of(p) for p in found], total)
@@ -195,7 +195,11 @@ class PostController(Controller):
         },
     )
     async def retry(
-        self, request: Req, services: Svc, post_id: FromPath[str], data: JSONBody[RetryRequest | None] = None
+        self,
+        request: Req,
+        services: Svc,
+        post_id: FromPath[str],
+        data: JSONBody[RetryRequest | None] = None,
     ) -> PostResponse:
         chosen = data.platforms if data is not None else None
         return PostResponse.of(
@@ -216,7 +220,9 @@ class PostController(Controller):
         request: Req,
         services: Svc,
         data: JSONBody[CreatePostRequest | None] = None,
-        post_id: Annotated[str | None, QueryParameter(description="check a stored post instead")] = None,
+        post_id: Annotated[
+            str | None, QueryParameter(description="check a stored post instead")
+        ] = None,
     ) -> ValidationReport:
         sandbox = _sandbox(request)
         if post_id is not None:

@@ -65,7 +65,7 @@ class WebhookController(Controller):
     @get("/", summary="List webhooks")
     async def list_webhooks(self, request: Req, services: Svc) -> WebhookList:
         return WebhookList(
-            [WebhookResponse.of(h) for h in await services.webhooks.list(sandbox=_sandbox(request))]
+            [WebhookResponse.of(h) for h in await services.webhooks.all(sandbox=_sandbox(request))]
         )
 
     @get("/{webhook_id:str}", summary="Get a webhook", responses=NOT_FOUND)
@@ -82,7 +82,11 @@ class WebhookController(Controller):
         responses=NOT_FOUND,
     )
     async def update(
-        self, request: Req, services: Svc, webhook_id: FromPath[str], data: JSONBody[UpdateWebhookRequest]
+        self,
+        request: Req,
+        services: Svc,
+        webhook_id: FromPath[str],
+        data: JSONBody[UpdateWebhookRequest],
     ) -> WebhookResponse:
         hook = await services.webhooks.update(webhook_id, data.changes(), sandbox=_sandbox(request))
         return WebhookResponse.of(hook)

@@ -30,19 +30,33 @@ JPEG = base64.b64decode(
 
 def _png(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     raw = b"".join(b"\x00" + b"\x10\x80\xf0" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 PNG = _png(32, 32)
 # ftyp + moov + mdat boxes: enough for sniffers; fakes never decode video.
 MP4 = (
-    struct.pack(">I", 24) + b"ftypisom" + b"\x00\x00\x02\x00" + b"isomiso2"
-    + struct.pack(">I", 8) + b"moov"
-    + struct.pack(">I", 8 + 300_000) + b"mdat" + bytes(range(256)) * (300_000 // 256) + bytes(300_000 % 256)
+    struct.pack(">I", 24)
+    + b"ftypisom"
+    + b"\x00\x00\x02\x00"
+    + b"isomiso2"
+    + struct.pack(">I", 8)
+    + b"moov"
+    + struct.pack(">I", 8 + 300_000)
+    + b"mdat"
+    + bytes(range(256)) * (300_000 // 256)
+    + bytes(300_000 % 256)
 )
 
 OG_PAGE = b"""<!doctype html><html><head>
@@ -79,7 +93,9 @@ class MediaServer:
         name = request.match_info["name"]
         self.hits[name] += 1
         if name == "big.bin":
-            return web.Response(body=bytes(64 * 1024 * 1024), content_type="application/octet-stream")
+            return web.Response(
+                body=bytes(64 * 1024 * 1024), content_type="application/octet-stream"
+            )
         if name not in self.FILES:
             return web.Response(status=404, text="not found")
         ctype, body = self.FILES[name]

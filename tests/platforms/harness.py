@@ -35,7 +35,9 @@ class Rig:
     media: PublishMedia
     saved: list[dict[str, Any]]
 
-    def job(self, post_id: str = "post_contract", attempt: int = 1, state: dict[str, Any] | None = None) -> PublishJob:
+    def job(
+        self, post_id: str = "post_contract", attempt: int = 1, state: dict[str, Any] | None = None
+    ) -> PublishJob:
         return PublishJob(
             post_id=post_id,
             key=f"{post_id}:{self.adapter.platform}",
@@ -68,7 +70,9 @@ async def rig(platform: str, fake: FakePlatform, *, verify: bool = True) -> Asyn
     async with aiohttp.ClientSession() as session:
         fetcher = Fetcher(allow_private=True, max_bytes=64 * 1024 * 1024)
         settings = settings_for(platform, PlatformConfig(**fake.platform_config()))
-        deps = Deps(http=HttpClient(session, timeout=10), settings=settings, pages=fetcher, sleep=_instant)
+        deps = Deps(
+            http=HttpClient(session, timeout=10), settings=settings, pages=fetcher, sleep=_instant
+        )
         account = Account(
             id="acc_contract",
             platform=platform,

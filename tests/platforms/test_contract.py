@@ -31,7 +31,9 @@ IMPLEMENTED = [p for p in PLATFORMS if _implemented(p)]
 
 
 def test_every_platform_has_a_fake() -> None:
-    assert IMPLEMENTED == PLATFORMS, f"platforms without a fake: {sorted(set(PLATFORMS) - set(IMPLEMENTED))}"
+    assert IMPLEMENTED == PLATFORMS, (
+        f"platforms without a fake: {sorted(set(PLATFORMS) - set(IMPLEMENTED))}"
+    )
 
 
 @pytest.fixture(params=IMPLEMENTED)
@@ -49,7 +51,9 @@ async def test_success_gives_id_and_url(platform: str, media_server: MediaServer
         assert len(fake.posts) == 1
 
 
-async def test_expired_credentials_are_auth_expired(platform: str, media_server: MediaServer) -> None:
+async def test_expired_credentials_are_auth_expired(
+    platform: str, media_server: MediaServer
+) -> None:
     async with fake_class(platform)() as fake, rig(platform, fake) as r:
         fake.fail_next("auth", count=3)  # still failing after one refresh, where there is one
         with pytest.raises(AuthExpiredError):
@@ -77,7 +81,9 @@ async def test_server_error_is_unavailable(platform: str, media_server: MediaSer
         assert fake.posts == []
 
 
-async def test_rejection_carries_the_platform_reason(platform: str, media_server: MediaServer) -> None:
+async def test_rejection_carries_the_platform_reason(
+    platform: str, media_server: MediaServer
+) -> None:
     async with fake_class(platform)() as fake, rig(platform, fake) as r:
         fake.fail_next("reject")
         with pytest.raises(RejectedError) as info:
