@@ -193,7 +193,8 @@ class PostService:
             now=_now_ms(self.clock),
         )
         when = post.scheduled_for
-        await self.store.posts.insert(post, on_change=self._inserted)
+        scheduled = post.status is PostStatus.SCHEDULED
+        await self.store.posts.insert(post, on_change=self._inserted if scheduled else None)
         if when is not None:
             await self.on_schedule(post, post.id)
         return post

@@ -28,6 +28,26 @@ POST_COLUMNS = (
     "id, sandbox, content, platforms, status, scheduled_for, media, "
     "created_at, updated_at, published_at"
 )
+JOINED_COLUMNS = ", ".join(
+    [f"p.{c.strip()}" for c in POST_COLUMNS.split(",")]
+    + [
+        f"d.{c}"
+        for c in (
+            "post_id",
+            "platform",
+            "state",
+            "attempts",
+            "remote_id",
+            "remote_url",
+            "error",
+            "error_category",
+            "retryable",
+            "simulated",
+            "checkpoint",
+            "updated_at",
+        )
+    ]
+)
 DELIVERY_COLUMNS = (
     "post_id, platform, state, attempts, remote_id, remote_url, error, "
     "error_category, retryable, simulated, checkpoint, updated_at"
@@ -68,6 +88,41 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
     )
 
 
+def _post_params(post: Post) -> tuple[Any, ...]:
+    return (
+        post.id,
+        int(post.sandbox),
+        post.content,
+        _encode(post.platforms),
+        str(post.status),
+        to_ms(post.scheduled_for),
+        _encode(post.media) if post.media is not None else None,
+        to_ms(post.created_at),
+        to_ms(post.updated_at),
+        to_ms(post.published_at),
+    )
+
+
+def _delivery_at(row: aiosqlite.Row, start: int) -> Delivery:
+    """A delivery from the columns of a joined row, from index `start` on."""
+    values = tuple(row)[start:]
+    retryable = values[8]
+    return Delivery(
+        post_id=values[0],
+        platform=values[1],
+        state=DeliveryState(values[2]),
+        attempts=values[3],
+        remote_id=values[4],
+        remote_url=values[5],
+        error=values[6],
+        error_category=values[7],
+        retryable=None if retryable is None else bool(retryable),
+        simulated=bool(values[9]),
+        checkpoint=_dict_decoder.decode(values[10]),
+        updated_at=from_ms(values[11]),
+    )
+
+
 def _placeholders(n: int) -> str:
     return ",".join("?" * n)
 
@@ -91,15 +146,21 @@ class PostStore:
 
     async def get(self, post_id: str, sandbox: bool | None = None) -> Post | None:
         """The post with its deliveries; `sandbox` restricts to sandbox or live posts."""
-        sql = f"SELECT {POST_COLUMNS} FROM posts WHERE id = ?"
+        # One read: the post joined with its deliveries (one row per delivery).
+        sql = (
+            f"SELECT {JOINED_COLUMNS} FROM posts p "
+            "LEFT JOIN deliveries d ON d.post_id = p.id WHERE p.id = ?"
+        )
         params: list[Any] = [post_id]
         if sandbox is not None:
-            sql += " AND sandbox = ?"
+            sql += " AND p.sandbox = ?"
             params.append(int(sandbox))
-        row = await self.db.fetchone(sql, params)
-        if row is None:
+        rows = await self.db.fetchall(sql, params)
+        if not rows:
             return None
-        return _post(row, (await self._deliveries(None, [post_id])).get(post_id))
+        width = len(POST_COLUMNS.split(","))
+        deliveries = [_delivery_at(r, width) for r in rows if r[width] is not None]
+        return _post(rows[0], deliveries)
 
     async def _get_in(self, conn: aiosqlite.Connection, post_id: str) -> Post | None:
         row = await one(conn, f"SELECT {POST_COLUMNS} FROM posts WHERE id = ?", [post_id])
@@ -144,45 +205,21 @@ class PostStore:
     # -- writing -------------------------------------------------------------
     async def insert(self, post: Post, *, on_change: Any = None) -> None:
         """Store a new post; `on_change(conn, post)` runs in the same transaction."""
+        sql = f"INSERT INTO posts ({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+        params = _post_params(post)
+        if on_change is None:
+            await self.db.write(sql, params)  # one statement: atomic on its own
+            return
         async with self.db.transaction() as conn:
-            await conn.execute(
-                f"INSERT INTO posts ({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    post.id,
-                    int(post.sandbox),
-                    post.content,
-                    _encode(post.platforms),
-                    str(post.status),
-                    to_ms(post.scheduled_for),
-                    _encode(post.media) if post.media is not None else None,
-                    to_ms(post.created_at),
-                    to_ms(post.updated_at),
-                    to_ms(post.published_at),
-                ),
-            )
-            if on_change is not None:
-                await on_change(conn, post)
+            await conn.execute(sql, params)
+            await on_change(conn, post)
 
     async def insert_many(self, posts: Sequence[Post]) -> None:
         """Bulk insert in one transaction (imports, benchmarks)."""
         async with self.db.transaction() as conn:
             await conn.executemany(
                 f"INSERT INTO posts ({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        p.id,
-                        int(p.sandbox),
-                        p.content,
-                        _encode(p.platforms),
-                        str(p.status),
-                        to_ms(p.scheduled_for),
-                        _encode(p.media) if p.media is not None else None,
-                        to_ms(p.created_at),
-                        to_ms(p.updated_at),
-                        to_ms(p.published_at),
-                    )
-                    for p in posts
-                ],
+                [_post_params(p) for p in posts],
             )
 
     async def update(
