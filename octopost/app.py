@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from litestar import Litestar, get
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -41,19 +40,23 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Litestar:
+    running: list[Services] = []  # filled by the lifespan
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = await build_services(config, clock=clock, sleep=sleep)
         app.state.services = services
+        running.append(services)
         try:
             await services.start_background()
             yield
         finally:
+            running.remove(services)
             await services.close()
 
-    def provide_services(state: State) -> Services:
-        services: Services = state.services
-        return services
+    def provide_services() -> Services:
+        # Not `state: State`: Litestar would copy the app state (and make a lock) per request.
+        return running[-1]
 
     app = Litestar(
         route_handlers=[healthz, PostController, AccountController, WebhookController],

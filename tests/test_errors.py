@@ -92,7 +92,7 @@ async def test_validation_is_422_with_details(api: Api) -> None:
 
 async def test_unexpected_failure_is_500_without_traceback(api: Api, caplog) -> None:  # type: ignore[no-untyped-def]
     # A real fault: the database goes away under the running service.
-    await api.services.store.db.reader.close()
+    await api.services.store.db.close()
     resp = await api.get("/v1/posts/post_x")
     error = assert_error(resp, 500, "internal_error")
     assert "sqlite" not in error["message"].lower()

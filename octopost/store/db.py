@@ -39,11 +39,16 @@ def from_ms_required(value: int) -> datetime:
 
 
 class Database:
+    #: read connections, used round-robin: each has its own thread, and SQLite
+    #: releases the GIL while it works, so reads run in parallel beside the writer
+    READERS = 4
+
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
         self._write: aiosqlite.Connection | None = None
-        self._read: aiosqlite.Connection | None = None
+        self._readers: list[aiosqlite.Connection] = []
+        self._next_reader = 0
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
@@ -51,7 +56,8 @@ class Database:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._write = await self._connect()
         await self._migrate(self._write)
-        self._read = await self._connect()
+        readers = 1 if self.path == ":memory:" else self.READERS
+        self._readers = [await self._connect() for _ in range(readers)]
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -83,15 +89,17 @@ class Database:
             )
 
     async def close(self) -> None:
-        for conn in (self._read, self._write):
+        for conn in [*self._readers, self._write]:
             if conn is not None:
                 await conn.close()
-        self._read = self._write = None
+        self._readers = []
+        self._write = None
 
     @property
     def reader(self) -> aiosqlite.Connection:
-        assert self._read is not None, "database is not open"
-        return self._read
+        assert self._readers, "database is not open"
+        self._next_reader = (self._next_reader + 1) % len(self._readers)
+        return self._readers[self._next_reader]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
