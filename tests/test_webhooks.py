@@ -248,3 +248,28 @@ async def test_slow_receiver_never_slows_publishing(tmp_path: Path, receiver: Re
         for pid in ids:
             await api.wait_status(pid, {"published"}, timeout=2.0, key=key)
         assert receiver.received == []  # the receiver is still chewing on the first one
+
+
+async def test_reauth_required_event_carries_the_account(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    from tests.platform_env import connect, started_fakes
+
+    async with (
+        started_fakes("mastodon") as fakes,
+        running_api(make_config(tmp_path, **FAST)) as api,
+    ):
+        _, secret = await make_hook(api, receiver.url, ["account.reauth_required", "post.failed"])
+        account = await connect(api, fakes["mastodon"])
+        fakes["mastodon"].revoke()  # type: ignore[attr-defined]
+        pid = (
+            await api.post("/v1/posts", {"content": "revoked", "platforms": ["mastodon"]})
+        ).json()["id"]
+        await api.post(f"/v1/posts/{pid}/publish")
+        await api.wait_status(pid, {"failed"})
+        await eventually(lambda: _count(receiver, "account.reauth_required", 1))
+        await eventually(lambda: _count(receiver, "post.failed", 1))
+    payload = verified(secret, receiver.of_type("account.reauth_required")[0])
+    assert payload["data"]["account"]["id"] == account["id"]
+    assert payload["data"]["account"]["status"] == "reauth_required"
+    assert fakes["mastodon"].TOKEN not in str(payload)  # type: ignore[attr-defined]
