@@ -63,24 +63,43 @@ async def test_publish_every_supported_kind(
                 assert len(fake.posts) == number, (name, fake.posts)
 
 
+# How each fake makes the platform's own media processing fail (YouTube is absent: Octopost
+# does not wait for YouTube's processing; its upload failures are tested in test_youtube.py).
+PROCESSING_FAILURES = {
+    "mastodon": ("fail_processing", True),
+    "twitter": ("fail_processing", True),
+    "bluesky": ("video_failure", "encoding_failure"),
+    "linkedin": ("video_fails", True),
+    "threads": ("fail_processing", "FAILED_PROCESSING_VIDEO"),
+    "instagram": ("fail_processing", "Error: Unsupported video codec (2207026)"),
+    "facebook": ("fail_processing", True),
+    "tiktok": ("fail_reason", "file_format_check_failed"),
+}
+
+
+@pytest.mark.parametrize("platform", sorted(PROCESSING_FAILURES))
 async def test_media_processing_failure_is_reported_per_platform(
-    tmp_path: Path, media_server: MediaServer
+    platform: str, tmp_path: Path, media_server: MediaServer
 ) -> None:
-    async with started_fakes("mastodon", "bluesky") as fakes:
-        fakes["mastodon"].fail_processing = True  # type: ignore[attr-defined]
+    async with started_fakes(platform, "bluesky" if platform != "bluesky" else "mastodon") as fakes:
+        other = next(p for p in fakes if p != platform)
+        name, value = PROCESSING_FAILURES[platform]
+        setattr(fakes[platform], name, value)
         async with running_api(make_config(tmp_path, **platform_env(list(fakes.values())))) as api:
-            await connect(api, fakes["mastodon"])
-            await connect(api, fakes["bluesky"])
+            for fake in fakes.values():
+                await connect(api, fake)
             body = {
                 "content": "clip",
-                "platforms": ["mastodon", "bluesky"],
+                "platforms": [platform, other],
                 "media": {"video": {"url": media_server.at("video.mp4")}},
             }
             pid = (await api.post("/v1/posts", body)).json()["id"]
             await api.post(f"/v1/posts/{pid}/publish")
             done = await api.wait_status(pid, {"published", "failed"}, timeout=20)
-            mastodon = done["platform_results"]["mastodon"]
-            assert mastodon["success"] is False and mastodon["error_category"] == "media", mastodon
-            assert done["platform_results"]["bluesky"]["success"] is True
-            assert done["status"] == "published"
-            assert fakes["mastodon"].posts == []
+        failed = done["platform_results"][platform]
+        assert failed["success"] is False, failed
+        assert failed["error_category"] in ("media", "validation"), failed
+        assert failed["error"]
+        assert done["platform_results"][other]["success"] is True
+        assert done["status"] == "published"
+        assert fakes[platform].posts == []
