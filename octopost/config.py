@@ -132,9 +132,6 @@ class Config(Section):
         return value if isinstance(value, PlatformConfig) else PlatformConfig()
 
 
-SECRET_KEYS = {("security", "encryption_key")}
-
-
 def _leaf_paths(node: msgspec.Struct, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     paths: list[tuple[str, ...]] = []
     for name in type(node).__struct_fields__:
@@ -207,12 +204,3 @@ def load_config(
         return msgspec.convert(tree, Config, strict=False)
     except msgspec.ValidationError as exc:
         raise _struct_error(exc) from exc
-
-
-def describe(config: Config) -> dict[str, Any]:
-    """The effective config as a dict, secrets masked (for logs and check-config)."""
-    data = msgspec.to_builtins(config)
-    for section, key in SECRET_KEYS:
-        if data.get(section, {}).get(key):
-            data[section][key] = "***"
-    return data

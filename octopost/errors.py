@@ -53,11 +53,6 @@ class IdempotencyError(ValidationError):
     code = "idempotency_key_reused"
 
 
-def invalid(field: str, message: str) -> ValidationError:
-    """A one-field validation error."""
-    return ValidationError(f"{field}: {message}", [FieldError(field, message)])
-
-
 class ForbiddenError(OctopostError):
     """The key is valid but may not do this (e.g. a sandbox key changing accounts)."""
 
