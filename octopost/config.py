@@ -67,8 +67,9 @@ class PublishingConfig(Section):
     request_timeout: float = 60.0
     #: largest media file downloaded, in bytes
     media_max_bytes: int = 512 * 1024 * 1024
-    #: posts published at the same time (each fans out to all its platforms)
-    max_concurrent_posts: int = 32
+    #: platform deliveries in flight at once, across all posts (a delivery waiting
+    #: to retry does not hold one)
+    max_in_flight: int = 64
 
 
 class SchedulerConfig(Section):

@@ -70,7 +70,8 @@ class Publisher:
         self.sleep = sleep
         self.on_finish = on_finish
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._slots = asyncio.Semaphore(max(1, config.max_concurrent_posts))
+        # Bounds platform deliveries in flight; not held while waiting to retry.
+        self._slots = asyncio.Semaphore(max(1, config.max_in_flight))
         self._stopping = False
 
     # -- entry points --------------------------------------------------------
@@ -198,24 +199,19 @@ class Publisher:
 
     # -- the work ------------------------------------------------------------
     async def _run(self, post_id: str) -> None:
-        async with self._slots:
-            post = await self.store.posts.get(post_id)
-            if post is None or post.status is not PostStatus.PUBLISHING:
-                return
-            draft = draft_of(post)
-            todo = [
-                d
-                for d in post.deliveries
-                if d.state in (DeliveryState.PENDING, DeliveryState.SENDING)
-            ]
-            log.info(
-                "publishing %s to %s", post_id, ", ".join(d.platform for d in todo) or "nothing"
-            )
-            async with PublishMedia(self.fetcher) as media:
-                await asyncio.gather(*(self._deliver(post, d, draft, media) for d in todo))
-            final = await self.store.posts.finish(post_id, self.clock(), on_finish=self.on_finish)
-            if final is not None:
-                log.info("post %s is %s", post_id, final.status.value)
+        post = await self.store.posts.get(post_id)
+        if post is None or post.status is not PostStatus.PUBLISHING:
+            return
+        draft = draft_of(post)
+        todo = [
+            d for d in post.deliveries if d.state in (DeliveryState.PENDING, DeliveryState.SENDING)
+        ]
+        log.info("publishing %s to %s", post_id, ", ".join(d.platform for d in todo) or "nothing")
+        async with PublishMedia(self.fetcher) as media:
+            await asyncio.gather(*(self._deliver(post, d, draft, media) for d in todo))
+        final = await self.store.posts.finish(post_id, self.clock(), on_finish=self.on_finish)
+        if final is not None:
+            log.info("post %s is %s", post_id, final.status.value)
 
     async def _deliver(
         self, post: Post, delivery: Delivery, draft: Draft, media: PublishMedia
@@ -282,12 +278,12 @@ class Publisher:
                 await self._fail(post.id, platform, " ".join(check.problems), "validation", False)
                 return
 
-        attempt = delivery.attempts
         while True:
-            attempt = await self.store.posts.mark_sending(post.id, platform, self.clock())
-            job.attempt = attempt
+            attempt, outcome = await self._attempt(adapter, draft, job, post.id, platform)
             try:
-                published = await adapter.publish(draft, job)
+                if isinstance(outcome, PlatformError):
+                    raise outcome
+                published = outcome
             except AuthExpiredError:
                 await self.accounts.mark_reauth(record.id, reconnect_message(platform))
                 await self._fail(post.id, platform, reconnect_message(platform), "auth", False)
@@ -316,6 +312,18 @@ class Publisher:
                 continue
             await self._succeed(post.id, platform, published)
             return
+
+    async def _attempt(
+        self, adapter: Adapter, draft: Draft, job: PublishJob, post_id: str, platform: str
+    ) -> tuple[int, Published | PlatformError]:
+        """One request to the platform, holding an in-flight slot only while it runs."""
+        async with self._slots:
+            attempt = await self.store.posts.mark_sending(post_id, platform, self.clock())
+            job.attempt = attempt
+            try:
+                return attempt, await adapter.publish(draft, job)
+            except PlatformError as exc:
+                return attempt, exc
 
     async def _recovered(
         self,

@@ -269,3 +269,36 @@ async def test_retry_sends_only_what_failed(tmp_path: Path) -> None:
         assert again["platform_results"]["mastodon"] == done["platform_results"]["mastodon"]
         assert len(fakes["mastodon"].posts) == 1 and len(fakes["bluesky"].posts) == 1
         assert (await api.post(f"/v1/posts/{pid}/retry")).status_code == 409  # nothing failed now
+
+
+async def test_a_delivery_waiting_to_retry_does_not_hold_a_slot(tmp_path: Path) -> None:
+    release = asyncio.Event()
+
+    async def held_sleep(seconds: float) -> None:
+        if seconds >= 1:  # the rate-limit wait: hold it until the test says so
+            await release.wait()
+
+    async with started_fakes("mastodon", "bluesky") as fakes:
+        env = {"OCTOPOST_PUBLISHING_MAX_IN_FLIGHT": "1", **platform_env(list(fakes.values()))}
+        async with running_api(make_config(tmp_path, **env), sleep=held_sleep) as api:
+            await connect(api, fakes["mastodon"])
+            await connect(api, fakes["bluesky"])
+            fakes["mastodon"].fail_next("rate_limit", retry_after=60)
+            waiting = (
+                await api.post("/v1/posts", {"content": "waits", "platforms": ["mastodon"]})
+            ).json()["id"]
+            await api.post(f"/v1/posts/{waiting}/publish")
+            await eventually(lambda: _has_call(fakes["mastodon"]))
+            other = await publish(api, {"content": "goes first", "platforms": ["bluesky"]})
+            assert other["status"] == "published"  # not stuck behind the waiting delivery
+            assert (await api.get(f"/v1/posts/{waiting}")).json()["status"] == "publishing"
+            release.set()
+            done = await api.wait_status(waiting, {"published", "failed"})
+            assert (
+                done["status"] == "published"
+                and done["platform_results"]["mastodon"]["attempts"] == 2
+            )
+
+
+async def _has_call(fake) -> bool:  # type: ignore[no-untyped-def]
+    return bool(fake.calls("POST", "/api/v1/statuses"))
