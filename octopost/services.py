@@ -53,8 +53,11 @@ class Services:
         self.dispatcher.start()
 
     async def housekeeping(self) -> None:
-        """Forget idempotency keys after their 24-hour replay window (plus a margin)."""
-        await self.store.idempotency.purge(utcnow() - timedelta(hours=25))
+        """Forget idempotency keys after their 24-hour replay window (plus a margin), and
+        finished webhook deliveries (with their events) after 30 days."""
+        now = utcnow()
+        await self.store.idempotency.purge(now - timedelta(hours=25))
+        await self.store.webhooks.purge(now - timedelta(days=30))
 
     async def close(self) -> None:
         self.scheduler.shutdown()

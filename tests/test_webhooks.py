@@ -273,3 +273,17 @@ async def test_reauth_required_event_carries_the_account(
     assert payload["data"]["account"]["id"] == account["id"]
     assert payload["data"]["account"]["status"] == "reauth_required"
     assert fakes["mastodon"].TOKEN not in str(payload)  # type: ignore[attr-defined]
+
+
+async def test_housekeeping_forgets_old_finished_deliveries(api: Api, receiver: Receiver) -> None:
+    hook_id, _ = await make_hook(api, receiver.url, ["post.published"])
+    assert (await api.post(f"/v1/webhooks/{hook_id}/test")).json()["status"] == "succeeded"
+    store = api.services.store
+    assert await store.webhooks.purge(datetime.now(UTC) - timedelta(days=1)) == 0  # too recent
+    assert await store.webhooks.purge(datetime.now(UTC) + timedelta(seconds=1)) == 1
+    assert (await api.get(f"/v1/webhooks/{hook_id}/deliveries")).json() == {
+        "deliveries": [],
+        "total": 0,
+    }
+    assert await store.db.fetchall("SELECT id FROM events") == []
+    await api.services.housekeeping()  # runs hourly; must not fail on an empty outbox

@@ -258,3 +258,20 @@ class WebhookStore:
             "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE state = 'pending'"
         )
         return from_ms(row[0]) if row and row[0] is not None else None
+
+    async def purge(self, older_than: datetime) -> int:
+        """Forget finished deliveries (and their events) created before `older_than`."""
+        cutoff = to_ms(older_than)
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "DELETE FROM webhook_deliveries WHERE state != 'pending' AND created_at < ?",
+                [cutoff],
+            )
+            removed = cur.rowcount
+            await cur.close()
+            await conn.execute(
+                "DELETE FROM events WHERE created_at < ? AND NOT EXISTS "
+                "(SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id)",
+                [cutoff],
+            )
+            return removed
