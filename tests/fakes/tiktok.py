@@ -376,7 +376,10 @@ class Fake(FakePlatform):
             }
         )
 
-    async def video_init(self, request: web.Request) -> web.StreamResponse:
+    async def _start_init(
+        self, request: web.Request
+    ) -> web.Response | tuple[Any, Any, dict[str, Any]]:
+        """What both init endpoints check first: auth, injected failures, rate limit, JSON body."""
         token = self._auth(request)
         if isinstance(token, web.Response):
             return token
@@ -389,6 +392,13 @@ class Fake(FakePlatform):
         body = await self._json(request)
         if isinstance(body, web.Response):
             return body
+        return token, failure, body
+
+    async def video_init(self, request: web.Request) -> web.StreamResponse:
+        started = await self._start_init(request)
+        if isinstance(started, web.Response):
+            return started
+        token, failure, body = started
         info = body.get("post_info")
         if (bad := self._check_post_info(info, photo=False)) is not None:
             return bad
@@ -465,18 +475,10 @@ class Fake(FakePlatform):
         return None
 
     async def content_init(self, request: web.Request) -> web.StreamResponse:
-        token = self._auth(request)
-        if isinstance(token, web.Response):
-            return token
-        await self.slow_down()
-        failure = self._failure(request)
-        if isinstance(failure, web.Response):
-            return failure
-        if (limited := self._limited(token, "init")) is not None:
-            return limited
-        body = await self._json(request)
-        if isinstance(body, web.Response):
-            return body
+        started = await self._start_init(request)
+        if isinstance(started, web.Response):
+            return started
+        token, failure, body = started
         if body.get("media_type") != "PHOTO" or body.get("post_mode") not in (
             "DIRECT_POST",
             "MEDIA_UPLOAD",
