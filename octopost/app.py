@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from octopost import __version__
 from octopost.config import Config
+from octopost.dashboard import dashboard_routes, template_config
 from octopost.models import utcnow
 from octopost.services import Services, build_services
 from octopost.web.accounts import AccountController
@@ -59,7 +60,14 @@ def create_app(
         return running[-1]
 
     app = Litestar(
-        route_handlers=[healthz, PostController, AccountController, WebhookController],
+        route_handlers=[
+            healthz,
+            PostController,
+            AccountController,
+            WebhookController,
+            *dashboard_routes(),
+        ],
+        template_config=template_config(),
         lifespan=[lifespan],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,

@@ -13,6 +13,7 @@ import string
 import time
 from datetime import datetime
 
+from octopost.errors import NotFoundError
 from octopost.models import ApiKey, utcnow
 from octopost.store import Store
 
@@ -95,4 +96,16 @@ class KeyService:
         if now - self._touched.get(key.id, -TOUCH_INTERVAL) >= TOUCH_INTERVAL:
             self._touched[key.id] = now
             await self.store.keys.touch(key.id, utcnow())
+        return key
+
+    async def all(self) -> list[ApiKey]:
+        """Every key, revoked ones included (never a secret: only hashes are stored)."""
+        return await self.store.keys.all()
+
+    async def revoke(self, key_id: str) -> ApiKey:
+        """Revoke at once in this process (the verified-key cache forgets it too)."""
+        key = await self.store.keys.revoke(key_id, utcnow())
+        if key is None:
+            raise NotFoundError(f"No API key with id '{key_id}'")
+        self._cache = {h: v for h, v in self._cache.items() if v[0].id != key_id}
         return key

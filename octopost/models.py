@@ -217,3 +217,13 @@ class OutboxItem(msgspec.Struct):
     payload: bytes
     attempts: int
     created_at: datetime
+
+
+class DashboardSession(msgspec.Struct):
+    """A signed-in browser: the API key it acts as and its CSRF token (never the key's secret)."""
+
+    key: ApiKey
+    csrf: str
+    created_at: datetime
+    seen_at: datetime
+    expires_at: datetime

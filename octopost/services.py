@@ -54,8 +54,10 @@ class Services:
 
     async def housekeeping(self) -> None:
         """Forget idempotency keys after their 24-hour replay window (plus a margin), and
-        finished webhook deliveries (with their events) after 30 days."""
+        finished webhook deliveries (with their events) after 30 days, and expired
+        dashboard sessions."""
         now = utcnow()
+        await self.store.sessions.purge(now)
         await self.store.idempotency.purge(now - timedelta(hours=25))
         await self.store.webhooks.purge(now - timedelta(days=30))
 

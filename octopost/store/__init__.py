@@ -9,11 +9,12 @@ from octopost.store.db import Database
 from octopost.store.idempotency import IdempotencyStore
 from octopost.store.keys import KeyStore
 from octopost.store.posts import PostStore
+from octopost.store.sessions import SessionStore
 from octopost.store.webhooks import WebhookStore
 
 
 class Store:
-    """Facade over the database: posts, keys, accounts, webhooks, idempotency."""
+    """Facade over the database: posts, keys, accounts, webhooks, idempotency, dashboard sessions."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
         self.db = Database(path, busy_timeout_ms=busy_timeout_ms)
@@ -22,6 +23,7 @@ class Store:
         self.accounts = AccountStore(self.db)
         self.webhooks = WebhookStore(self.db)
         self.idempotency = IdempotencyStore(self.db)
+        self.sessions = SessionStore(self.db)
 
     async def open(self) -> Store:
         await self.db.open()

@@ -152,4 +152,17 @@ MIGRATIONS: list[str] = [
             ON CONFLICT (sandbox, status) DO UPDATE SET n = n + 1;
     END;
     """,
+    # 4: dashboard sign-in sessions (only a hash of the cookie's token is stored)
+    """
+    CREATE TABLE dashboard_sessions (
+        token_hash   BLOB PRIMARY KEY,
+        api_key_id   TEXT NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+        csrf         TEXT NOT NULL,
+        notice       TEXT,
+        created_at   INTEGER NOT NULL,
+        seen_at      INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at);
+    """,
 ]

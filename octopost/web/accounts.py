@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath
 
-from octopost.errors import ForbiddenError
+from octopost.access import Action, require
 from octopost.services import Services
 from octopost.web import examples as ex
 from octopost.web.schemas import AccountList, AccountResponse, ConnectAccountRequest, ErrorResponse
@@ -24,10 +24,7 @@ CONNECT_EXAMPLE = {
 
 
 def _live_only(request: Req) -> None:
-    if request.user.sandbox:
-        raise ForbiddenError(
-            "Sandbox (oct_test_) keys cannot change connected accounts; use a live key"
-        )
+    require(request.user, Action.ACCOUNTS_CHANGE)
 
 
 class AccountController(Controller):

@@ -106,32 +106,11 @@ class IdempotencyMiddleware:
     async def _replay(
         self, store: Any, owner: str, key: str, fingerprint: bytes, existing: Any, send: Send
     ) -> None:
-        stored_fingerprint, status, content_type, body = existing
-        deadline = time.monotonic() + WAIT_FOR_FIRST
-        while True:
-            if stored_fingerprint != fingerprint:
-                raise IdempotencyError(
-                    "This Idempotency-Key was already used with a different request",
-                    [
-                        FieldError(
-                            "Idempotency-Key", "already used with a different method, path or body"
-                        )
-                    ],
-                )
-            if status is not None:
-                break
-            if time.monotonic() > deadline:
-                raise ConflictError(
-                    "A request with this Idempotency-Key is still in progress; retry shortly"
-                )
-            await asyncio.sleep(0.02)
-            again = await store.begin(owner, key, fingerprint, utcnow())
-            if again is None:  # the first request failed and released the key: we now own it
-                await store.release(owner, key)
-                raise ConflictError(
-                    "The first request with this Idempotency-Key failed; send it again"
-                )
-            stored_fingerprint, status, content_type, body = again
+        outcome = await wait_for_first(store, owner, key, fingerprint, existing)
+        if outcome is None:  # the first request failed and released the key: we now own it
+            await store.release(owner, key)
+            raise ConflictError("The first request with this Idempotency-Key failed; send it again")
+        status, content_type, body = outcome
         await send(
             {
                 "type": "http.response.start",
@@ -143,3 +122,35 @@ class IdempotencyMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body or b"", "more_body": False})
+
+
+async def wait_for_first(
+    store: Any, owner: str, key: str, fingerprint: bytes, existing: Any
+) -> tuple[int, str | None, bytes | None] | None:
+    """The stored outcome of the first request with this key, waiting (bounded) while it
+    runs. None: the first failed and released the key, and this caller now holds it.
+
+    Shared by the API middleware and the dashboard's forms (their key is a form field)."""
+    stored_fingerprint, status, content_type, body = existing
+    deadline = time.monotonic() + WAIT_FOR_FIRST
+    while True:
+        if stored_fingerprint != fingerprint:
+            raise IdempotencyError(
+                "This Idempotency-Key was already used with a different request",
+                [
+                    FieldError(
+                        "Idempotency-Key", "already used with a different method, path or body"
+                    )
+                ],
+            )
+        if status is not None:
+            return status, content_type, body
+        if time.monotonic() > deadline:
+            raise ConflictError(
+                "A request with this Idempotency-Key is still in progress; retry shortly"
+            )
+        await asyncio.sleep(0.02)
+        again = await store.begin(owner, key, fingerprint, utcnow())
+        if again is None:
+            return None
+        stored_fingerprint, status, content_type, body = again

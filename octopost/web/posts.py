@@ -10,6 +10,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from octopost.errors import ValidationError
+from octopost.models import Post
 from octopost.posts import draft_post
 from octopost.services import Services
 from octopost.web import examples as ex
@@ -227,20 +228,31 @@ class PostController(Controller):
         sandbox = _sandbox(request)
         if post_id is not None:
             target = await services.posts.get(post_id, sandbox=sandbox)
-        elif data is not None:
-            target = draft_post(
-                content=data.content,
-                platforms=data.platforms,
-                scheduled_for=data.scheduled_for,
-                media=data.media,
-                sandbox=sandbox,
-                now=services.posts.clock(),
-            )
-        else:
+            return await check_report(services, target)
+        if data is None:
             raise ValidationError("Send a post body or ?post_id=")
-        checks = await services.publisher.check(target)
-        report = {
-            platform: PlatformCheckResponse(c.ok, c.length, c.limit, c.account, c.problems)
-            for platform, c in checks.items()
-        }
-        return ValidationReport(valid=all(c.ok for c in checks.values()), platforms=report)
+        return await dry_run(services, data, sandbox=sandbox)
+
+
+async def dry_run(
+    services: Services, data: CreatePostRequest, *, sandbox: bool
+) -> ValidationReport:
+    """Would this post publish? (`POST /v1/posts/validate`; the dashboard's live counter.)"""
+    target = draft_post(
+        content=data.content,
+        platforms=data.platforms,
+        scheduled_for=data.scheduled_for,
+        media=data.media,
+        sandbox=sandbox,
+        now=services.posts.clock(),
+    )
+    return await check_report(services, target)
+
+
+async def check_report(services: Services, target: Post) -> ValidationReport:
+    checks = await services.publisher.check(target)
+    report = {
+        platform: PlatformCheckResponse(c.ok, c.length, c.limit, c.account, c.problems)
+        for platform, c in checks.items()
+    }
+    return ValidationReport(valid=all(c.ok for c in checks.values()), platforms=report)

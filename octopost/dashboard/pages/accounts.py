@@ -1,0 +1,173 @@
+"""Accounts: every platform's connection state; connect (or reconnect) with the platform's
+credential form, disconnect with a confirmation. OAuth "Connect" buttons slot in per
+platform beside the credential form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import get, post
+from litestar.datastructures import FormMultiDict
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from octopost.access import Action
+from octopost.dashboard.forms import Problems
+from octopost.dashboard.render import Req, notify, page
+from octopost.dashboard.session import Viewer, checked_form
+from octopost.errors import OctopostError
+from octopost.platforms import ADAPTERS, PLATFORM_IDS
+from octopost.platforms.forms import FORMS, ConnectForm, Field
+from octopost.services import Services
+
+Svc = NamedDependency[Services]
+
+
+def _form_of(platform: str) -> ConnectForm:
+    if platform not in FORMS:
+        raise NotFoundException(f"No platform '{platform}'")
+    return FORMS[platform]
+
+
+@get("/accounts", name="accounts")
+async def accounts(services: Svc, viewer: Viewer) -> Template:
+    by_platform = {a.platform: a for a in await services.accounts.all()}
+    rows = [
+        {"id": p, "label": ADAPTERS[p].label, "account": by_platform.get(p)} for p in PLATFORM_IDS
+    ]
+    return await page(services, viewer, "accounts.html", nav="accounts", rows=rows)
+
+
+async def _connect_page(
+    services: Services,
+    viewer: Viewer,
+    platform: str,
+    *,
+    values: dict[str, str] | None = None,
+    variant: int = 0,
+    problems: Problems | None = None,
+    status: int = 200,
+) -> Template:
+    record = await services.accounts.for_platform(platform)
+    return await page(
+        services,
+        viewer,
+        "connect.html",
+        nav="accounts",
+        status=status,
+        platform=platform,
+        label=ADAPTERS[platform].label,
+        spec=_form_of(platform),
+        record=record,
+        values=values or {},
+        chosen=variant,
+        problems=problems or Problems(),
+        may=viewer.can(Action.ACCOUNTS_CHANGE),
+    )
+
+
+@get("/accounts/{platform:str}/connect", name="connect")
+async def connect_form(services: Svc, viewer: Viewer, platform: FromPath[str]) -> Template:
+    _form_of(platform)
+    return await _connect_page(services, viewer, platform)
+
+
+def _value(spec: Field, raw: str) -> Any:
+    """Typed as the adapter's struct expects (numbers and yes/no are not strings)."""
+    if spec.kind == "bool":
+        return raw == "yes"
+    if spec.kind == "number":
+        try:
+            return float(raw) if "." in raw else int(raw)
+        except ValueError:
+            return raw  # the adapter's own check names the field
+    return raw
+
+
+def _collect(fields: tuple[Field, ...], form: FormMultiDict, prefix: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for spec in fields:
+        raw = str(form.get(prefix + spec.name, "")).strip()
+        if raw:
+            out[spec.name] = _value(spec, raw)
+    return out
+
+
+@post("/accounts/{platform:str}/connect", status_code=303)
+async def connect(
+    request: Req, services: Svc, viewer: Viewer, platform: FromPath[str]
+) -> Template | Redirect:
+    spec = _form_of(platform)
+    form = await checked_form(request, viewer)
+    try:
+        variant = min(max(int(str(form.get("variant", "0"))), 0), len(spec.variants) - 1)
+    except ValueError:
+        variant = 0
+    chosen = spec.variants[variant]
+    values = {k: str(v) for k, v in form.items()}
+    problems = Problems()
+    for field_spec in chosen.fields:
+        if field_spec.required and not values.get(f"credentials.{field_spec.name}", "").strip():
+            problems.add(f"credentials.{field_spec.name}", "this field is required")
+    if problems:
+        problems.message = "Fill in the required fields."
+        return await _connect_page(
+            services,
+            viewer,
+            platform,
+            values=values,
+            variant=variant,
+            problems=problems,
+            status=422,
+        )
+    credentials = _collect(chosen.fields, form, "credentials.")
+    if chosen.kind:
+        credentials["kind"] = chosen.kind
+    settings = _collect(spec.settings, form, "settings.")
+    try:
+        viewer.require(Action.ACCOUNTS_CHANGE)
+        record = await services.accounts.connect(platform, credentials, settings)
+    except OctopostError as exc:
+        return await _connect_page(
+            services,
+            viewer,
+            platform,
+            values=values,
+            variant=variant,
+            problems=Problems.from_error(exc),
+            status=403 if exc.code == "forbidden" else 422,
+        )
+    await notify(services, viewer, f"Connected {ADAPTERS[platform].label} as @{record.username}.")
+    return Redirect("/accounts", status_code=303)
+
+
+@get("/accounts/{account_id:str}/disconnect", name="disconnect")
+async def confirm_disconnect(services: Svc, viewer: Viewer, account_id: FromPath[str]) -> Template:
+    record = await services.accounts.get(account_id)
+    label = ADAPTERS[record.platform].label
+    return await page(
+        services,
+        viewer,
+        "confirm.html",
+        nav="accounts",
+        title=f"Disconnect {label}?",
+        detail=f"Octopost forgets the credentials of @{record.username}. Posts already "
+        f"published stay on {label}; new posts cannot go there until you connect again.",
+        action=f"/accounts/{account_id}/disconnect",
+        button=f"Disconnect {label}",
+        back="/accounts",
+    )
+
+
+@post("/accounts/{account_id:str}/disconnect", status_code=303)
+async def disconnect(
+    request: Req, services: Svc, viewer: Viewer, account_id: FromPath[str]
+) -> Redirect:
+    await checked_form(request, viewer)
+    viewer.require(Action.ACCOUNTS_CHANGE)
+    record = await services.accounts.get(account_id)
+    await services.accounts.delete(account_id)
+    await notify(services, viewer, f"Disconnected {ADAPTERS[record.platform].label}.")
+    return Redirect("/accounts", status_code=303)
