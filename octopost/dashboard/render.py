@@ -22,6 +22,10 @@ IDEMPOTENCY_FIELD = "idempotency_key"
 #: the stored "response" of a dashboard form action is where it redirected to
 _LOCATION = "text/uri-list"
 
+#: a form that comes back with the services' errors is a page that rendered fine (200):
+#: browsers treat a 4xx document as a failed load, and the errors are in its content
+FORM_ERROR = 200
+
 LABELS = {platform: cls.label for platform, cls in ADAPTERS.items()}
 
 

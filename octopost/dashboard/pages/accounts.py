@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from octopost.access import Action
 from octopost.dashboard.forms import Problems
-from octopost.dashboard.render import Req, notify, page
+from octopost.dashboard.render import FORM_ERROR, Req, notify, page
 from octopost.dashboard.session import Viewer, checked_form
 from octopost.errors import OctopostError
 from octopost.platforms import ADAPTERS, PLATFORM_IDS
@@ -120,7 +120,7 @@ async def connect(
             values=values,
             variant=variant,
             problems=problems,
-            status=422,
+            status=FORM_ERROR,
         )
     credentials = _collect(chosen.fields, form, "credentials.")
     if chosen.kind:
@@ -137,7 +137,7 @@ async def connect(
             values=values,
             variant=variant,
             problems=Problems.from_error(exc),
-            status=403 if exc.code == "forbidden" else 422,
+            status=FORM_ERROR,
         )
     await notify(services, viewer, f"Connected {ADAPTERS[platform].label} as @{record.username}.")
     return Redirect("/accounts", status_code=303)

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from octopost.dashboard import session as sess
-from octopost.dashboard.render import Req, page
+from octopost.dashboard.render import FORM_ERROR, Req, page
 from octopost.services import Services
 
 Svc = NamedDependency[Services]
@@ -60,7 +60,12 @@ async def signin(request: Req, services: Svc) -> Template | Redirect:
     if key is None:
         # The API's words for a bad key (web/auth.py); a new sign-in token for the retry.
         return await _signin_page(
-            request, services, sess.new_token(), next_path, "Invalid or revoked API key", status=401
+            request,
+            services,
+            sess.new_token(),
+            next_path,
+            "Invalid or revoked API key",
+            status=FORM_ERROR,
         )
     token, _expires = await sess.start_session(services, key)
     response = Redirect(next_path, status_code=303)

@@ -16,7 +16,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from octopost.dashboard.forms import ComposeForm, Problems
-from octopost.dashboard.render import Req, once, page
+from octopost.dashboard.render import FORM_ERROR, Req, once, page
 from octopost.dashboard.session import Viewer, check_header, checked_form
 from octopost.errors import ConflictError, FieldError, OctopostError, ValidationError
 from octopost.models import EDITABLE, AccountStatus
@@ -158,7 +158,7 @@ async def _save(
             problems=problems,
             report=report,
             post_id=post_id,
-            status=422 if isinstance(exc, ValidationError) else 409,
+            status=FORM_ERROR,
         )
 
 

@@ -9,7 +9,7 @@ from litestar.response import Redirect, Template
 
 from octopost.access import Action
 from octopost.dashboard.forms import Problems, checkbox
-from octopost.dashboard.render import Req, notify, once, page
+from octopost.dashboard.render import FORM_ERROR, Req, notify, once, page
 from octopost.dashboard.session import Viewer, checked_form
 from octopost.errors import FieldError, ValidationError
 from octopost.services import Services
@@ -65,7 +65,9 @@ async def create(request: Req, services: Svc, viewer: Viewer) -> Template | Redi
         replayed = await once(request, services, viewer, form, run)
     except ValidationError as exc:
         values = {"name": name, "sandbox": sandbox}
-        return await _keys_page(services, viewer, values, Problems.from_error(exc), status=422)
+        return await _keys_page(
+            services, viewer, values, Problems.from_error(exc), status=FORM_ERROR
+        )
     if not created:
         await notify(services, viewer, "This key was already created; its secret was shown once.")
         return replayed

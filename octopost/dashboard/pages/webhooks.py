@@ -11,7 +11,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from octopost.dashboard.forms import Problems, checkbox
-from octopost.dashboard.render import Req, notify, once, page
+from octopost.dashboard.render import FORM_ERROR, Req, notify, once, page
 from octopost.dashboard.session import Viewer, checked_form
 from octopost.errors import OctopostError
 from octopost.services import Services
@@ -81,7 +81,7 @@ async def create(request: Req, services: Svc, viewer: Viewer) -> Template | Redi
         replayed = await once(request, services, viewer, form, run)
     except OctopostError as exc:
         problems = Problems.from_error(exc, _events_renames(events))
-        return await _list_page(services, viewer, values, problems, status=422)
+        return await _list_page(services, viewer, values, problems, status=FORM_ERROR)
     if not created:  # a resent form: the secret was shown the first time only
         await notify(
             services, viewer, "This webhook was already created; its secret was shown once."
@@ -153,7 +153,7 @@ async def update(
         typed.description = values["description"]
         typed.enabled = bool(changes["enabled"])
         problems = Problems.from_error(exc, _events_renames(typed.events))
-        return await _hook_page(services, viewer, hook_id, typed, problems, status=422)
+        return await _hook_page(services, viewer, hook_id, typed, problems, status=FORM_ERROR)
     await notify(services, viewer, "Webhook saved.")
     return Redirect(f"/webhooks/{hook_id}", status_code=303)
 

@@ -69,7 +69,7 @@
       const when = new Date(picker.value); // a datetime-local value is read as local time
       if (isNaN(when)) { hidden.value = ""; return; }
       hidden.value = when.toISOString().replace(/\.000Z$/, "Z");
-      preview.textContent = `${zone} time. Stored as ${hidden.value.replace("T", " ").replace("Z", "")} UTC.`;
+      preview.textContent = `${zone} time. Stored as ${hidden.value.slice(0, 16).replace("T", " ")} UTC.`;
     };
     picker.addEventListener("input", update);
     picker.addEventListener("change", update);
