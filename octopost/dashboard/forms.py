@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from litestar.datastructures import FormMultiDict
 
-from octopost.errors import FieldError, OctopostError
+from octopost.errors import OctopostError
 from octopost.models import Image, Media, Post, Video, iso
 from octopost.platforms import PLATFORM_IDS
 from octopost.web.schemas import CreatePostRequest
@@ -161,13 +160,5 @@ def _local_as_utc(value: str) -> str:
     return iso(parsed) or value
 
 
-def required(name: str, message: str) -> FieldError:
-    return FieldError(name, message)
-
-
 def checkbox(form: FormMultiDict, name: str) -> bool:
     return str(form.get(name, "")) in ("on", "true", "1", "yes")
-
-
-def as_dict(form: FormMultiDict) -> dict[str, Any]:
-    return {k: form.get(k) for k in form}

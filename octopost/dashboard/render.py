@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 
 from octopost import __version__
 from octopost.dashboard.session import CSRF_FIELD, Viewer
+from octopost.models import utcnow
 from octopost.platforms import ADAPTERS
 from octopost.services import Services
 from octopost.web.idempotency import wait_for_first
@@ -92,7 +93,7 @@ async def once(
     store = services.store.idempotency
     owner = viewer.key.id
     fingerprint = _fingerprint(request, form)
-    existing = await store.begin(owner, key, fingerprint, services.posts.clock())
+    existing = await store.begin(owner, key, fingerprint, utcnow())
     if existing is not None:
         outcome = await wait_for_first(store, owner, key, fingerprint, existing)
         if outcome is not None:
