@@ -88,6 +88,10 @@ class Delivery(msgspec.Struct):
     simulated: bool = False
     checkpoint: dict[str, Any] = msgspec.field(default_factory=dict)
     updated_at: datetime | None = None
+    #: some attempt may have reached the platform: never a plain failure without recover()
+    reached: bool = False
+    #: `attempts` when the current publish or retry began: each one gets a full budget
+    budget_from: int = 0
 
     def result(self) -> PlatformResult:
         return PlatformResult(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -25,27 +24,15 @@ from octopost.media import Fetcher, PublishMedia
 from octopost.models import AccountStatus, Delivery, DeliveryState, Post, PostStatus, utcnow
 from octopost.platforms import ADAPTERS
 from octopost.platforms.base import Account, Adapter, Draft, Published, PublishJob
-from octopost.platforms.errors import (
-    AuthExpiredError,
-    OutcomeUnknownError,
-    PlatformError,
-    RateLimitedError,
-    category_of,
-)
+from octopost.platforms.errors import PlatformError
 from octopost.platforms.sandbox import simulate
+from octopost.retry import Action, Decision, decide, may_have_reached, unknown_outcome_message
 from octopost.store import Store
 
 log = logging.getLogger("octopost.publisher")
 
 Sleep = Callable[[float], Awaitable[None]]
 FinishHook = Callable[[Any, Post], Awaitable[None]]
-
-
-def unknown_outcome_message(label: str) -> str:
-    return (
-        f"The request to {label} was interrupted after it was sent, so the post may or may not "
-        f"exist there. Check your {label} account before re-posting."
-    )
 
 
 class Publisher:
@@ -161,21 +148,29 @@ class Publisher:
         self.start(claimed.id)
         return claimed
 
-    def start(self, post_id: str) -> None:
-        """Publish a claimed (`publishing`) post in the background, once per process."""
+    def start(self, post_id: str) -> bool:
+        """Publish a claimed (`publishing`) post in the background, once per process.
+
+        False when it is already running here (or the publisher is stopping)."""
         if self._stopping or post_id in self._tasks:
-            return
+            return False
         task = asyncio.create_task(self._run(post_id), name=f"publish {post_id}")
         self._tasks[post_id] = task
         task.add_done_callback(lambda _t: self._tasks.pop(post_id, None))
+        return True
 
     async def resume(self) -> int:
-        """At start-up: continue every post a crash or shutdown left in `publishing`."""
-        ids = await self.store.posts.publishing_ids()
-        for post_id in ids:
+        """Continue every post in `publishing` that has no task in this process.
+
+        At start-up these are what a crash or a shutdown left; later (the periodic
+        sweep calls this) what a failed write left behind. Returns how many started."""
+        started = 0
+        for post_id in await self.store.posts.publishing_ids():
+            if post_id in self._tasks or self._stopping:
+                continue
             log.info("resuming interrupted publish of %s", post_id)
-            self.start(post_id)
-        return len(ids)
+            started += self.start(post_id)
+        return started
 
     async def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait for running publishes; True when none is left."""
@@ -199,6 +194,15 @@ class Publisher:
 
     # -- the work ------------------------------------------------------------
     async def _run(self, post_id: str) -> None:
+        try:
+            await self._publish(post_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Never a silent death: the post stays `publishing` and the sweep resumes it.
+            log.exception("publishing %s stopped on an error; it is resumed later", post_id)
+
+    async def _publish(self, post_id: str) -> None:
         post = await self.store.posts.get(post_id)
         if post is None or post.status is not PostStatus.PUBLISHING:
             return
@@ -223,14 +227,23 @@ class Publisher:
             raise
         except Exception:
             log.exception("unexpected error publishing %s to %s", post.id, platform)
-            await self._fail(
-                post.id,
-                platform,
-                f"Internal error while publishing to {ADAPTERS[platform].label}; "
-                f"check your {ADAPTERS[platform].label} account before re-posting.",
-                "unknown",
-                False,
-            )
+            try:
+                await self._fail(
+                    post.id,
+                    platform,
+                    f"Internal error while publishing to {ADAPTERS[platform].label}; "
+                    f"check your {ADAPTERS[platform].label} account before re-posting.",
+                    "unknown",
+                    False,
+                )
+            except Exception:
+                # Recording failed too (disk full?): the delivery stays as it was in the
+                # store, the post stays `publishing`, and the sweep resumes it later.
+                log.exception(
+                    "could not record the outcome of %s on %s; it is resumed later",
+                    post.id,
+                    platform,
+                )
 
     async def _deliver_inner(
         self, post: Post, delivery: Delivery, draft: Draft, media: PublishMedia
@@ -262,11 +275,28 @@ class Publisher:
         adapter = self.make_adapter(platform, handle)
         job = self._job(post.id, platform, delivery, media)
 
-        if delivery.state is DeliveryState.SENDING:
-            # A request was in flight when the process stopped: find out before re-sending.
-            if await self._recovered(adapter, draft, job, post.id, platform, label):
+        # A request was in flight when the process stopped, or an earlier publish of
+        # this delivery may have reached the platform (a retry): look before sending.
+        consult = delivery.state is DeliveryState.SENDING or delivery.reached
+        if consult:
+            try:
+                found = await adapter.recover(draft, job)
+            except PlatformError as exc:
+                if delivery.state is DeliveryState.SENDING:
+                    log.warning("%s on %s: outcome unknown (%s)", post.id, platform, exc.message)
+                    await self._fail(
+                        post.id, platform, unknown_outcome_message(label), "unknown", False
+                    )
+                    return
+                # An explicit retry of a delivery the user was told to check first: the
+                # adapter's publish() still consults its checkpoints before sending.
+                log.info("%s on %s: retrying after an inconclusive look", post.id, platform)
+                found = None
+            if found is not None:
+                log.info("%s on %s: found the post from an earlier attempt", post.id, platform)
+                await self._succeed(post.id, platform, found)
                 return
-        else:
+        if delivery.state is not DeliveryState.SENDING:
             check = await check_platform(
                 platform,
                 draft,
@@ -278,40 +308,84 @@ class Publisher:
                 await self._fail(post.id, platform, " ".join(check.problems), "validation", False)
                 return
 
+        reached = delivery.reached
         while True:
             attempt, outcome = await self._attempt(adapter, draft, job, post.id, platform)
-            try:
-                if isinstance(outcome, PlatformError):
-                    raise outcome
-                published = outcome
-            except AuthExpiredError:
-                await self.accounts.mark_reauth(record.id, reconnect_message(platform))
-                await self._fail(post.id, platform, reconnect_message(platform), "auth", False)
+            if not isinstance(outcome, PlatformError):
+                await self._succeed(post.id, platform, outcome)
                 return
-            except OutcomeUnknownError:
-                if await self._recovered(adapter, draft, job, post.id, platform, label):
-                    return
-                if attempt >= self.config.max_attempts:
-                    await self._fail(
-                        post.id, platform, unknown_outcome_message(label), "unknown", False
-                    )
-                    return
-                continue  # recover() proved a resend is safe
-            except PlatformError as exc:
-                delay = self._retry_delay(exc, attempt)
-                if delay is None:
-                    await self._fail(
-                        post.id, platform, exc.message, category_of(exc), exc.retryable
-                    )
-                    return
+            decision = decide(
+                outcome,
+                attempt=attempt - delivery.budget_from,
+                reached=reached,
+                config=self.config,
+            )
+            if may_have_reached(outcome) and not reached:
+                reached = True
+                await self.store.posts.mark_reached(post.id, platform, self.clock())
+            if decision.action is Action.RETRY:
                 log.info(
-                    "%s on %s failed (%s); retrying in %.1fs", post.id, platform, exc.message, delay
+                    "%s on %s failed (%s); retrying in %.1fs",
+                    post.id,
+                    platform,
+                    outcome.message,
+                    decision.delay,
                 )
                 await self.store.posts.mark_pending(post.id, platform, self.clock())
-                await self.sleep(delay)
+                await self.sleep(decision.delay)
                 continue
-            await self._succeed(post.id, platform, published)
+            if decision.action is Action.RECOVER:
+                looked = await self._look(adapter, draft, job, post.id, platform)
+                if isinstance(looked, Published):
+                    await self._succeed(post.id, platform, looked)
+                    return
+                if looked is None and decision.resend:
+                    continue  # recover() said a resend is safe
+                await self._fail(
+                    post.id, platform, unknown_outcome_message(label), "unknown", False
+                )
+                return
+            await self._final(adapter, draft, job, post.id, platform, record.id, decision)
             return
+
+    async def _look(
+        self, adapter: Adapter, draft: Draft, job: PublishJob, post_id: str, platform: str
+    ) -> Published | None | PlatformError:
+        """recover(): the post, None (not there, or a resend is safe), or why it can't tell."""
+        try:
+            return await adapter.recover(draft, job)
+        except PlatformError as exc:
+            log.warning("%s on %s: outcome unknown (%s)", post_id, platform, exc.message)
+            return exc
+
+    async def _final(
+        self,
+        adapter: Adapter,
+        draft: Draft,
+        job: PublishJob,
+        post_id: str,
+        platform: str,
+        account_id: str,
+        decision: Decision,
+    ) -> None:
+        """A final failure; when an attempt may have reached the platform, it is asked first."""
+        label = ADAPTERS[platform].label
+        message, category = decision.message, decision.category
+        if decision.action is Action.REAUTH:
+            message = reconnect_message(platform)
+            await self.accounts.mark_reauth(account_id, message)
+        if decision.ask:
+            found = await self._look(adapter, draft, job, post_id, platform)
+            if isinstance(found, Published):
+                log.info("%s on %s: found the post after a failed attempt", post_id, platform)
+                await self._succeed(post_id, platform, found)
+                return
+            # Not confirmed: an earlier attempt may still have made it.
+            message = unknown_outcome_message(label)
+            if decision.action is Action.REAUTH:
+                message += " " + reconnect_message(platform)
+            category = "unknown"
+        await self._fail(post_id, platform, message, category, decision.retryable)
 
     async def _attempt(
         self, adapter: Adapter, draft: Draft, job: PublishJob, post_id: str, platform: str
@@ -324,43 +398,6 @@ class Publisher:
                 return attempt, await adapter.publish(draft, job)
             except PlatformError as exc:
                 return attempt, exc
-
-    async def _recovered(
-        self,
-        adapter: Adapter,
-        draft: Draft,
-        job: PublishJob,
-        post_id: str,
-        platform: str,
-        label: str,
-    ) -> bool:
-        """Resolve an unknown outcome. True when the delivery is now final."""
-        try:
-            found = await adapter.recover(draft, job)
-        except PlatformError as exc:
-            log.warning("%s on %s: outcome unknown (%s)", post_id, platform, exc.message)
-            await self._fail(post_id, platform, unknown_outcome_message(label), "unknown", False)
-            return True
-        if found is not None:
-            log.info("%s on %s: found the post after an interrupted request", post_id, platform)
-            await self._succeed(post_id, platform, found)
-            return True
-        return False
-
-    def _retry_delay(self, exc: PlatformError, attempt: int) -> float | None:
-        """Seconds to wait before the next attempt, or None to give up now."""
-        if not exc.retryable or attempt >= self.config.max_attempts:
-            return None
-        asked = getattr(exc, "retry_after", None)
-        base = min(self.config.backoff_max, self.config.backoff_base * 2 ** (attempt - 1))
-        delay = random.uniform(0, base)  # full jitter
-        if asked is not None:
-            delay = asked + random.uniform(0, min(1.0, base))
-        if delay > self.config.max_retry_delay:
-            return None
-        if isinstance(exc, RateLimitedError) and asked is None:
-            delay = max(delay, base)
-        return delay
 
     def _job(
         self, post_id: str, platform: str, delivery: Delivery, media: PublishMedia

@@ -232,7 +232,11 @@ class PlatformHttp:
                 else f"failed ({exc.__class__.__name__})"
             )
             if safe_to_retry:
-                raise UnavailableError(f"Request to {self.label} {what}", network=True) from exc
+                # A repeat is safe, but this request may have done its work: say so, so
+                # the delivery is never reported as a plain failure without a look.
+                raise UnavailableError(
+                    f"Request to {self.label} {what}", network=True, sent=True
+                ) from exc
             raise OutcomeUnknownError(
                 f"The request to {self.label} {what} after it was sent; the post may or may "
                 f"not exist. Check your {self.label} account before re-posting."

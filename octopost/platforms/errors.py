@@ -83,10 +83,14 @@ class UnavailableError(PlatformError):
         status: int | None = None,
         network: bool = False,
         retry_after: float | None = None,
+        sent: bool = False,
     ) -> None:
         super().__init__(message, status=status)
         self.network = network
         self.retry_after = retry_after
+        #: the request left before the failure: repeating it is safe (the caller said so),
+        #: but this attempt may have created the post
+        self.sent = sent
 
     @property
     def kind(self) -> str:

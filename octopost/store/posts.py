@@ -45,12 +45,14 @@ JOINED_COLUMNS = ", ".join(
             "simulated",
             "checkpoint",
             "updated_at",
+            "reached",
+            "budget_from",
         )
     ]
 )
 DELIVERY_COLUMNS = (
     "post_id, platform, state, attempts, remote_id, remote_url, error, "
-    "error_category, retryable, simulated, checkpoint, updated_at"
+    "error_category, retryable, simulated, checkpoint, updated_at, reached, budget_from"
 )
 
 
@@ -85,6 +87,8 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
         simulated=bool(row["simulated"]),
         checkpoint=_dict_decoder.decode(row["checkpoint"]),
         updated_at=from_ms(row["updated_at"]),
+        reached=bool(row["reached"]),
+        budget_from=row["budget_from"],
     )
 
 
@@ -120,6 +124,8 @@ def _delivery_at(row: aiosqlite.Row, start: int) -> Delivery:
         simulated=bool(values[9]),
         checkpoint=_dict_decoder.decode(values[10]),
         updated_at=from_ms(values[11]),
+        reached=bool(values[12]),
+        budget_from=values[13],
     )
 
 
@@ -315,9 +321,12 @@ class PostStore:
                 await conn.execute(
                     "INSERT INTO deliveries (post_id, platform, state, updated_at) "
                     "VALUES (?, ?, 'pending', ?) "
+                    # A retry keeps the checkpoint and `reached`: what earlier attempts
+                    # left on the platform must be found, not sent again. Its attempt
+                    # budget starts afresh (`attempts` keeps counting the total).
                     "ON CONFLICT (post_id, platform) DO UPDATE SET state = 'pending', "
                     "error = NULL, error_category = NULL, retryable = NULL, "
-                    "checkpoint = '{}', updated_at = excluded.updated_at "
+                    "budget_from = deliveries.attempts, updated_at = excluded.updated_at "
                     "WHERE deliveries.state = 'failed'",
                     (post_id, platform, to_ms(now)),
                 )
@@ -365,11 +374,21 @@ class PostStore:
         )
         return int(rows[0][0]) if rows else 0
 
-    async def mark_pending(self, post_id: str, platform: str, now: datetime) -> None:
-        """The last attempt failed for sure (nothing in flight); waiting to retry."""
+    async def mark_pending(
+        self, post_id: str, platform: str, now: datetime, *, reached: bool = False
+    ) -> None:
+        """The last attempt is over (nothing in flight); waiting to retry. `reached`: it
+        may have reached the platform (remembered for good by this delivery)."""
         await self.db.write(
-            "UPDATE deliveries SET state = 'pending', updated_at = ? "
+            "UPDATE deliveries SET state = 'pending', reached = MAX(reached, ?), updated_at = ? "
             "WHERE post_id = ? AND platform = ? AND state = 'sending'",
+            [int(reached), to_ms(now), post_id, platform],
+        )
+
+    async def mark_reached(self, post_id: str, platform: str, now: datetime) -> None:
+        """Some attempt may have reached the platform (before its outcome is acted on)."""
+        await self.db.write(
+            "UPDATE deliveries SET reached = 1, updated_at = ? WHERE post_id = ? AND platform = ?",
             [to_ms(now), post_id, platform],
         )
 

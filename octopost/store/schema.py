@@ -165,4 +165,13 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at);
     """,
+    # 5: per delivery, whether any attempt may have reached the platform (so the delivery
+    # never ends as a plain failure without asking the platform) and where the current
+    # publish's or retry's attempt budget starts; per idempotency reservation, the boot
+    # id of the process that made it (a reservation by a dead process is abandoned)
+    """
+    ALTER TABLE deliveries ADD COLUMN reached INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE deliveries ADD COLUMN budget_from INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE idempotency_keys ADD COLUMN boot TEXT;
+    """,
 ]
