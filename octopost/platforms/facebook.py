@@ -46,6 +46,7 @@ from octopost.platforms._facebook_api import (
     post_url,
 )
 from octopost.platforms._http import Response, bounded_poll
+from octopost.platforms._lookup import Inconclusive, settled_lookup, window_for
 from octopost.platforms._meta import classifier, reason
 from octopost.platforms.base import (
     Account,
@@ -208,7 +209,7 @@ class FacebookAdapter:
         creds = self._credentials()
         if job.state.get("sending") and not job.state.get("video_id"):
             # An earlier final request got no answer: look before sending again.
-            found = await self._reconcile(draft, job, creds)
+            found = await self._settled_reconcile(draft, job, creds)
             if found is not None:
                 return found
             await job.checkpoint(sending=None)
@@ -401,7 +402,7 @@ class FacebookAdapter:
         try:
             if job.state.get("video_id"):
                 return await self._await_video(job, creds, str(job.state["video_id"]))
-            found = await self._reconcile(draft, job, creds)
+            found = await self._settled_reconcile(draft, job, creds)
         except MediaError:
             return None  # the video failed processing: there is no post
         except OutcomeUnknownError:
@@ -414,6 +415,25 @@ class FacebookAdapter:
         if found is None:
             await job.checkpoint(sending=None)  # provably not there: a resend is safe
         return found
+
+    async def _settled_reconcile(
+        self, draft: Draft, job: PublishJob, creds: Credentials
+    ) -> Published | None:
+        """`_reconcile`, trusting "not on the Page" only once the Page can list a post
+        made as late as the unanswered request (a slow create lists late)."""
+        limit = VIDEO_CREATE_TIMEOUT if draft.video is not None else None
+        try:
+            return await settled_lookup(
+                lambda: self._reconcile(draft, job, creds),
+                sent_at=float(job.state.get("sending") or self.deps.clock()),
+                window=window_for(self.deps, limit),
+                deps=self.deps,
+            )
+        except Inconclusive:
+            raise OutcomeUnknownError(
+                "Facebook did not confirm the post and it is not on the Page yet; check your "
+                "Facebook Page before re-posting."
+            ) from None
 
     async def _reconcile(
         self, draft: Draft, job: PublishJob, creds: Credentials

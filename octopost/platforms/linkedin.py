@@ -44,6 +44,7 @@ from octopost.platforms._linkedin_api import (
     post_url,
 )
 from octopost.platforms._linkedin_text import escape_commentary, utf16_length
+from octopost.platforms._lookup import Inconclusive, settled_lookup, window_for
 from octopost.platforms.base import (
     Account,
     Deps,
@@ -197,6 +198,8 @@ class LinkedinAdapter:
         sent_before = job.state.get("post_sent_at")
         if sent_before is None:
             await job.checkpoint(post_sent_at=self.deps.clock())
+        else:  # recover() waits for a late listing counted from the latest send
+            await job.checkpoint(post_resent_at=self.deps.clock())
         try:
             resp = await self.api.call("POST", "/rest/posts", json=body, safe_to_retry=False)
         except LinkedinDuplicateError as exc:
@@ -233,6 +236,27 @@ class LinkedinAdapter:
         if sent_at is None:
             return None  # the create call never went out: publishing is safe
         author = await self._author()
+        latest = max(float(sent_at), float(job.state.get("post_resent_at") or 0))
+        try:
+            found = await settled_lookup(
+                lambda: self._find(draft, job, author, float(sent_at)),
+                sent_at=latest,
+                window=window_for(self.deps),
+                deps=self.deps,
+            )
+        except Inconclusive:
+            found = None
+        if found is not None:
+            return found
+        raise OutcomeUnknownError(
+            f"{LABEL} may or may not have created the post: it is not among your "
+            f"{RECOVER_WINDOW} latest posts yet. Check your LinkedIn account before re-posting."
+        )
+
+    async def _find(
+        self, draft: Draft, job: PublishJob, author: str, sent_at: float
+    ) -> Published | None:
+        """The post among the author's latest ones, made since our first send."""
         query = (
             f"q=author&author={quote(author, safe='')}&count={RECOVER_WINDOW}&sortBy=LAST_MODIFIED"
         )
@@ -252,16 +276,13 @@ class LinkedinAdapter:
         for post in decode(resp, Posts).elements:
             if (
                 post.author == author
-                and post.createdAt >= (float(sent_at) - CLOCK_SKEW) * 1000
+                and post.createdAt >= (sent_at - CLOCK_SKEW) * 1000
                 and post.commentary.strip() in wanted
                 and media <= media_ids(post.content)
             ):
                 await job.checkpoint(post_urn=post.id)
                 return Published(post.id, post_url(post.id))
-        raise OutcomeUnknownError(
-            f"{LABEL} may or may not have created the post: it is not among your "
-            f"{RECOVER_WINDOW} latest posts yet. Check your LinkedIn account before re-posting."
-        )
+        return None
 
     # -- media -----------------------------------------------------------------
     async def _content(self, draft: Draft, job: PublishJob, author: str) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ import msgspec
 from yarl import URL
 
 from octopost.platforms._http import Response, bounded_poll
+from octopost.platforms._lookup import Inconclusive, settled_lookup, window_for
 from octopost.platforms._twitter_api import (
     LABEL,
     AccountSettings,
@@ -220,6 +221,8 @@ class TwitterAdapter:
             body["reply_settings"] = settings.reply_settings
         if not resent:
             await job.checkpoint(tweet_sent_at=self.deps.clock(), user_id=await self._user_id())
+        else:  # recover() waits for a late listing counted from the latest send
+            await job.checkpoint(tweet_resent_at=self.deps.clock())
         try:
             resp = await self._call("POST", "/2/tweets", json=body, safe_to_retry=False)
         except DuplicateError as exc:
@@ -362,7 +365,18 @@ class TwitterAdapter:
             return Published(str(done), self._post_url(str(done)))
         if job.state.get("tweet_sent_at") is None:
             return None  # the create was never sent: publishing is safe
-        found = await self._lookup(draft, job)
+        sent_at = max(
+            float(job.state["tweet_sent_at"]), float(job.state.get("tweet_resent_at") or 0)
+        )
+        try:
+            found = await settled_lookup(
+                lambda: self._lookup(draft, job),
+                sent_at=sent_at,
+                window=window_for(self.deps),
+                deps=self.deps,
+            )
+        except Inconclusive:
+            found = None
         if found is not None:
             return found
         # Not on the timeline (yet?): X has no idempotency key and no lookup by

@@ -13,6 +13,10 @@ creates the post, answering exactly as the real platform does for that case:
 - "unavailable": 503 (or the platform's 5xx page)
 - "reject":      a content rejection with the platform's error body
 - "drop":        create the post, then drop the connection before answering
+
+`list_delay`: a new post shows in the fake's listings (timelines, feeds, finders)
+only that many seconds (by the fake's `clock`) after it was created, as platforms
+that list posts late do; lookups by id see it at once.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class FakePlatform:
 
     def __init__(self, *, delay: float = 0.0, clock: Any = time.time) -> None:
         self.delay = delay  # seconds the post-creating endpoint waits before answering
+        self.list_delay = 0.0  # seconds before a new post shows in listings
         self.clock = clock
         self.requests: list[Recorded] = []
         self.posts: list[dict[str, Any]] = []
@@ -81,6 +86,10 @@ class FakePlatform:
 
     def take_failure(self) -> Failure | None:
         return self.failures.popleft() if self.failures else None
+
+    def listed(self, created: float) -> bool:
+        """Whether a post created at `created` (epoch seconds) shows in listings yet."""
+        return self.clock() >= created + self.list_delay
 
     async def slow_down(self) -> None:
         """Called by the post-creating handler: wait `delay` seconds (bench, crash tests)."""

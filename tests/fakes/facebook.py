@@ -456,10 +456,10 @@ class Fake(FakePlatform):
             rows = [
                 self._video_node(v, {})
                 for v in sorted(self.videos.values(), key=lambda v: -v.created)
-                if v.page_id == page.id
+                if v.page_id == page.id and self.listed(v.created)
             ]
         else:
-            rows = [dict(p) for p in reversed(page.timeline)]
+            rows = [dict(p) for p in reversed(page.timeline) if self.listed(p["_created"])]
         since = params.get("since")
         if since is not None:
             try:

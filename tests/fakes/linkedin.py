@@ -645,7 +645,11 @@ class Fake(FakePlatform):
         if not self.can_read_posts:
             raise access_denied("partnerApiPostsExternal.FINDER-author.20260901")
         count = int(request.query.get("count", "10"))
-        mine = [p for p in reversed(self.posts) if p["author"] == author][:count]
+        mine = [
+            p
+            for p in reversed(self.posts)
+            if p["author"] == author and self.listed(p["created_at"] / 1000)
+        ][:count]
         return web.json_response(
             {
                 "paging": {"start": 0, "count": count, "links": []},

@@ -373,7 +373,11 @@ class Fake(FakePlatform):
             limit = min(40, max(1, int(request.query.get("limit", "20"))))
         except ValueError:
             limit = 20
-        mine = [s for s in self.statuses.values() if s["account_id"] == account_id]
+        mine = [
+            s
+            for s in self.statuses.values()
+            if s["account_id"] == account_id and self.listed(s["created_at"])
+        ]
         mine.sort(key=lambda s: int(s["id"]), reverse=True)
         return web.json_response([self.status_json(s) for s in mine[:limit]])
 

@@ -531,7 +531,9 @@ class Fake(FakePlatform):
                     {"start_time": [raw]},
                 )
         found = [
-            p for p in reversed(self.posts) if p["user_id"] == user_id and p["created_at"] >= since
+            p
+            for p in reversed(self.posts)
+            if p["user_id"] == user_id and p["created_at"] >= since and self.listed(p["created_at"])
         ][: int(count)]
         data = [
             {"id": p["id"], "text": p["shown"], "edit_history_post_ids": [p["id"]]} for p in found

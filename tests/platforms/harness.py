@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,8 +24,19 @@ def fake_class(platform: str) -> type[FakePlatform]:
     return importlib.import_module(f"tests.fakes.{platform}").Fake  # type: ignore[no-any-return]
 
 
-async def _instant(_: float) -> None:
-    return None
+class VirtualTime:
+    """The adapter's clock and sleep: a sleep moves the clock on at once (no wall time)."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += max(0.0, seconds)
 
 
 @dataclass
@@ -34,6 +46,7 @@ class Rig:
     fake: FakePlatform
     media: PublishMedia
     saved: list[dict[str, Any]]
+    time: VirtualTime
 
     def job(
         self, post_id: str = "post_contract", attempt: int = 1, state: dict[str, Any] | None = None
@@ -70,8 +83,13 @@ async def rig(platform: str, fake: FakePlatform, *, verify: bool = True) -> Asyn
     async with aiohttp.ClientSession() as session:
         fetcher = Fetcher(allow_private=True, max_bytes=64 * 1024 * 1024)
         settings = settings_for(platform, PlatformConfig(**fake.platform_config()))
+        virtual = VirtualTime()
         deps = Deps(
-            http=HttpClient(session, timeout=10), settings=settings, pages=fetcher, sleep=_instant
+            http=HttpClient(session, timeout=10),
+            settings=settings,
+            pages=fetcher,
+            sleep=virtual.sleep,
+            clock=virtual.clock,
         )
         account = Account(
             id="acc_contract",
@@ -85,7 +103,7 @@ async def rig(platform: str, fake: FakePlatform, *, verify: bool = True) -> Asyn
             account.username = identity.username
         media = PublishMedia(fetcher)
         try:
-            yield Rig(adapter, account, fake, media, saved)
+            yield Rig(adapter, account, fake, media, saved, virtual)
         finally:
             await media.close()
             await fetcher.close()

@@ -126,3 +126,33 @@ def test_measure_agrees_with_the_limits(platform: str) -> None:
     over = cls.check(Draft("a" * (limit + 1)), cls.limits)
     assert not [p for p in at_limit if "characters" in p]
     assert [p for p in over if "characters" in p]
+
+
+#: adapters whose recover() finds a post by reading a listing (timeline, feed, finder);
+#: the others look the post up by a key they chose or were given (Bluesky's record key,
+#: a Meta container's status, TikTok's publish_id, YouTube's upload session)
+LISTING_LOOKUP = ["facebook", "linkedin", "mastodon", "twitter"]
+
+
+@pytest.mark.parametrize("platform", LISTING_LOOKUP)
+async def test_late_listed_lost_answer_is_found_not_sent_again(
+    platform: str, media_server: MediaServer
+) -> None:
+    """The post is made, the answer is lost, and the platform lists the post only some
+    seconds later: recover() must wait for the listing (bounded), never send again."""
+    async with fake_class(platform)() as fake, rig(platform, fake) as r:
+        fake.clock = r.time.clock  # one virtual clock: the adapter's waits move it
+        fake.list_delay = 20.0
+        draft = sample_draft(fake.contract_media, media_server)
+        first_job = r.job()
+        fake.fail_next("drop")
+        with pytest.raises((OutcomeUnknownError, UnavailableError)):
+            await r.adapter.publish(draft, first_job)
+        assert len(fake.posts) == 1
+        adapter = r.new_adapter()  # as after a restart
+        job = r.job(attempt=2, state=dict(first_job.state))
+        found = await adapter.recover(draft, job)
+        if found is None:  # the adapter says re-sending is safe (an idempotent create)
+            found = await adapter.publish(draft, job)
+        assert len(fake.posts) == 1
+        assert found.post_id == fake.posts[0]["id"]

@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from octopost.platforms._lookup import window_for
 from octopost.platforms.base import Draft, Identity, ImageRef, VideoRef
 from octopost.platforms.errors import (
     AuthExpiredError,
@@ -450,8 +451,11 @@ async def test_a_5xx_on_the_final_request_keeps_the_marker() -> None:
         with pytest.raises(UnavailableError):
             await r.adapter.publish(Draft("Maybe"), job)
         assert job.state["sending"]
+        sent_at = job.state["sending"]
         await r.adapter.publish(Draft("Maybe"), job)
-        assert len(fake.calls("GET", f"/v25.0/{PAGE}/posts")) == 1 and len(fake.posts) == 1
+        # the Page was read (again) until it could list a post as late as the 5xx'd send
+        assert fake.calls("GET", f"/v25.0/{PAGE}/posts") and len(fake.posts) == 1
+        assert r.time.now >= sent_at + window_for(r.adapter.deps)  # type: ignore[attr-defined]
 
 
 async def test_recover_cannot_tell_without_text_or_access(media_server: MediaServer) -> None:
