@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from pathlib import Path
 
-from tests.helpers import Api
+from octopost.models import utcnow
+from octopost.web.idempotency import WAIT_FOR_FIRST
+from tests.helpers import Api, make_config, running_api
 
 
 async def test_same_key_same_body_replays_the_first_response(api: Api) -> None:
@@ -106,3 +110,31 @@ async def test_sandbox_dry_run_needs_no_account(api: Api) -> None:
         "valid": True,
         "platforms": {"linkedin": {"ok": True, "length": 2, "limit": 3000, "account": "sandbox"}},
     }
+
+
+async def test_a_reservation_left_by_a_dead_process_does_not_block_the_repeat(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL during a keyed request leaves a reservation with no response; after a
+    restart the repeat runs at once instead of waiting and answering 409 (issue 9.4)."""
+    config = make_config(tmp_path)
+    body = {"content": "after the crash", "platforms": ["bluesky"]}
+    async with running_api(config) as first:
+        key, secret = await first.services.keys.create("client")
+        # What the killed process left: the key reserved, the request never finished.
+        assert (
+            await first.services.store.idempotency.begin(key.id, "crash-1", b"x", utcnow()) is None
+        )
+    async with running_api(config) as second:
+        started = time.monotonic()
+        resp = await second.post(
+            "/v1/posts", body, key=secret, headers={"Idempotency-Key": "crash-1"}
+        )
+        assert resp.status_code == 201, resp.text
+        assert time.monotonic() - started < WAIT_FOR_FIRST / 3
+        again = await second.post(
+            "/v1/posts", body, key=secret, headers={"Idempotency-Key": "crash-1"}
+        )
+        assert again.headers.get("idempotent-replayed") == "true"
+        assert again.json()["id"] == resp.json()["id"]
+        assert (await second.get("/v1/posts", key=secret)).json()["total"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from octopost.store.db import Database, one, to_ms
@@ -10,6 +11,10 @@ from octopost.store.db import Database, one, to_ms
 class IdempotencyStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        #: this process's (this open store's) start id: a reservation without a response
+        #: is in progress only while the boot that made it runs; one left by a crashed
+        #: process is abandoned, and the repeat runs the request
+        self.boot = secrets.token_hex(8)
 
     async def begin(
         self, api_key_id: str, key: str, fingerprint: bytes, now: datetime
@@ -19,14 +24,19 @@ class IdempotencyStore:
         async with self.db.transaction() as conn:
             row = await one(
                 conn,
-                "SELECT fingerprint, status, content_type, body FROM idempotency_keys WHERE api_key_id = ? AND key = ?",
+                "SELECT fingerprint, status, content_type, body, boot FROM idempotency_keys "
+                "WHERE api_key_id = ? AND key = ?",
                 [api_key_id, key],
             )
-            if row is not None:
+            if row is not None and (row[1] is not None or row[4] == self.boot):
                 return bytes(row[0]), row[1], row[2], bytes(row[3]) if row[3] is not None else None
+            # New, or abandoned by a process that died mid-request: reserve it for us.
             await conn.execute(
-                "INSERT INTO idempotency_keys (api_key_id, key, fingerprint, created_at) VALUES (?,?,?,?)",
-                (api_key_id, key, fingerprint, to_ms(now)),
+                "INSERT INTO idempotency_keys (api_key_id, key, fingerprint, boot, created_at) "
+                "VALUES (?,?,?,?,?) ON CONFLICT (api_key_id, key) DO UPDATE SET "
+                "fingerprint = excluded.fingerprint, boot = excluded.boot, "
+                "created_at = excluded.created_at",
+                (api_key_id, key, fingerprint, self.boot, to_ms(now)),
             )
             return None
 
