@@ -57,3 +57,11 @@ class ForbiddenError(OctopostError):
     """The key is valid but may not do this (e.g. a sandbox key changing accounts)."""
 
     code = "forbidden"
+
+
+class StorageFullError(OctopostError):
+    """A write failed because the data directory's disk is full (503).
+
+    Nothing stored before is lost: SQLite rolls the failed write back whole."""
+
+    code = "storage_full"

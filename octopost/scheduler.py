@@ -64,7 +64,7 @@ class Scheduler:
         now = self.clock()
         for post_id, when in await self.store.posts.scheduled():
             if when <= now:
-                await self._due(post_id, when, now)
+                await self._due_safely(post_id, when, now)
             else:
                 self._arm(post_id, when)
         self._aps.add_job(
@@ -123,15 +123,27 @@ class Scheduler:
         return True
 
     async def sweep(self) -> int:
-        """Claim every due post the timers did not (safety net); returns how many."""
+        """Safety net: claim every due post the timers did not (a timer whose claim
+        failed is gone), and resume every `publishing` post with no task in this
+        process (one whose writes failed). Returns how many posts were claimed."""
         now = self.clock()
         won = 0
         for post_id in await self.store.posts.due(now):
             post = await self.store.posts.get(post_id)
             if post is None or post.scheduled_for is None:
                 continue
-            won += await self._due(post_id, post.scheduled_for, now)
+            won += await self._due_safely(post_id, post.scheduled_for, now)
+        await self.publisher.resume()
         return won
+
+    async def _due_safely(self, post_id: str, when: datetime, now: datetime) -> int:
+        # A failing claim (disk full) must not stop start-up or the other posts: the
+        # post stays `scheduled`, so the next sweep tries again.
+        try:
+            return await self._due(post_id, when, now)
+        except Exception:
+            log.exception("could not claim scheduled post %s; the sweep tries again", post_id)
+            return 0
 
     async def _due(self, post_id: str, when: datetime, now: datetime) -> int:
         if (now - when).total_seconds() <= self.config.missed_grace:

@@ -9,17 +9,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from octopost.errors import StorageFullError
 from octopost.store.schema import MIGRATIONS
 
 log = logging.getLogger("octopost.store")
+
+FULL_MESSAGE = (
+    "Octopost cannot save changes: the disk of its data directory is full. Nothing was "
+    "changed and nothing stored is lost; free some space and try again."
+)
+
+
+@contextmanager
+def _space_checked() -> Iterator[None]:
+    """Turn SQLite's "database or disk is full" into StorageFullError (a 503 for clients)."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            log.error("write failed, disk full: %s", exc)
+            raise StorageFullError(FULL_MESSAGE) from exc
+        raise
 
 
 def to_ms(value: datetime | None) -> int | None:
@@ -107,20 +126,22 @@ class Database:
         assert self._write is not None, "database is not open"
         async with self._lock:
             conn = self._write
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            else:
-                await conn.execute("COMMIT")
+            with _space_checked():
+                await conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    await conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:  # a failed COMMIT may leave it open, or not
+                        await conn.execute("ROLLBACK")
+                    raise
 
     async def write(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         """One statement, atomic on its own (autocommit): one thread hop instead of three."""
         assert self._write is not None, "database is not open"
         async with self._lock:
-            return list(await self._write.execute_fetchall(sql, tuple(params)))
+            with _space_checked():
+                return list(await self._write.execute_fetchall(sql, tuple(params)))
 
     # Reads run as one call on the connection's thread (execute + fetch + close):
     # an open statement interleaved with another read would share its older snapshot.

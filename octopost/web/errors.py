@@ -33,6 +33,7 @@ DOMAIN_STATUS: dict[type[errors.OctopostError], int] = {
     errors.ConflictError: 409,
     errors.AuthenticationError: 401,
     errors.ForbiddenError: 403,
+    errors.StorageFullError: 503,
 }
 
 HTTP_CODES = {
