@@ -66,6 +66,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from octopost.app import create_app
+    from octopost.datadir import AlreadyRunningError, DataDirLock
+    from octopost.serving import FORCED_EXIT, PortBusyError, Server, bind
     from octopost.web.requestlog import setup_logging
 
     config = _load(args.config)
@@ -74,29 +76,56 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.port:
         config.server.port = args.port
     setup_logging(config.server.log_level)
-    secret = asyncio.run(_ensure_first_key(config))
-    if secret is not None:
-        print(_first_key_banner(secret, config.server.host, config.server.port), flush=True)
-    log.info(
-        "Octopost %s on http://%s:%d (database %s)",
-        __version__,
-        config.server.host,
-        config.server.port,
-        config.database.path,
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config),
-            host=config.server.host,
-            port=config.server.port,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=int(config.server.shutdown_grace) + 5,
+    # Before anything is read, migrated or resumed: a second instance on the same data
+    # directory would mark the first one's in-flight publishes failed.
+    lock = DataDirLock(config.data_dir)
+    try:
+        lock.acquire()
+    except AlreadyRunningError as exc:
+        print(f"octopost: {exc}", file=sys.stderr)
+        return 1
+    try:
+        # Bound here, before any background work starts, and handed to uvicorn.
+        sock = bind(config.server.host, config.server.port)
+    except PortBusyError as exc:
+        lock.release()
+        print(f"octopost: {exc}", file=sys.stderr)
+        return 1
+    try:
+        secret = asyncio.run(_ensure_first_key(config))
+        if secret is not None:
+            print(_first_key_banner(secret, config.server.host, config.server.port), flush=True)
+        log.info(
+            "Octopost %s on http://%s:%d (database %s)",
+            __version__,
+            config.server.host,
+            config.server.port,
+            config.database.path,
         )
-    )
-    server.run()
-    return 0
+        app = create_app(config)
+
+        def stop_now() -> None:
+            services = getattr(app.state, "services", None)
+            if services is not None:
+                services.publisher.abort()
+
+        server = Server(
+            uvicorn.Config(
+                app,
+                log_config=None,
+                access_log=False,
+                lifespan="on",
+                timeout_graceful_shutdown=int(config.server.shutdown_grace) + 5,
+            ),
+            on_force=stop_now,
+        )
+        server.run(sockets=[sock])
+        if not server.started:
+            return 1  # start-up failed; uvicorn logged why
+        return FORCED_EXIT if server.forced else 0
+    finally:
+        sock.close()
+        lock.release()
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:

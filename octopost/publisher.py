@@ -60,6 +60,7 @@ class Publisher:
         # Bounds platform deliveries in flight; not held while waiting to retry.
         self._slots = asyncio.Semaphore(max(1, config.max_in_flight))
         self._stopping = False
+        self._abort = asyncio.Event()
 
     # -- entry points --------------------------------------------------------
     async def check(
@@ -179,11 +180,29 @@ class Publisher:
             await asyncio.wait(tasks, timeout=timeout)
         return not self._tasks
 
+    def abort(self) -> None:
+        """Cut a graceful `stop()` short (a second Ctrl-C): cancel what runs now."""
+        self._abort.set()
+
     async def stop(self, grace: float) -> None:
-        """Shutdown: no new publishes; in-flight ones get `grace` seconds, then are
-        cancelled (their deliveries stay recoverable for the next start)."""
+        """Shutdown: no new publishes; in-flight ones get `grace` seconds (or until
+        `abort()`), then are cancelled (their deliveries stay recoverable for the next start)."""
         self._stopping = True
-        if not await self.wait_idle(grace):
+        tasks = list(self._tasks.values())
+        if tasks and not self._abort.is_set():
+            log.info(
+                "waiting up to %.0f s for %d publishes to finish (stop again to cancel them now)",
+                grace,
+                len(tasks),
+            )
+            finished = asyncio.ensure_future(asyncio.wait(tasks))
+            aborted = asyncio.ensure_future(self._abort.wait())
+            await asyncio.wait(
+                [finished, aborted], timeout=grace, return_when=asyncio.FIRST_COMPLETED
+            )
+            finished.cancel()
+            aborted.cancel()
+        if self._tasks:
             log.warning(
                 "cancelling %d unfinished publishes; they resume at next start", len(self._tasks)
             )
