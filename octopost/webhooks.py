@@ -293,6 +293,8 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
         self._slots = asyncio.Semaphore(10)
+        #: deliveries whose request has started (monotonic start), for an interrupted attempt
+        self._started: dict[str, float] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -358,6 +360,34 @@ class Dispatcher:
         return min(self.config.backoff_max, base) * random.uniform(0.8, 1.0)
 
     async def _send(self, item: OutboxItem) -> None:
+        try:
+            await self._send_leased(item)
+        except asyncio.CancelledError:
+            # Shutdown: hand the lease back, so the next start sends it at once instead
+            # of waiting for the lease to run out (an interrupted attempt is recorded).
+            await asyncio.shield(self._interrupted(item))
+            raise
+
+    async def _interrupted(self, item: OutboxItem) -> None:
+        started = self._started.pop(item.delivery_id, None)
+        now = self.clock()
+        try:
+            if started is None:
+                await self.store.webhooks.release_lease(item.delivery_id, now)
+                return
+            await self.store.webhooks.record_attempt(
+                item.delivery_id,
+                at=now,
+                status=None,
+                error="interrupted: Octopost shut down during the request",
+                duration_ms=int((time.monotonic() - started) * 1000),
+                state="pending",
+                next_attempt_at=now,
+            )
+        except Exception:
+            log.exception("could not release the lease of webhook delivery %s", item.delivery_id)
+
+    async def _send_leased(self, item: OutboxItem) -> None:
         async with self._slots:
             secret = self.box.open(item.secret_enc)["secret"]
             timestamp = int(time.time())
@@ -370,6 +400,7 @@ class Dispatcher:
             status: int | None = None
             error: str | None = None
             started = time.monotonic()
+            self._started[item.delivery_id] = started
             problem = await check_webhook_url(item.url, self.allow_private, resolve=False)
             if problem:
                 error = f"URL refused: {problem}"
@@ -391,6 +422,7 @@ class Dispatcher:
                         else exc.__class__.__name__
                     )
             duration_ms = int((time.monotonic() - started) * 1000)
+            self._started.pop(item.delivery_id, None)
             now = self.clock()
             if status is not None and 200 <= status < 300:
                 state, next_at = "succeeded", None

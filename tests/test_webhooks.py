@@ -11,6 +11,7 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from octopost.models import iso
+from octopost.store import Store
 from tests.fakes.receiver import Received, Receiver
 from tests.helpers import Api, eventually, make_config, running_api
 from tests.server import free_port
@@ -206,14 +207,56 @@ async def test_restart_loses_nothing_and_sends_nothing_twice(tmp_path: Path) -> 
     # Stopped with the event undelivered (receiver down). Start again with the receiver up.
     receiver = await Receiver().start(port)
     try:
-        async with running_api(config):
+        async with running_api(config) as api:
             await eventually(lambda: _count(receiver, "post.published", 1))
-        async with running_api(config):
-            await asyncio.sleep(0.5)
+            # Received is not yet recorded: stopping before that would (rightly) send it
+            # again after the restart. Wait for the record, then restart.
+            await eventually(lambda: _all_sent(api))
+        async with running_api(config) as api:
+            assert await _all_sent(api)
+            assert await api.services.dispatcher.run_once() == 0  # nothing due, nothing leased
         assert len(receiver.received) == 1
         assert receiver.received[0].json()["data"]["post"]["id"] == pid
     finally:
         await receiver.stop()
+
+
+async def _all_sent(api: Api) -> bool:
+    return await api.services.store.webhooks.next_due() is None
+
+
+async def test_a_send_cut_by_shutdown_gives_its_lease_back(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.stall = 60.0  # the receiver holds the request past the shutdown
+    config = make_config(tmp_path, **FAST, OCTOPOST_WEBHOOKS_TIMEOUT="90")
+    async with running_api(config) as api:
+        key = await sandbox_key(api)
+        hook_id, _ = await make_hook(api, receiver.url, ["post.published"], key=key)
+        pid = (
+            await api.post("/v1/posts", {"content": "cut", "platforms": ["bluesky"]}, key=key)
+        ).json()["id"]
+        await api.post(f"/v1/posts/{pid}/publish", key=key)
+
+        async def in_flight() -> bool:
+            return receiver.arrived == 1
+
+        await eventually(in_flight)
+        stopped = datetime.now(UTC)
+    store = await Store(config.database.path).open()  # what the stopped process left
+    try:
+        delivery = (await store.webhooks.deliveries(hook_id, 10, 0))[0][0]
+    finally:
+        await store.close()
+    assert delivery.state == "pending"
+    assert delivery.next_attempt_at is not None
+    assert delivery.next_attempt_at <= stopped + timedelta(seconds=5)  # not the 120 s lease
+    assert [a.error for a in delivery.history] == [
+        "interrupted: Octopost shut down during the request"
+    ]
+    receiver.stall = 0.0
+    async with running_api(config):
+        await eventually(lambda: _count(receiver, "post.published", 1), timeout=5)
 
 
 async def test_test_ping_sends_now_and_reports(api: Api, receiver: Receiver) -> None:

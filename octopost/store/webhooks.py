@@ -189,6 +189,13 @@ class WebhookStore:
             for r in rows
         ]
 
+    async def release_lease(self, delivery_id: str, now: datetime) -> None:
+        """Give a leased delivery back unsent: due again at `now`."""
+        await self.db.write(
+            "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ? AND state = 'pending'",
+            [to_ms(now), delivery_id],
+        )
+
     async def record_attempt(
         self,
         delivery_id: str,

@@ -26,12 +26,14 @@ class Receiver:
         self.received: list[Received] = []
         self.answers: deque[int] = deque()  # statuses to answer next (then 200)
         self.stall = 0.0
+        self.arrived = 0
         self.url = ""
         self._runner: web.AppRunner | None = None
         self.port = 0
 
     async def _hook(self, request: web.Request) -> web.Response:
         body = await request.read()
+        self.arrived += 1  # before any stall: the request is in flight from here
         if self.stall:
             await asyncio.sleep(self.stall)
         status = self.answers.popleft() if self.answers else 200
