@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ class Receiver:
         self.answers: deque[int] = deque()  # statuses to answer next (then 200)
         self.stall = 0.0
         self.arrived = 0
+        self._stopping = asyncio.Event()
         self.url = ""
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -35,7 +37,8 @@ class Receiver:
         body = await request.read()
         self.arrived += 1  # before any stall: the request is in flight from here
         if self.stall:
-            await asyncio.sleep(self.stall)
+            with contextlib.suppress(TimeoutError):  # stop() ends a stall at once
+                await asyncio.wait_for(self._stopping.wait(), self.stall)
         status = self.answers.popleft() if self.answers else 200
         if status < 300:
             self.received.append(Received(dict(request.headers), body))
@@ -53,6 +56,7 @@ class Receiver:
         return self
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
