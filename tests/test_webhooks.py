@@ -194,19 +194,25 @@ async def test_receiver_down_then_up_gets_each_event_once(tmp_path: Path) -> Non
 
 
 async def test_restart_loses_nothing_and_sends_nothing_twice(tmp_path: Path) -> None:
-    port = free_port()
+    # The receiver keeps its port throughout (a port freed and bound again later could
+    # be taken by another process meanwhile); "down" answers 503 to everything.
+    receiver = await Receiver().start()
+    receiver.down = True
     config = make_config(tmp_path, **FAST)
-    async with running_api(config) as api:
-        key = await sandbox_key(api)
-        await make_hook(api, f"http://127.0.0.1:{port}/hook", ["post.published"], key=key)
-        pid = (
-            await api.post("/v1/posts", {"content": "outbox", "platforms": ["bluesky"]}, key=key)
-        ).json()["id"]
-        await api.post(f"/v1/posts/{pid}/publish", key=key)
-        await api.wait_status(pid, {"published"}, key=key)
-    # Stopped with the event undelivered (receiver down). Start again with the receiver up.
-    receiver = await Receiver().start(port)
     try:
+        async with running_api(config) as api:
+            key = await sandbox_key(api)
+            hook_id, _ = await make_hook(api, receiver.url, ["post.published"], key=key)
+            pid = (
+                await api.post(
+                    "/v1/posts", {"content": "outbox", "platforms": ["bluesky"]}, key=key
+                )
+            ).json()["id"]
+            await api.post(f"/v1/posts/{pid}/publish", key=key)
+            await api.wait_status(pid, {"published"}, key=key)
+            await eventually(lambda: _tried(api, hook_id))
+        # Stopped with the event undelivered. Start again with the receiver up.
+        receiver.down = False
         async with running_api(config) as api:
             await eventually(lambda: _count(receiver, "post.published", 1))
             # Received is not yet recorded: stopping before that would (rightly) send it
@@ -219,6 +225,11 @@ async def test_restart_loses_nothing_and_sends_nothing_twice(tmp_path: Path) -> 
         assert receiver.received[0].json()["data"]["post"]["id"] == pid
     finally:
         await receiver.stop()
+
+
+async def _tried(api: Api, hook_id: str) -> bool:
+    deliveries = (await api.services.store.webhooks.deliveries(hook_id, 10, 0))[0]
+    return bool(deliveries) and deliveries[0].attempts >= 1
 
 
 async def _all_sent(api: Api) -> bool:

@@ -28,6 +28,7 @@ class Receiver:
         self.answers: deque[int] = deque()  # statuses to answer next (then 200)
         self.stall = 0.0
         self.arrived = 0
+        self.down = False  # answer 503 to everything (a receiver that is down, port kept)
         self._stopping = asyncio.Event()
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -39,7 +40,7 @@ class Receiver:
         if self.stall:
             with contextlib.suppress(TimeoutError):  # stop() ends a stall at once
                 await asyncio.wait_for(self._stopping.wait(), self.stall)
-        status = self.answers.popleft() if self.answers else 200
+        status = self.answers.popleft() if self.answers else (503 if self.down else 200)
         if status < 300:
             self.received.append(Received(dict(request.headers), body))
         return web.Response(status=status, text="ok" if status < 300 else "nope")
