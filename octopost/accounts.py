@@ -8,12 +8,24 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from octopost.crypto import CredentialBox
-from octopost.errors import FieldError, NotFoundError, ValidationError
+from octopost.errors import (
+    FieldError,
+    NotFoundError,
+    OctopostError,
+    UpstreamError,
+    ValidationError,
+)
 from octopost.keys import random_id
 from octopost.models import AccountRecord, AccountStatus, utcnow
 from octopost.platforms import ADAPTERS, PLATFORM_IDS
 from octopost.platforms.base import Account, Adapter
-from octopost.platforms.errors import PlatformError
+from octopost.platforms.errors import (
+    AuthExpiredError,
+    OutcomeUnknownError,
+    PlatformError,
+    RateLimitedError,
+    UnavailableError,
+)
 from octopost.store import Store
 
 log = logging.getLogger("octopost.accounts")
@@ -24,6 +36,25 @@ AccountHook = Callable[[Any, AccountRecord], Awaitable[None]]
 
 def reconnect_message(platform: str) -> str:
     return f"Token expired. Reconnect your {ADAPTERS[platform].label} account."
+
+
+def _connect_error(label: str, exc: PlatformError) -> OctopostError:
+    """Not reaching a platform is no verdict on the credentials: 502, retry later;
+    a refusal by the platform (or of the input) is a 422."""
+    if isinstance(exc, UnavailableError | RateLimitedError | OutcomeUnknownError):
+        delay = getattr(exc, "retry_after", None)
+        return UpstreamError(
+            f"{exc.message}. The credentials were not checked and nothing was stored; "
+            "try again later.",
+            [FieldError("credentials", exc.message)],
+            retry_after=delay,
+        )
+    reason = exc.detail or exc.message
+    if isinstance(exc, AuthExpiredError):
+        message = f"{label} refused these credentials: {reason}"
+    else:
+        message = f"{label} did not accept these credentials: {reason}"
+    return ValidationError(message, [FieldError("credentials", reason)])
 
 
 class AccountService:
@@ -67,11 +98,7 @@ class AccountService:
         try:
             identity = await adapter.verify()
         except PlatformError as exc:
-            reason = exc.detail or exc.message
-            raise ValidationError(
-                f"{ADAPTERS[platform].label} did not accept these credentials: {reason}",
-                [FieldError("credentials", reason)],
-            ) from exc
+            raise _connect_error(ADAPTERS[platform].label, exc) from exc
         now = utcnow().replace(microsecond=0)
         record = AccountRecord(
             id=handle.id,

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
+from aiohttp.abc import AbstractResolver
 from litestar import Litestar, get
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
@@ -40,12 +41,13 @@ def create_app(
     *,
     clock: Callable[[], datetime] = utcnow,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    resolver: AbstractResolver | None = None,
 ) -> Litestar:
     running: list[Services] = []  # filled by the lifespan
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        services = await build_services(config, clock=clock, sleep=sleep)
+        services = await build_services(config, clock=clock, sleep=sleep, resolver=resolver)
         app.state.services = services
         running.append(services)
         try:

@@ -7,7 +7,7 @@ scheduled posts, and by the dry-run endpoint.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
@@ -18,6 +18,9 @@ from octopost.platforms.base import Account, Adapter, Draft, ImageRef, Limits, V
 from octopost.platforms.errors import PlatformError
 
 log = logging.getLogger("octopost.checks")
+
+#: why a media URL must not be fetched (the address guard), or None
+UrlCheck = Callable[[str], Awaitable[str | None]]
 
 
 class PlatformCheck(msgspec.Struct, omit_defaults=True):
@@ -87,11 +90,35 @@ async def check_post(
     *,
     accounts: AccountService,
     make_adapter: Callable[[str, Account], Adapter],
+    url_check: UrlCheck | None = None,
 ) -> dict[str, PlatformCheck]:
     draft = draft_of(post)
-    return {
+    checks = {
         platform: await check_platform(
             platform, draft, sandbox=post.sandbox, accounts=accounts, make_adapter=make_adapter
         )
         for platform in platforms
     }
+    # The address guard a publish applies to every media URL, applied up front, so a
+    # dry run never calls valid what the publish would refuse.
+    refused = await _refused_media(draft, url_check) if url_check is not None else []
+    for check in checks.values():
+        if refused:
+            check.problems.extend(refused)
+            check.ok = False
+    return checks
+
+
+async def _refused_media(draft: Draft, url_check: UrlCheck) -> list[str]:
+    urls = [image.url for image in draft.images]
+    if draft.video is not None:
+        urls += [
+            draft.video.url,
+            *([draft.video.thumbnail_url] if draft.video.thumbnail_url else []),
+        ]
+    problems = []
+    for url in dict.fromkeys(urls):
+        problem = await url_check(url)
+        if problem is not None:
+            problems.append(f"Media URL {url} {problem}.")
+    return problems

@@ -65,3 +65,22 @@ class StorageFullError(OctopostError):
     Nothing stored before is lost: SQLite rolls the failed write back whole."""
 
     code = "storage_full"
+
+
+class UpstreamError(OctopostError):
+    """A platform could not be reached or is unavailable right now (502); worth retrying.
+
+    Never a judgement on the request: nothing was stored, the same request may succeed
+    later (after `retry_after` seconds, when known)."""
+
+    code = "platform_unavailable"
+
+    def __init__(
+        self,
+        message: str,
+        details: list[FieldError] | None = None,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, details)
+        self.retry_after = retry_after

@@ -3,81 +3,52 @@
 Downloads are streamed to temporary files with a size cap, happen once per
 publish (shared by every adapter of that publish), and never reach loopback,
 private, link-local or otherwise non-public addresses unless config allows it.
-The check runs on the addresses the connection will actually use (a resolver
-wrapper), so DNS rebinding cannot slip past it.
+The check is `netguard`'s: it runs on the addresses the connection actually
+uses, so DNS rebinding and redirects cannot slip past it. A download that fails
+on the network (DNS, refused, reset) is a retryable network error, not a media
+error.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import mimetypes
 import os
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.abc import AbstractResolver
 
+from octopost import netguard
 from octopost.platforms.base import Download
-from octopost.platforms.errors import MediaError
+from octopost.platforms.errors import MediaError, PlatformError, UnavailableError
 
 MAX_REDIRECTS = 5
 
 
-def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-class BlockedAddressError(OSError):
-    """Raised at connect time for a non-public address."""
-
-
-class GuardedResolver(AbstractResolver):
-    """Resolves like aiohttp's default resolver, then drops non-public addresses."""
-
-    def __init__(self, allow_private: bool) -> None:
-        self.inner = aiohttp.ThreadedResolver()
-        self.allow_private = allow_private
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self.inner.resolve(host, port, family)
-        if self.allow_private:
-            return results
-        public = [r for r in results if is_public_address(r["host"])]
-        if not public:
-            raise BlockedAddressError(f"{host} resolves only to non-public addresses")
-        return public
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
 def check_url(url: str, allow_private: bool) -> None:
-    """Reject non-http(s) URLs and literal non-public IPs (names are checked at connect)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise MediaError(f"Unsupported media URL: {url}")
+    """Refuse what is not a valid http(s) URL, and literal non-public hosts (names are
+    checked on the addresses they resolve to, at connect)."""
+    try:
+        parts = netguard.parse_http_url(url)
+    except netguard.InvalidUrlError as exc:
+        raise MediaError(f"Unsupported media URL {url!r}: {exc}") from None
     if allow_private:
         return
-    host = parts.hostname
-    if host == "localhost" or host.endswith(".localhost"):
-        raise MediaError(f"Refusing to fetch {url}: it points at a private address")
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        return
-    if not is_public_address(str(literal)):
-        raise MediaError(f"Refusing to fetch {url}: it points at a private address")
+    problem = netguard.literal_problem(parts.hostname or "")
+    if problem is not None:
+        raise MediaError(f"Refusing to fetch {url}: it {problem}")
+
+
+def _network_error(what: str, url: str, exc: BaseException) -> PlatformError:
+    """A failed connection: refused by the guard (permanent), else a network error (retryable)."""
+    if netguard.blocked(exc):
+        return MediaError(f"Refusing to fetch {url}: it {netguard.PRIVATE_MESSAGE}")
+    return UnavailableError(f"Could not {what} {url}: {netguard.network_reason(exc)}", network=True)
 
 
 class Fetcher:
@@ -90,16 +61,20 @@ class Fetcher:
         max_bytes: int,
         timeout: float = 60.0,
         tmp_dir: Path | None = None,
+        resolver: AbstractResolver | None = None,
     ) -> None:
         self.allow_private = allow_private
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.tmp_dir = tmp_dir
+        self.resolver = resolver
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(resolver=GuardedResolver(self.allow_private), limit=50)
+            connector = netguard.guarded_connector(
+                self.allow_private, resolver=self.resolver, limit=50
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers={"User-Agent": "Octopost/0.1 (+self-hosted cross-poster)"},
@@ -111,6 +86,19 @@ class Fetcher:
             await self._session.close()
             self._session = None
 
+    async def url_problem(self, url: str) -> str | None:
+        """Why the guard would refuse to fetch `url` (None when it may be fetched).
+
+        A name that does not resolve now is no reason: the publish retries it."""
+        if self.allow_private:
+            return None
+        try:
+            parts = netguard.parse_http_url(url)
+        except netguard.InvalidUrlError as exc:
+            return str(exc)
+        problem = await netguard.resolve_problem(parts.hostname or "", parts.port)
+        return problem if problem == netguard.PRIVATE_MESSAGE else None
+
     async def _open(self, url: str) -> aiohttp.ClientResponse:
         """GET with redirects followed by hand, so every hop passes the guard."""
         for _ in range(MAX_REDIRECTS + 1):
@@ -121,18 +109,16 @@ class Fetcher:
                     allow_redirects=False,
                     timeout=aiohttp.ClientTimeout(total=self.timeout, connect=10),
                 )
-            except BlockedAddressError as exc:
-                raise MediaError(f"Refusing to fetch {url}: {exc}") from exc
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                if isinstance(exc.__cause__, BlockedAddressError) or "non-public" in str(exc):
-                    raise MediaError(
-                        f"Refusing to fetch {url}: it points at a private address"
-                    ) from exc
-                raise MediaError(f"Could not download {url}: {exc.__class__.__name__}") from exc
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                raise _network_error("download", url, exc) from exc
             if resp.status in (301, 302, 303, 307, 308) and "Location" in resp.headers:
-                location = urljoin(url, resp.headers["Location"])
                 resp.release()
-                url = location
+                try:
+                    url = urljoin(url, resp.headers["Location"])
+                except ValueError:
+                    raise MediaError(
+                        f"Could not download {url}: it redirects to an invalid URL"
+                    ) from None
                 continue
             if resp.status != 200:
                 resp.release()
@@ -165,7 +151,7 @@ class Fetcher:
                     await asyncio.to_thread(fh.write, piece)
         except (aiohttp.ClientError, TimeoutError) as exc:
             await asyncio.to_thread(path.unlink, missing_ok=True)
-            raise MediaError(f"Could not download {url}: {exc.__class__.__name__}") from exc
+            raise _network_error("download", url, exc) from exc
         except BaseException:
             await asyncio.to_thread(path.unlink, missing_ok=True)
             raise
@@ -179,10 +165,17 @@ class Fetcher:
             ctype = resp.headers.get("Content-Type", "")
             body = await resp.content.read(max_bytes)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise MediaError(f"Could not fetch {url}: {exc.__class__.__name__}") from exc
+            raise _network_error("fetch", url, exc) from exc
         finally:
             resp.release()
         return ctype, body
+
+
+def _failed_transiently(task: asyncio.Task[Download]) -> bool:
+    if not task.done() or task.cancelled():
+        return False
+    error = task.exception()
+    return isinstance(error, PlatformError) and error.retryable
 
 
 class PublishMedia:
@@ -197,7 +190,8 @@ class PublishMedia:
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="octopost-", dir=self.fetcher.tmp_dir))
         task = self._tasks.get(url)
-        if task is None:
+        if task is None or _failed_transiently(task):
+            # a network failure is retried by the publisher: download again then
             task = asyncio.ensure_future(self.fetcher.download(url, self._dir))
             self._tasks[url] = task
         # shield: one adapter giving up must not cancel a download others wait for

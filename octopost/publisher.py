@@ -71,6 +71,7 @@ class Publisher:
             platforms or post.platforms,
             accounts=self.accounts,
             make_adapter=self.make_adapter,
+            url_check=self.fetcher.url_problem,
         )
 
     async def publish_now(self, post_id: str, *, sandbox: bool) -> Post:

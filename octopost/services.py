@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 
 import aiohttp
 import msgspec
+from aiohttp.abc import AbstractResolver
 
+from octopost import netguard
 from octopost.accounts import AccountService
 from octopost.config import Config
 from octopost.crypto import load_box
@@ -18,7 +20,7 @@ from octopost.keys import KeyService
 from octopost.media import Fetcher
 from octopost.models import utcnow
 from octopost.platforms import ADAPTERS, settings_for
-from octopost.platforms._http import HttpClient
+from octopost.platforms._http import HttpClient, trusted_endpoints
 from octopost.platforms.base import Account, Adapter, Deps
 from octopost.posts import PostService
 from octopost.publisher import Publisher
@@ -40,6 +42,7 @@ class Services:
     scheduler: Scheduler
     fetcher: Fetcher
     session: aiohttp.ClientSession
+    guarded_session: aiohttp.ClientSession | None
     webhooks: WebhookService
     dispatcher: Dispatcher
 
@@ -67,6 +70,8 @@ class Services:
         await self.dispatcher.stop()
         await self.fetcher.close()
         await self.session.close()
+        if self.guarded_session is not None:
+            await self.guarded_session.close()
         await self.store.close()
 
 
@@ -75,25 +80,54 @@ async def build_services(
     *,
     clock: Callable[[], datetime] = utcnow,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    resolver: AbstractResolver | None = None,
 ) -> Services:
+    """Everything wired from config. `resolver` replaces the system DNS resolver of
+    every outgoing connection (tests: names that fail without a network)."""
     store = await Store(
         config.database.path, busy_timeout_ms=config.database.busy_timeout_ms
     ).open()
     box = load_box(config.security.encryption_key, config.data_dir)
+    user_agent = {"User-Agent": "Octopost/0.1 (self-hosted cross-poster)"}
     session = aiohttp.ClientSession(
-        headers={"User-Agent": "Octopost/0.1 (self-hosted cross-poster)"},
-        connector=aiohttp.TCPConnector(limit=200, limit_per_host=50),
+        headers=user_agent,
+        connector=aiohttp.TCPConnector(resolver=resolver, limit=200, limit_per_host=50),
     )
-    http = HttpClient(session, timeout=config.publishing.request_timeout)
+    # Hosts a user names (a Mastodon instance, a Bluesky PDS) or a platform hands
+    # back go through the address guard; the configured endpoints do not.
+    guarded = (
+        None
+        if config.security.allow_private_urls
+        else aiohttp.ClientSession(
+            headers=user_agent,
+            connector=netguard.guarded_connector(
+                False, resolver=resolver, limit=200, limit_per_host=50
+            ),
+        )
+    )
+    platform_settings = {p: settings_for(p, config.platform(p)) for p in ADAPTERS}
+    http = HttpClient(
+        session,
+        timeout=config.publishing.request_timeout,
+        guarded=guarded,
+        trusted=trusted_endpoints(
+            [
+                url
+                for s in platform_settings.values()
+                for url in (s.base_url, s.upload_url, s.auth_url)
+            ]
+        ),
+    )
     fetcher = Fetcher(
         allow_private=config.security.allow_private_urls,
         max_bytes=config.publishing.media_max_bytes,
         timeout=config.publishing.request_timeout,
+        resolver=resolver,
     )
     deps = {
         platform: Deps(
             http=http,
-            settings=settings_for(platform, config.platform(platform)),
+            settings=platform_settings[platform],
             pages=fetcher,
             sleep=sleep,
         )
@@ -110,7 +144,12 @@ async def build_services(
     events.post_view = lambda post: msgspec.to_builtins(PostResponse.of(post))
     events.account_view = lambda account: msgspec.to_builtins(AccountResponse.of(account))
     dispatcher = Dispatcher(
-        store, box, config.webhooks, allow_private=config.security.allow_private_urls, clock=clock
+        store,
+        box,
+        config.webhooks,
+        allow_private=config.security.allow_private_urls,
+        clock=clock,
+        resolver=resolver,
     )
     events.wake = dispatcher.wake
     webhooks = WebhookService(store, box, events, allow_private=config.security.allow_private_urls)
@@ -140,6 +179,7 @@ async def build_services(
         scheduler=scheduler,
         fetcher=fetcher,
         session=session,
+        guarded_session=guarded,
         webhooks=webhooks,
         dispatcher=dispatcher,
     )

@@ -18,25 +18,23 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import ipaddress
 import logging
 import random
 import secrets
-import socket
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
+from aiohttp.abc import AbstractResolver
 
+from octopost import netguard
 from octopost.config import WebhooksConfig
 from octopost.crypto import CredentialBox
 from octopost.errors import FieldError, NotFoundError, ValidationError
 from octopost.keys import random_id
-from octopost.media import GuardedResolver, is_public_address
 from octopost.models import AccountRecord, OutboxItem, Post, Webhook, WebhookDelivery, iso, utcnow
 from octopost.store import Store
 
@@ -44,6 +42,7 @@ log = logging.getLogger("octopost.webhooks")
 
 EVENT_TYPES = ("post.published", "post.failed", "post.scheduled", "account.reauth_required")
 PING = "webhook.test"
+MAX_DESCRIPTION = 500
 _encoder = msgspec.json.Encoder()
 
 
@@ -133,36 +132,22 @@ async def check_webhook_url(url: str, allow_private: bool, *, resolve: bool = Tr
     """Why `url` cannot receive webhooks, or None when it can.
 
     Host names are resolved only when `resolve` (at creation); at send time the
-    connector's guarded resolver checks the addresses actually used."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "must be an http(s) URL"
+    guarded connector checks the addresses actually used."""
+    try:
+        parts = netguard.parse_http_url(url)
+    except netguard.InvalidUrlError as exc:
+        return str(exc)
     if allow_private:
         return None
-    host = parts.hostname
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
-    if literal is not None:
-        return (
-            None
-            if is_public_address(str(literal))
-            else "points at a loopback, private or link-local address"
-        )
-    if host == "localhost" or host.endswith(".localhost"):
-        return "points at a loopback, private or link-local address"
+    host = parts.hostname or ""
     if not resolve:
-        return None
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, parts.port or 443, type=socket.SOCK_STREAM
-        )
-    except OSError:
-        return f"the host '{host}' does not resolve"
-    if not any(is_public_address(str(info[4][0])) for info in infos):
-        return "points at a loopback, private or link-local address"
-    return None
+        return netguard.literal_problem(host)
+    return await netguard.resolve_problem(host, parts.port)
+
+
+def _check_description(description: Any, errors: list[FieldError]) -> None:
+    if isinstance(description, str) and len(description) > MAX_DESCRIPTION:
+        errors.append(FieldError("description", f"must be at most {MAX_DESCRIPTION} characters"))
 
 
 class WebhookService:
@@ -183,6 +168,7 @@ class WebhookService:
         if problem:
             errors.append(FieldError("url", problem))
         _check_events(events, errors)
+        _check_description(description, errors)
         if errors:
             raise ValidationError(
                 "Invalid webhook: " + "; ".join(f"{e.field}: {e.message}" for e in errors), errors
@@ -221,6 +207,8 @@ class WebhookService:
         if "events" in changes:
             _check_events(changes["events"], errors)
             changes["events"] = list(dict.fromkeys(changes["events"]))
+        if "description" in changes:
+            _check_description(changes["description"], errors)
         if errors:
             raise ValidationError(
                 "Invalid webhook: " + "; ".join(f"{e.field}: {e.message}" for e in errors), errors
@@ -283,11 +271,13 @@ class Dispatcher:
         *,
         allow_private: bool,
         clock: Callable[[], datetime] = utcnow,
+        resolver: AbstractResolver | None = None,
     ) -> None:
         self.store = store
         self.box = box
         self.config = config
         self.allow_private = allow_private
+        self.resolver = resolver
         self.clock = clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -315,8 +305,8 @@ class Dispatcher:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(
-                    resolver=GuardedResolver(self.allow_private), limit=50
+                connector=netguard.guarded_connector(
+                    self.allow_private, resolver=self.resolver, limit=50
                 ),
                 headers={"User-Agent": "Octopost-Webhooks/1"},
             )
@@ -416,11 +406,7 @@ class Dispatcher:
                         status = resp.status
                         await resp.content.read(64 * 1024)
                 except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                    error = (
-                        f"{exc.__class__.__name__}: {exc}"[:300]
-                        if str(exc)
-                        else exc.__class__.__name__
-                    )
+                    error = f"Could not reach the receiver: {netguard.network_reason(exc)}"
             duration_ms = int((time.monotonic() - started) * 1000)
             self._started.pop(item.delivery_id, None)
             now = self.clock()

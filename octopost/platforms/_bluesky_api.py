@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from octopost import netguard
 from octopost.platforms._http import Response
 from octopost.platforms.base import Account, Deps, decode_credentials
 from octopost.platforms.errors import (
@@ -217,6 +218,11 @@ class BlueskyApi:
 
     def service_url(self, creds: Credentials | None = None) -> str:
         creds = creds or self.credentials()
+        if creds.pds_url:
+            try:
+                netguard.parse_http_url(creds.pds_url)
+            except netguard.InvalidUrlError as exc:
+                raise RejectedError(f"Invalid {LABEL} credentials: pds_url {exc}") from None
         return (creds.pds_url or self.deps.settings.base_url).rstrip("/")
 
     async def session(self) -> Credentials:

@@ -40,7 +40,12 @@ from octopost.platforms._bluesky_files import (
 )
 from octopost.platforms._http import Response, bounded_poll
 from octopost.platforms.base import Download, ImageRef, PublishJob, VideoRef
-from octopost.platforms.errors import MediaError, PlatformError, RejectedError
+from octopost.platforms.errors import (
+    MediaError,
+    PlatformError,
+    RejectedError,
+    UnavailableError,
+)
 
 log = logging.getLogger("octopost.platforms.bluesky")
 
@@ -258,7 +263,7 @@ class Media:
         """`app.bsky.embed.external` for `url`, or None when the page gives nothing usable."""
         try:
             content_type, body = await self.deps.pages.fetch_page(url)
-        except MediaError as exc:
+        except (MediaError, UnavailableError) as exc:  # unreachable or refused: no card
             log.info("bluesky link card skipped", extra={"url": url, "reason": exc.message})
             return None
         if "html" not in content_type.lower():
@@ -292,6 +297,6 @@ class Media:
             if mime is None or download.size > MAX_IMAGE_BYTES:
                 return None
             return await self.upload_blob(download, mime)
-        except (MediaError, RejectedError) as exc:
+        except (MediaError, RejectedError, UnavailableError) as exc:
             log.info("bluesky card image skipped", extra={"url": url, "reason": exc.message})
             return None

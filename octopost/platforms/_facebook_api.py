@@ -155,7 +155,8 @@ def decode(resp: Response, kind: type[T]) -> T:
         return msgspec.json.decode(resp.body, type=kind)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise UnavailableError(
-            f"Facebook answered with an unexpected body: {resp.text(120)!r}", status=resp.status
+            f"Facebook sent an answer that is not what its API returns (HTTP {resp.status})",
+            status=resp.status,
         ) from exc
 
 

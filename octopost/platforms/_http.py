@@ -3,6 +3,12 @@
 Every network failure and every non-2xx answer becomes a `PlatformError`
 subclass here (`raise ... from exc`), so nothing above `platforms/` sees aiohttp.
 
+Requests to hosts the operator configured (`[platforms.<id>]` URLs and the
+adapters' public defaults) use the plain session; every other host (a user's
+Mastodon instance or Bluesky PDS, an upload URL a platform handed back) goes
+through `netguard`'s guarded session, so user input can never make Octopost
+call a loopback, private or link-local address with a token attached.
+
 Whether a failed request may have reached the platform matters: a connection
 that was never established is safe to retry; a timeout or reset after the
 request was sent is an unknown outcome unless the caller says the request is
@@ -24,6 +30,7 @@ import aiohttp
 import msgspec
 from yarl import URL
 
+from octopost import netguard
 from octopost.platforms.errors import (
     AuthExpiredError,
     OutcomeUnknownError,
@@ -146,10 +153,32 @@ class HttpClient:
         *,
         timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
+        guarded: aiohttp.ClientSession | None = None,
+        trusted: frozenset[str] = frozenset(),
     ) -> None:
         self.session = session
         self.timeout = timeout
         self.clock = clock
+        #: session for hosts not in `trusted` (None: no guard, every host is trusted)
+        self.guarded = guarded
+        #: `host:port` of the configured platform endpoints
+        self.trusted = trusted
+
+    def session_for(self, url: str | URL) -> aiohttp.ClientSession:
+        """The plain session for a configured endpoint, else the guarded one (the literal
+        address is refused here, before any connection)."""
+        if self.guarded is None:
+            return self.session
+        try:
+            parsed = URL(str(url)) if not isinstance(url, URL) else url
+        except ValueError:
+            raise RejectedError("The platform URL is not a valid http(s) URL") from None
+        if endpoint_key(parsed.scheme, parsed.host or "", parsed.port) in self.trusted:
+            return self.session
+        problem = netguard.literal_problem(parsed.host or "")
+        if problem is not None:
+            raise RejectedError(f"Refusing to connect to {parsed.host}: it {problem}")
+        return self.guarded
 
     def bind(
         self,
@@ -208,8 +237,10 @@ class PlatformHttp:
             total=timeout or self.client.timeout, connect=min(10.0, timeout or self.client.timeout)
         )
         started = time.monotonic()
+        session = self.client.session_for(url)
+        host = _host(url)
         try:
-            async with self.client.session.request(
+            async with session.request(
                 method,
                 url,
                 headers=req_headers,
@@ -221,25 +252,25 @@ class PlatformHttp:
                 body = await raw.read()
                 resp = Response(raw.status, raw.headers, body, str(raw.url))
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            if netguard.blocked(exc):
+                raise RejectedError(
+                    f"Refusing to connect to {host}: it {netguard.PRIVATE_MESSAGE}"
+                ) from exc
             # Never connected: the platform cannot have seen the request.
             raise UnavailableError(
-                f"Could not connect to {self.label}: {exc.__class__.__name__}", network=True
+                f"Could not reach {host}: {netguard.network_reason(exc)}", network=True
             ) from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
-            what = (
-                "timed out"
-                if isinstance(exc, TimeoutError)
-                else f"failed ({exc.__class__.__name__})"
-            )
+            what = netguard.network_reason(exc)
             if safe_to_retry:
                 # A repeat is safe, but this request may have done its work: say so, so
                 # the delivery is never reported as a plain failure without a look.
                 raise UnavailableError(
-                    f"Request to {self.label} {what}", network=True, sent=True
+                    f"The request to {self.label} ({host}) failed: {what}", network=True, sent=True
                 ) from exc
             raise OutcomeUnknownError(
-                f"The request to {self.label} {what} after it was sent; the post may or may "
-                f"not exist. Check your {self.label} account before re-posting."
+                f"The request to {self.label} ({host}) failed after it was sent: {what}; the "
+                f"post may or may not exist. Check your {self.label} account before re-posting."
             ) from exc
         log.debug(
             "platform call",
@@ -283,6 +314,33 @@ class PlatformHttp:
                 retry_after=retry_after(resp.headers, self.client.clock(), ("retry-after",)),
             )
         return RejectedError(f"{self.label} rejected the post: {reason}", status=status)
+
+
+def endpoint_key(scheme: str, host: str, port: int | None) -> str:
+    """`host:port` of an endpoint, the port made explicit, for the trusted-host set."""
+    default = 443 if scheme.lower() == "https" else 80
+    return f"{host.lower().rstrip('.')}:{port or default}"
+
+
+def trusted_endpoints(urls: list[str]) -> frozenset[str]:
+    """The `host:port` keys of configured endpoint URLs (empty strings ignored)."""
+    keys = set()
+    for raw in urls:
+        if raw:
+            url = URL(raw)
+            keys.add(endpoint_key(url.scheme, url.host or "", url.port))
+    return frozenset(keys)
+
+
+def _host(url: str | URL) -> str:
+    """`host[:port]` of a request URL, for messages (never credentials or the path)."""
+    try:
+        parsed = URL(str(url))
+    except ValueError:
+        return "the platform"
+    if parsed.explicit_port:
+        return f"{parsed.host}:{parsed.port}"
+    return parsed.host or "the platform"
 
 
 async def bounded_poll(

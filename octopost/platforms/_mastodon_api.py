@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from octopost import netguard
 from octopost.platforms._http import Response
 from octopost.platforms._mastodon_text import URL_LENGTH
 from octopost.platforms.base import Limits
@@ -95,8 +96,9 @@ def decode(resp: Response, kind: type[T]) -> T:
     try:
         return msgspec.json.decode(resp.body, type=kind)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        # Never the body itself: it is not ours to repeat (and may not be Mastodon's).
         raise UnavailableError(
-            f"Mastodon answered {resp.url} with an unexpected body: {resp.text(120)!r}",
+            f"Mastodon sent an answer that is not what its API returns (HTTP {resp.status})",
             status=resp.status,
         ) from exc
 
@@ -154,14 +156,12 @@ def normalise_instance_url(raw: str) -> str:
         value = value.rsplit("@", 1)[1]
     if "://" not in value:
         value = "https://" + value
-    parts = urlsplit(value)
     try:
-        port = parts.port
-    except ValueError:
-        port = -1
+        parts = netguard.parse_http_url(value)
+    except netguard.InvalidUrlError as exc:
+        raise RejectedError(f"Invalid Mastodon credentials: instance_url {exc}") from None
+    port = parts.port
     host = (parts.hostname or "").lower()
-    if parts.scheme.lower() not in ("http", "https") or not host or port == -1:
-        raise RejectedError(f"Invalid Mastodon credentials: bad instance_url {raw!r}")
     scheme = "http" if parts.scheme.lower() == "http" and is_local_host(host) else "https"
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != (443 if scheme == "https" else 80):

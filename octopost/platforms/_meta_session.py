@@ -83,7 +83,8 @@ def decode(resp: Response, kind: type[T], label: str) -> T:
         return msgspec.json.decode(resp.body, type=kind)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise UnavailableError(
-            f"{label} answered with an unexpected body: {resp.text(120)!r}", status=resp.status
+            f"{label} sent an answer that is not what its API returns (HTTP {resp.status})",
+            status=resp.status,
         ) from exc
 
 

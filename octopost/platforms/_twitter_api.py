@@ -101,7 +101,7 @@ def decode(resp: Response, kind: type[T]) -> T:
         return msgspec.json.decode(resp.body, type=kind)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise UnavailableError(
-            f"{LABEL} sent an answer that could not be read ({exc}): {resp.text(200)}",
+            f"{LABEL} sent an answer that is not what its API returns (HTTP {resp.status})",
             status=resp.status,
         ) from exc
 

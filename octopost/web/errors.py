@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Any
 
@@ -34,6 +35,7 @@ DOMAIN_STATUS: dict[type[errors.OctopostError], int] = {
     errors.AuthenticationError: 401,
     errors.ForbiddenError: 403,
     errors.StorageFullError: 503,
+    errors.UpstreamError: 502,
 }
 
 HTTP_CODES = {
@@ -48,6 +50,7 @@ HTTP_CODES = {
     422: "validation_error",
     429: "rate_limited",
     500: "internal_error",
+    502: "platform_unavailable",
     503: "unavailable",
 }
 
@@ -77,6 +80,8 @@ def domain_handler(
     status = next((s for kind, s in DOMAIN_STATUS.items() if isinstance(exc, kind)), 400)
     details = [ErrorDetail(d.field, d.message, d.meta) for d in exc.details]
     headers = _auth_headers() if status == 401 else None
+    if isinstance(exc, errors.UpstreamError) and exc.retry_after is not None:
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
     return error_response(status, exc.code, exc.message, details, headers)
 
 
