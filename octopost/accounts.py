@@ -30,12 +30,34 @@ from octopost.store import Store
 
 log = logging.getLogger("octopost.accounts")
 
+#: bounds of what a connect request may carry (the longest real token is a few KB)
+MAX_ACCOUNT_KEYS = 32
+MAX_VALUE_CHARS = 10_000
+
 AdapterFactory = Callable[[str, Account], Adapter]
 AccountHook = Callable[[Any, AccountRecord], Awaitable[None]]
 
 
 def reconnect_message(platform: str) -> str:
     return f"Token expired. Reconnect your {ADAPTERS[platform].label} account."
+
+
+def _check_bounds(credentials: dict[str, Any], settings: dict[str, Any]) -> None:
+    problems: list[FieldError] = []
+    for name, values in (("credentials", credentials), ("settings", settings)):
+        if len(values) > MAX_ACCOUNT_KEYS:
+            problems.append(FieldError(name, f"must have at most {MAX_ACCOUNT_KEYS} keys"))
+        for key, value in values.items():
+            if len(key) > 100 or (isinstance(value, str) and len(value) > MAX_VALUE_CHARS):
+                problems.append(
+                    FieldError(
+                        f"{name}.{key[:100]}",
+                        f"keys are at most 100 and values at most {MAX_VALUE_CHARS} characters",
+                    )
+                )
+    if problems:
+        summary = "; ".join(f"{p.field}: {p.message}" for p in problems)
+        raise ValidationError(f"Invalid account: {summary}", problems)
 
 
 def _connect_error(label: str, exc: PlatformError) -> OctopostError:
@@ -88,6 +110,7 @@ class AccountService:
                 f"Unknown platform '{platform}'",
                 [FieldError("platform", f"must be one of: {', '.join(PLATFORM_IDS)}")],
             )
+        _check_bounds(credentials, settings)
         handle = Account(
             id=random_id("acc_"),
             platform=platform,

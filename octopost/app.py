@@ -12,7 +12,6 @@ from litestar import Litestar, get
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from octopost import __version__
@@ -23,6 +22,8 @@ from octopost.services import Services, build_services
 from octopost.web.accounts import AccountController
 from octopost.web.auth import ApiKeyAuth
 from octopost.web.errors import EXCEPTION_HANDLERS
+from octopost.web.hooks import HeadAsGet, before_request
+from octopost.web.openapi import OfflineSwagger, RefinedJson, docs_asset
 from octopost.web.posts import PostController
 from octopost.web.requestlog import RequestLog
 from octopost.web.schemas import Health
@@ -31,7 +32,13 @@ from octopost.web.webhooks import WebhookController
 MAX_BODY = 1024 * 1024
 
 
-@get("/healthz", summary="Health check", tags=["Service"], security=[])
+@get(
+    "/healthz",
+    summary="Health check",
+    description="Needs no API key. `version` is the running Octopost version.",
+    tags=["Service"],
+    security=[],
+)
 async def healthz() -> Health:
     return Health(status="ok", version=__version__)
 
@@ -64,6 +71,7 @@ def create_app(
     app = Litestar(
         route_handlers=[
             healthz,
+            docs_asset,
             PostController,
             AccountController,
             WebhookController,
@@ -76,6 +84,7 @@ def create_app(
         middleware=[
             DefineMiddleware(ApiKeyAuth, exclude=["^/healthz", "^/schema"]),
         ],
+        before_request=before_request,
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(
             title="Octopost API",
@@ -83,7 +92,8 @@ def create_app(
             description="Self-hosted cross-posting: one post, many social platforms. "
             "Every /v1 route needs `Authorization: Bearer <API key>`.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            # Offline Swagger UI at /schema (and /schema/swagger), JSON at /schema/openapi.json.
+            render_plugins=[OfflineSwagger(), RefinedJson()],
             components=Components(
                 security_schemes={
                     "ApiKey": SecurityScheme(
@@ -96,6 +106,7 @@ def create_app(
         debug=False,
         logging_config=None,
     )
-    # One access line and one request id for every request, 404/405 included.
-    app.asgi_handler = RequestLog(app.asgi_handler)
+    # One access line and one request id for every request, 404/405 included; HEAD
+    # is answered by the GET handler.
+    app.asgi_handler = RequestLog(HeadAsGet(app.asgi_handler))
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -19,6 +19,33 @@ PLATFORM_IDS: tuple[str, ...] = (
     "tiktok",
     "youtube",
 )
+
+
+#: every `error_category` a platform result can carry (what to do next, see platforms/errors.py)
+ERROR_CATEGORIES: tuple[str, ...] = (
+    "auth",
+    "rate_limited",
+    "validation",
+    "media",
+    "duplicate",
+    "platform",
+    "network",
+    "unknown",
+)
+
+#: bounds shared by validation and the API description
+MAX_URL = 2048
+MAX_ALT_TEXT = 5_000
+MAX_IMAGES = 4
+
+# What the OpenAPI description says about a field (the struct is the one source:
+# `web/openapi.py` takes its component schemas from msgspec). Enforcement stays
+# in the validators, which give messages that name the valid values.
+Url = Annotated[str, msgspec.Meta(extra_json_schema={"format": "uri", "maxLength": MAX_URL})]
+AltText = Annotated[str, msgspec.Meta(extra_json_schema={"maxLength": MAX_ALT_TEXT})]
+Platform = Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(PLATFORM_IDS)})]
+Timestamp = Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})]
+ErrorCategory = Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(ERROR_CATEGORIES)})]
 
 
 class PostStatus(enum.StrEnum):
@@ -45,17 +72,19 @@ FINAL_DELIVERY = frozenset({DeliveryState.SUCCEEDED, DeliveryState.FAILED})
 
 
 class Image(msgspec.Struct, forbid_unknown_fields=True):
-    url: str
-    alt_text: str | None = None
+    url: Url
+    alt_text: AltText | None = None
 
 
 class Video(msgspec.Struct, forbid_unknown_fields=True):
-    url: str
-    thumbnail_url: str | None = None
+    url: Url
+    thumbnail_url: Url | None = None
 
 
 class Media(msgspec.Struct, forbid_unknown_fields=True):
-    images: list[Image] = msgspec.field(default_factory=list)
+    images: Annotated[list[Image], msgspec.Meta(extra_json_schema={"maxItems": MAX_IMAGES})] = (
+        msgspec.field(default_factory=list)
+    )
     video: Video | None = None
 
 
@@ -67,7 +96,7 @@ class PlatformResult(msgspec.Struct, omit_defaults=True):
     post_url: str | None = None
     error: str | None = None
     #: auth, rate_limited, validation, media, duplicate, platform, network, unknown
-    error_category: str | None = None
+    error_category: ErrorCategory | None = None
     retryable: bool | None = None
     attempts: int = 0
     simulated: bool = False

@@ -27,8 +27,8 @@ from urllib.parse import SplitResult, urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-#: longest URL accepted in any field
-MAX_URL = 2048
+from octopost.models import MAX_URL  # longest URL accepted in any field
+
 URL_MESSAGE = "must be a valid http(s) URL"
 PRIVATE_MESSAGE = "points at a loopback, private or link-local address"
 

@@ -10,11 +10,19 @@ from typing import Any
 from octopost import netguard
 from octopost.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from octopost.keys import random_id
-from octopost.models import PLATFORM_IDS, Media, Post, PostStatus, utcnow
+from octopost.models import (
+    MAX_ALT_TEXT,
+    MAX_IMAGES,
+    PLATFORM_IDS,
+    Media,
+    Post,
+    PostStatus,
+    utcnow,
+)
 
 MAX_CONTENT = 100_000
-MAX_IMAGES = 4
-MAX_ALT_TEXT = 5_000
+#: highest list offset accepted (far beyond any real list; SQLite's limit is 2^63 - 1)
+MAX_OFFSET = 1_000_000_000
 
 Clock = Callable[[], datetime]
 #: told about every change to a post's schedule (the scheduler's timers)
@@ -233,8 +241,8 @@ class PostService:
             )
         if not 1 <= limit <= 100:
             errors.append(FieldError("limit", "must be between 1 and 100"))
-        if offset < 0:
-            errors.append(FieldError("offset", "must be 0 or more"))
+        if not 0 <= offset <= MAX_OFFSET:
+            errors.append(FieldError("offset", f"must be between 0 and {MAX_OFFSET}"))
         raise_if(errors)
         result: tuple[list[Post], int] = await self.store.posts.page(
             sandbox=sandbox, status=status, limit=limit, offset=offset

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath
 
 from octopost.access import Action, require
 from octopost.services import Services
 from octopost.web import examples as ex
-from octopost.web.schemas import AccountList, AccountResponse, ConnectAccountRequest, ErrorResponse
+from octopost.web.openapi import errors
+from octopost.web.schemas import AccountList, AccountResponse, ConnectAccountRequest
 
 Req = Request[Any, Any, Any]
 Svc = NamedDependency[Services]
@@ -36,10 +36,27 @@ class AccountController(Controller):
         summary="Connect an account",
         description="Checks the credentials with the platform, then stores them encrypted. "
         "One account per platform: connecting again replaces the previous one.",
-        responses={
-            422: ResponseSpec(ErrorResponse, description="The platform refused the credentials"),
-            403: ResponseSpec(ErrorResponse, description="Sandbox keys cannot change accounts"),
-        },
+        responses=errors(
+            413,
+            415,
+            403,
+            422,
+            502,
+            s422="The platform refused the credentials, or they are incomplete",
+            x422=(
+                "Refused",
+                {
+                    "error": {
+                        "code": "validation_error",
+                        "message": "Mastodon refused these credentials: The access token is invalid",
+                        "details": [
+                            {"field": "credentials", "message": "The access token is invalid"}
+                        ],
+                        "request_id": "3f2a9c1b7d4e8f60",
+                    }
+                },
+            ),
+        ),
     )
     async def connect(
         self,
@@ -51,14 +68,14 @@ class AccountController(Controller):
         record = await services.accounts.connect(data.platform, data.credentials, data.settings)
         return AccountResponse.of(record)
 
-    @get("/", summary="List connected accounts")
+    @get("/", summary="List connected accounts", responses=errors())
     async def list_accounts(self, services: Svc) -> AccountList:
         return AccountList([AccountResponse.of(a) for a in await services.accounts.all()])
 
     @get(
         "/{account_id:str}",
         summary="Get a connected account",
-        responses={404: ResponseSpec(ErrorResponse)},
+        responses=errors(404, s404="No such account"),
     )
     async def get_account(self, services: Svc, account_id: FromPath[str]) -> AccountResponse:
         return AccountResponse.of(await services.accounts.get(account_id))
@@ -66,7 +83,7 @@ class AccountController(Controller):
     @delete(
         "/{account_id:str}",
         summary="Disconnect an account",
-        responses={404: ResponseSpec(ErrorResponse)},
+        responses=errors(403, 404, s404="No such account"),
     )
     async def delete_account(self, request: Req, services: Svc, account_id: FromPath[str]) -> None:
         _live_only(request)

@@ -85,13 +85,60 @@ def domain_handler(
     return error_response(status, exc.code, exc.message, details, headers)
 
 
-def _field_of(msgspec_error: BaseException | None, fallback: str | None) -> tuple[str, str] | None:
+_BODY_REQUIRED = "The request body is required: send a JSON object"
+_WORDS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^Expected `(?:int|float)` >= (\S+)$"), r"must be at least \1"),
+    (re.compile(r"^Expected `(?:int|float)` <= (\S+)$"), r"must be at most \1"),
+    (re.compile(r"^Expected `(?:int|float)` > (\S+)$"), r"must be more than \1"),
+    (re.compile(r"^Expected `(?:int|float)` < (\S+)$"), r"must be less than \1"),
+    (re.compile(r"^Expected `str` of length <= (\d+)$"), r"must be at most \1 characters"),
+    (re.compile(r"^Expected `str` of length >= (\d+)$"), r"must be at least \1 characters"),
+    (
+        re.compile(r"^Expected `(?:array|object)` of length <= (\d+)$"),
+        r"must have at most \1 items",
+    ),
+    (
+        re.compile(r"^Expected `(?:array|object)` of length >= (\d+)$"),
+        r"must have at least \1 items",
+    ),
+    (re.compile(r"^Expected `int`, got `\w+`$"), "must be an integer"),
+    (re.compile(r"^Expected `(?:float|number)`, got `\w+`$"), "must be a number"),
+    (re.compile(r"^Expected `str`, got `\w+`$"), "must be a string"),
+    (re.compile(r"^Expected `bool`, got `\w+`$"), "must be true or false"),
+    (re.compile(r"^Expected `array`, got `\w+`$"), "must be a list"),
+    (re.compile(r"^Expected `object`, got `\w+`$"), "must be a JSON object"),
+    (
+        re.compile(r"^Expected `(?:str \| null|null \| str)`, got `\w+`$"),
+        "must be a string or null",
+    ),
+    (
+        re.compile(r"^Expected `(?:object \| null|null \| object)`, got `\w+`$"),
+        "must be an object or null",
+    ),
+    (
+        re.compile(r"^Expected `(?:array \| null|null \| array)`, got `\w+`$"),
+        "must be a list or null",
+    ),
+    (re.compile(r"^Invalid enum value (.+)$"), r"\1 is not one of the allowed values"),
+]
+
+
+def in_words(message: str) -> str:
+    """A decoder's message ("Expected `int` <= 100") said for people ("must be at most 100")."""
+    message = message.strip()
+    for pattern, words in _WORDS:
+        if pattern.match(message):
+            return pattern.sub(words, message)
+    return message
+
+
+def _field_of(msgspec_error: BaseException | None) -> tuple[str, str] | None:
     """(field path, message) from the msgspec error behind a Litestar ValidationException."""
     if not isinstance(msgspec_error, msgspec.ValidationError):
         return None
     text = str(msgspec_error)
     match = _PATH.search(text)
-    path = match.group(1) if match else (fallback or "")
+    path = match.group(1) if match else ""
     message = _PATH.sub("", text).strip(" -")
     if path == "data":
         path = ""
@@ -107,30 +154,49 @@ def _field_of(msgspec_error: BaseException | None, fallback: str | None) -> tupl
     elif missing:
         path = f"{path}.{missing.group(1)}" if path else missing.group(1)
         message = "this field is required"
-    return path or "body", message
+    if path == "data" and message == "this field is required":
+        return "body", _BODY_REQUIRED
+    return path or "body", in_words(message)
 
 
 def validation_handler(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[ErrorResponse]:
-    details: list[ErrorDetail] = []
+    """Invalid parameters or body: 422 naming the query parameter or the body field."""
     extra = exc.extra if isinstance(exc.extra, list) else []
-    parsed = _field_of(exc.__cause__, None)
-    if parsed is not None and len(extra) <= 1:
-        details.append(ErrorDetail(*parsed))
+    params: list[ErrorDetail] = []
+    body: list[ErrorDetail] = []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        key = str(item.get("key") or "")
+        raw_source = item.get("source") or ""
+        source = str(getattr(raw_source, "value", raw_source))
+        message = in_words(str(item.get("message", "invalid")))
+        if source in ("query", "path", "header", "cookie"):
+            params.append(ErrorDetail(key, message))
+        elif key == "data" and "required" in message:
+            body.append(ErrorDetail("body", _BODY_REQUIRED))
+        else:
+            body.append(ErrorDetail(key or "body", message))
+    parsed = _field_of(exc.__cause__)
+    if parsed is not None and not params and len(body) <= 1:
+        body = [ErrorDetail(*parsed)]
+    if not params and not body:
+        body.append(ErrorDetail("body", exc.detail))
+    parts = [f"query parameter '{d.field}': {d.message}" for d in params]
+    parts += [d.message if d.message == _BODY_REQUIRED else f"{d.field}: {d.message}" for d in body]
+    if params and not body:
+        summary = "Invalid " + "; ".join(parts)
+    elif body and not params:
+        summary = (
+            _BODY_REQUIRED
+            if [d.message for d in body] == [_BODY_REQUIRED]
+            else "Invalid request body: " + "; ".join(parts)
+        )
     else:
-        for item in extra:
-            if isinstance(item, dict):
-                key = str(item.get("key") or "body")
-                details.append(
-                    ErrorDetail(
-                        "body" if key == "data" else key, str(item.get("message", "invalid"))
-                    )
-                )
-    if not details:
-        details.append(ErrorDetail("body", exc.detail))
-    summary = "; ".join(f"{d.field}: {d.message}" for d in details)
-    return error_response(422, "validation_error", f"Invalid request: {summary}", details)
+        summary = "Invalid request: " + "; ".join(parts)
+    return error_response(422, "validation_error", summary, params + body)
 
 
 def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorResponse]:
@@ -150,8 +216,11 @@ def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
         )
     if status == 413:
         return error_response(413, "payload_too_large", "The request body is larger than 1 MiB")
-    if status == 400 and "JSON" in str(exc.detail):
-        return error_response(400, "bad_request", f"Malformed JSON body: {exc.detail}")
+    if status == 400:
+        detail = str(exc.detail)
+        if "JSON" in detail and not detail.startswith("Malformed JSON body"):
+            detail = f"Malformed JSON body: {detail}"
+        return error_response(400, "bad_request", detail)
     if status >= 500:
         log.error("server error %s: %s", status, exc.detail)
         return error_response(

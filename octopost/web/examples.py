@@ -1,8 +1,25 @@
-"""Examples from the seed API document, shown in the OpenAPI page."""
+"""Examples from the seed API document, shown in the OpenAPI page.
+
+A scheduled time must lie in the future, so the scheduling examples use a date
+computed when the process starts (the first of a month, 30 to 60 days ahead):
+"Try it out" with them is accepted for weeks after any restart.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from litestar.openapi.spec import Example
+
+from octopost.models import iso, utcnow
+
+
+def _future() -> str:
+    ahead = utcnow() + timedelta(days=60)
+    return iso(ahead.replace(day=1, hour=9, minute=0, second=0, microsecond=0)) or ""
+
+
+SCHEDULED_FOR = _future()
 
 _RESULTS = {
     "twitter": {
@@ -60,7 +77,7 @@ CREATED_DRAFT = {
 CREATE_SCHEDULED = {
     "content": "New blog post: Building a cross-posting API",
     "platforms": ["twitter", "bluesky"],
-    "scheduled_for": "2026-04-10T09:00:00Z",
+    "scheduled_for": SCHEDULED_FOR,
     "media": {
         "images": [
             {"url": "https://example.com/blog-header.png", "alt_text": "Blog post header image"}
@@ -72,7 +89,7 @@ CREATED_SCHEDULED = {
     "content": "New blog post: Building a cross-posting API",
     "platforms": ["twitter", "bluesky"],
     "status": "scheduled",
-    "scheduled_for": "2026-04-10T09:00:00Z",
+    "scheduled_for": SCHEDULED_FOR,
     "media": {
         "images": [
             {"url": "https://example.com/blog-header.png", "alt_text": "Blog post header image"}

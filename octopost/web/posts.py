@@ -10,14 +10,14 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from octopost.errors import ValidationError
-from octopost.models import Post
-from octopost.posts import draft_post
+from octopost.models import Post, PostStatus
+from octopost.posts import MAX_OFFSET, draft_post
 from octopost.services import Services
 from octopost.web import examples as ex
 from octopost.web.idempotency import IdempotencyMiddleware
+from octopost.web.openapi import errors
 from octopost.web.schemas import (
     CreatePostRequest,
-    ErrorResponse,
     PlatformCheckResponse,
     PostList,
     PostResponse,
@@ -29,13 +29,27 @@ from octopost.web.schemas import (
 Req = Request[Any, Any, Any]
 Svc = NamedDependency[Services]
 
-ERRORS = {
-    401: ResponseSpec(ErrorResponse, description="Missing, malformed, unknown or revoked API key"),
-    404: ResponseSpec(ErrorResponse, description="No such post"),
-    422: ResponseSpec(
-        ErrorResponse, description="Invalid input", examples=[ex.ex("Unknown platform", ex.ERROR)]
-    ),
-}
+#: a body that is not JSON (415), too large (413) or malformed (400, in COMMON)
+BODY = (413, 415)
+NO_POST = "No such post"
+_PUBLISH_422 = (
+    "Publish checks failed",
+    {
+        "error": {
+            "code": "validation_error",
+            "message": "The post cannot be published to: twitter. Nothing was sent.",
+            "details": [
+                {
+                    "field": "platforms.twitter",
+                    "message": "Content is 312 characters as X counts them; the limit is 280.",
+                    "meta": {"length": 312, "limit": 280, "account": "active"},
+                }
+            ],
+            "request_id": "3f2a9c1b7d4e8f60",
+        }
+    },
+)
+STATUS_FILTER = [s.value for s in PostStatus]
 
 
 def _sandbox(request: Req) -> bool:
@@ -61,7 +75,7 @@ class PostController(Controller):
                     ex.ex("Scheduled with media", ex.CREATED_SCHEDULED),
                 ],
             ),
-            **ERRORS,
+            **errors(*BODY, 422),
         },
     )
     async def create(
@@ -93,7 +107,7 @@ class PostController(Controller):
         description="Newest first. `total` counts every post matching the filter.",
         responses={
             200: ResponseSpec(PostList, examples=[ex.ex("Published posts", ex.LISTED)]),
-            **ERRORS,
+            **errors(422),
         },
     )
     async def list_posts(
@@ -102,10 +116,14 @@ class PostController(Controller):
         services: Svc,
         status: Annotated[
             str | None,
-            QueryParameter(description="draft, scheduled, publishing, published or failed"),
+            QueryParameter(
+                description="only posts with this status", schema_extra={"enum": STATUS_FILTER}
+            ),
         ] = None,
-        limit: Annotated[int, QueryParameter(description="1 to 100")] = 10,
-        offset: Annotated[int, QueryParameter(description="posts to skip")] = 0,
+        limit: Annotated[int, QueryParameter(description="posts per page", ge=1, le=100)] = 10,
+        offset: Annotated[
+            int, QueryParameter(description="posts to skip", ge=0, le=MAX_OFFSET)
+        ] = 0,
     ) -> PostList:
         found, total = await services.posts.page(
             sandbox=_sandbox(request), status=status, limit=limit, offset=offset
@@ -117,7 +135,7 @@ class PostController(Controller):
         summary="Get a post",
         responses={
             200: ResponseSpec(PostResponse, examples=[ex.ex("A published post", ex.GOT)]),
-            **ERRORS,
+            **errors(404, s404=NO_POST),
         },
     )
     async def get_post(self, request: Req, services: Svc, post_id: FromPath[str]) -> PostResponse:
@@ -130,10 +148,14 @@ class PostController(Controller):
         "`scheduled_for: null` unschedules; `media: null` removes media.",
         responses={
             200: ResponseSpec(PostResponse, examples=[ex.ex("Updated draft", ex.UPDATED)]),
-            409: ResponseSpec(
-                ErrorResponse, description="The post is publishing, published or failed"
+            **errors(
+                *BODY,
+                404,
+                409,
+                422,
+                s404=NO_POST,
+                s409="The post is publishing, published or failed",
             ),
-            **ERRORS,
         },
     )
     async def update(
@@ -152,10 +174,7 @@ class PostController(Controller):
         "/{post_id:str}",
         summary="Delete a post",
         description="Removes the post from Octopost (not from the platforms). 409 while publishing.",
-        responses={
-            409: ResponseSpec(ErrorResponse, description="The post is publishing"),
-            **ERRORS,
-        },
+        responses=errors(404, 409, s404=NO_POST, s409="The post is publishing"),
     )
     async def delete_post(self, request: Req, services: Svc, post_id: FromPath[str]) -> None:
         await services.posts.delete(post_id, sandbox=_sandbox(request))
@@ -174,8 +193,17 @@ class PostController(Controller):
                 description="Publishing started",
                 examples=[ex.ex("Publishing", ex.PUBLISHING)],
             ),
-            409: ResponseSpec(ErrorResponse, description="Already published or publishing"),
-            **ERRORS,
+            **errors(
+                *BODY,
+                404,
+                409,
+                422,
+                s404=NO_POST,
+                s409="Already published or publishing",
+                s422="A platform would refuse the post (details per platform), or the "
+                "Idempotency-Key was used with another request",
+                x422=_PUBLISH_422,
+            ),
         },
     )
     async def publish(self, request: Req, services: Svc, post_id: FromPath[str]) -> PostResponse:
@@ -190,10 +218,15 @@ class PostController(Controller):
         summary="Retry what failed",
         description="Republishes the failed platforms of a `failed` or `published` post (optionally only "
         "`platforms`); platforms that succeeded are never touched. Same checks and 422s as publish.",
-        responses={
-            409: ResponseSpec(ErrorResponse, description="Publishing, or nothing failed"),
-            **ERRORS,
-        },
+        responses=errors(
+            *BODY,
+            404,
+            409,
+            422,
+            s404=NO_POST,
+            s409="Publishing, or nothing failed",
+            x422=_PUBLISH_422,
+        ),
     )
     async def retry(
         self,
@@ -214,7 +247,7 @@ class PostController(Controller):
         description="Takes the same body as create (or `?post_id=` for a stored post) and reports per "
         "platform the measured length against its limit, media problems and account state. "
         "Nothing is stored or sent.",
-        responses={**ERRORS},
+        responses=errors(*BODY, 404, 422, s404="No such post (`?post_id=`)"),
     )
     async def validate(
         self,

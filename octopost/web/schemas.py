@@ -2,33 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from octopost.accounts import MAX_ACCOUNT_KEYS
 from octopost.models import (
     AccountRecord,
+    AccountStatus,
     Media,
+    Platform,
     PlatformResult,
     Post,
+    PostStatus,
+    Timestamp,
+    Url,
     Webhook,
     WebhookDelivery,
     iso,
 )
+from octopost.posts import MAX_CONTENT
+from octopost.webhooks import EVENT_TYPES, MAX_DESCRIPTION, PING
+
+
+def _schema(**values: Any) -> msgspec.Meta:
+    """Documentation for the API description only (validation lives in the services)."""
+    return msgspec.Meta(extra_json_schema=values)
+
+
+Content = Annotated[str, _schema(minLength=1, maxLength=MAX_CONTENT)]
+Platforms = Annotated[list[Platform], _schema(minItems=1)]
+Event = Annotated[str, _schema(enum=list(EVENT_TYPES))]
+Events = Annotated[list[Event], _schema(minItems=1)]
+Description = Annotated[str, _schema(maxLength=MAX_DESCRIPTION)]
+ScheduledFor = Annotated[
+    str,
+    _schema(
+        format="date-time",
+        description="RFC 3339 with Z or an offset, in the future, e.g. 2030-01-01T09:00:00Z",
+    ),
+]
+PostStatusName = Annotated[str, _schema(enum=[s.value for s in PostStatus])]
 
 
 class CreatePostRequest(msgspec.Struct, forbid_unknown_fields=True):
-    content: str
-    platforms: list[str]
-    scheduled_for: str | None = None
+    content: Content
+    platforms: Platforms
+    scheduled_for: ScheduledFor | None = None
     media: Media | None = None
 
 
 class UpdatePostRequest(msgspec.Struct, forbid_unknown_fields=True):
-    content: str | UnsetType = UNSET
-    platforms: list[str] | UnsetType = UNSET
-    scheduled_for: str | None | UnsetType = UNSET
+    content: Content | UnsetType = UNSET
+    platforms: Platforms | UnsetType = UNSET
+    scheduled_for: ScheduledFor | None | UnsetType = UNSET
     media: Media | None | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
@@ -43,14 +71,15 @@ class UpdatePostRequest(msgspec.Struct, forbid_unknown_fields=True):
 class PostResponse(msgspec.Struct):
     id: str
     content: str
-    platforms: list[str]
-    status: str
-    scheduled_for: str | None
+    platforms: list[Platform]
+    status: PostStatusName
+    scheduled_for: Timestamp | None
     media: Media | None
-    platform_results: dict[str, PlatformResult] | None
-    created_at: str
-    updated_at: str
-    published_at: str | None
+    #: keyed by platform id
+    platform_results: dict[Platform, PlatformResult] | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    published_at: Timestamp | None
 
     @classmethod
     def of(cls, post: Post) -> PostResponse:
@@ -91,28 +120,35 @@ class ErrorResponse(msgspec.Struct):
 
 
 class Health(msgspec.Struct):
-    status: str
+    status: Annotated[str, _schema(enum=["ok"])]
     version: str
 
 
+Credentials = Annotated[
+    dict[str, Any],
+    _schema(maxProperties=MAX_ACCOUNT_KEYS, description="The platform's credentials (see README)"),
+]
+AccountSettings = Annotated[dict[str, Any], _schema(maxProperties=MAX_ACCOUNT_KEYS)]
+
+
 class ConnectAccountRequest(msgspec.Struct, forbid_unknown_fields=True):
-    platform: str
-    credentials: dict[str, Any]
+    platform: Platform
+    credentials: Credentials
     #: non-secret per-account options (e.g. {"privacy": "unlisted"} for YouTube)
-    settings: dict[str, Any] = msgspec.field(default_factory=dict)
+    settings: AccountSettings = msgspec.field(default_factory=dict)
 
 
 class AccountResponse(msgspec.Struct):
     id: str
-    platform: str
+    platform: Platform
     username: str
     display_name: str | None
     profile_url: str | None
-    status: str
+    status: Annotated[str, _schema(enum=[s.value for s in AccountStatus])]
     status_reason: str | None
     settings: dict[str, Any]
-    created_at: str
-    updated_at: str
+    created_at: Timestamp
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, record: AccountRecord) -> AccountResponse:
@@ -135,16 +171,16 @@ class AccountList(msgspec.Struct):
 
 
 class CreateWebhookRequest(msgspec.Struct, forbid_unknown_fields=True):
-    url: str
-    events: list[str]
-    description: str | None = None
+    url: Url
+    events: Events
+    description: Description | None = None
 
 
 class UpdateWebhookRequest(msgspec.Struct, forbid_unknown_fields=True):
-    url: str | UnsetType = UNSET
-    events: list[str] | UnsetType = UNSET
+    url: Url | UnsetType = UNSET
+    events: Events | UnsetType = UNSET
     enabled: bool | UnsetType = UNSET
-    description: str | None | UnsetType = UNSET
+    description: Description | None | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
         return {
@@ -155,11 +191,11 @@ class UpdateWebhookRequest(msgspec.Struct, forbid_unknown_fields=True):
 class WebhookResponse(msgspec.Struct, omit_defaults=True):
     id: str
     url: str
-    events: list[str]
+    events: list[Event]
     description: str | None
     enabled: bool
-    created_at: str
-    updated_at: str
+    created_at: Timestamp
+    updated_at: Timestamp
     #: shown only in the answer to POST /v1/webhooks
     secret: str | None = None
 
@@ -183,7 +219,7 @@ class WebhookList(msgspec.Struct):
 
 class AttemptResponse(msgspec.Struct):
     number: int
-    at: str
+    at: Timestamp
     response_code: int | None
     error: str | None
     duration_ms: int
@@ -192,15 +228,15 @@ class AttemptResponse(msgspec.Struct):
 class DeliveryResponse(msgspec.Struct):
     id: str
     event_id: str
-    event_type: str
-    status: str
+    event_type: Annotated[str, _schema(enum=[*EVENT_TYPES, PING])]
+    status: Annotated[str, _schema(enum=["pending", "succeeded", "failed"])]
     attempts: int
     response_code: int | None
     error: str | None
     duration_ms: int | None
-    next_retry_at: str | None
-    created_at: str
-    updated_at: str
+    next_retry_at: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
     history: list[AttemptResponse]
 
     @classmethod
@@ -230,7 +266,7 @@ class DeliveryList(msgspec.Struct):
 
 
 class RetryRequest(msgspec.Struct, forbid_unknown_fields=True):
-    platforms: list[str] | None = None
+    platforms: Platforms | None = None
 
 
 class PlatformCheckResponse(msgspec.Struct, omit_defaults=True):
@@ -243,4 +279,4 @@ class PlatformCheckResponse(msgspec.Struct, omit_defaults=True):
 
 class ValidationReport(msgspec.Struct):
     valid: bool
-    platforms: dict[str, PlatformCheckResponse]
+    platforms: dict[Platform, PlatformCheckResponse]

@@ -6,18 +6,16 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
-from octopost.errors import FieldError
-from octopost.posts import raise_if
+from octopost.posts import MAX_OFFSET
 from octopost.services import Services
 from octopost.web import examples as ex
+from octopost.web.openapi import errors
 from octopost.web.schemas import (
     CreateWebhookRequest,
     DeliveryList,
     DeliveryResponse,
-    ErrorResponse,
     UpdateWebhookRequest,
     WebhookList,
     WebhookResponse,
@@ -25,7 +23,8 @@ from octopost.web.schemas import (
 
 Req = Request[Any, Any, Any]
 Svc = NamedDependency[Services]
-NOT_FOUND = {404: ResponseSpec(ErrorResponse, description="No such webhook")}
+NO_HOOK = "No such webhook"
+BODY = (413, 415)
 
 CREATE_EXAMPLE = {
     "url": "https://hooks.example.com/octopost",
@@ -47,7 +46,7 @@ class WebhookController(Controller):
         summary="Create a webhook",
         description="Events: post.published, post.failed, post.scheduled, account.reauth_required. "
         "The answer holds the signing secret (`whsec_…`), shown only this once.",
-        responses={422: ResponseSpec(ErrorResponse, description="Invalid URL or events")},
+        responses=errors(*BODY, 422, s422="Invalid URL, events or description"),
     )
     async def create(
         self,
@@ -62,13 +61,13 @@ class WebhookController(Controller):
         )
         return WebhookResponse.of(hook, secret)
 
-    @get("/", summary="List webhooks")
+    @get("/", summary="List webhooks", responses=errors())
     async def list_webhooks(self, request: Req, services: Svc) -> WebhookList:
         return WebhookList(
             [WebhookResponse.of(h) for h in await services.webhooks.all(sandbox=_sandbox(request))]
         )
 
-    @get("/{webhook_id:str}", summary="Get a webhook", responses=NOT_FOUND)
+    @get("/{webhook_id:str}", summary="Get a webhook", responses=errors(404, s404=NO_HOOK))
     async def get_webhook(
         self, request: Req, services: Svc, webhook_id: FromPath[str]
     ) -> WebhookResponse:
@@ -79,7 +78,7 @@ class WebhookController(Controller):
     @put(
         "/{webhook_id:str}",
         summary="Update a webhook (url, events, enabled, description)",
-        responses=NOT_FOUND,
+        responses=errors(*BODY, 404, 422, s404=NO_HOOK),
     )
     async def update(
         self,
@@ -91,7 +90,7 @@ class WebhookController(Controller):
         hook = await services.webhooks.update(webhook_id, data.changes(), sandbox=_sandbox(request))
         return WebhookResponse.of(hook)
 
-    @delete("/{webhook_id:str}", summary="Delete a webhook", responses=NOT_FOUND)
+    @delete("/{webhook_id:str}", summary="Delete a webhook", responses=errors(404, s404=NO_HOOK))
     async def delete_webhook(self, request: Req, services: Svc, webhook_id: FromPath[str]) -> None:
         await services.webhooks.delete(webhook_id, sandbox=_sandbox(request))
 
@@ -99,22 +98,18 @@ class WebhookController(Controller):
         "/{webhook_id:str}/deliveries",
         summary="Delivery attempts",
         description="Newest first: status (pending, succeeded, failed), response code, duration, next retry.",
-        responses=NOT_FOUND,
+        responses=errors(404, 422, s404=NO_HOOK),
     )
     async def deliveries(
         self,
         request: Req,
         services: Svc,
         webhook_id: FromPath[str],
-        limit: Annotated[int, QueryParameter(description="1 to 100")] = 20,
-        offset: Annotated[int, QueryParameter(description="deliveries to skip")] = 0,
+        limit: Annotated[int, QueryParameter(description="deliveries per page", ge=1, le=100)] = 20,
+        offset: Annotated[
+            int, QueryParameter(description="deliveries to skip", ge=0, le=MAX_OFFSET)
+        ] = 0,
     ) -> DeliveryList:
-        errors = []
-        if not 1 <= limit <= 100:
-            errors.append(FieldError("limit", "must be between 1 and 100"))
-        if offset < 0:
-            errors.append(FieldError("offset", "must be 0 or more"))
-        raise_if(errors)
         found, total = await services.webhooks.deliveries(
             webhook_id, sandbox=_sandbox(request), limit=limit, offset=offset
         )
@@ -125,7 +120,7 @@ class WebhookController(Controller):
         status_code=200,
         summary="Send a test ping",
         description="Sends a signed `webhook.test` event now and returns the delivery record.",
-        responses=NOT_FOUND,
+        responses=errors(*BODY, 404, s404=NO_HOOK),
     )
     async def test(
         self, request: Req, services: Svc, webhook_id: FromPath[str]
