@@ -1,19 +1,25 @@
-"""Simulated results for sandbox posts: plausible ids and URLs, no network."""
+"""Simulated results for sandbox posts: plausible ids and URLs, no network.
+
+The URLs are shaped like the platform's own but live under `.invalid`, a top-level
+domain reserved never to resolve (RFC 2606, RFC 6761): a click on a simulated
+result can never land on a real page, let alone on whoever owns "sandbox".
+"""
 
 from __future__ import annotations
 
 import secrets
 
+HOST = "sandbox.invalid"
 _URLS = {
-    "twitter": "https://x.com/sandbox/status/{n}",
-    "bluesky": "https://bsky.app/profile/sandbox.bsky.social/post/{r}",
-    "mastodon": "https://mastodon.social/@sandbox/{n}",
-    "linkedin": "https://www.linkedin.com/feed/update/urn:li:share:{n}",
-    "threads": "https://www.threads.net/@sandbox/post/{r}",
-    "instagram": "https://www.instagram.com/p/{r}/",
-    "facebook": "https://www.facebook.com/{n}",
-    "tiktok": "https://www.tiktok.com/@sandbox/video/{n}",
-    "youtube": "https://www.youtube.com/watch?v={r}",
+    "twitter": "https://x." + HOST + "/sandbox/status/{n}",
+    "bluesky": "https://bsky." + HOST + "/profile/sandbox/post/{r}",
+    "mastodon": "https://mastodon." + HOST + "/@sandbox/{n}",
+    "linkedin": "https://linkedin." + HOST + "/feed/update/urn:li:share:{n}",
+    "threads": "https://threads." + HOST + "/@sandbox/post/{r}",
+    "instagram": "https://instagram." + HOST + "/p/{r}/",
+    "facebook": "https://facebook." + HOST + "/{n}",
+    "tiktok": "https://tiktok." + HOST + "/@sandbox/video/{n}",
+    "youtube": "https://youtube." + HOST + "/watch?v={r}",
 }
 _IDS = {
     "bluesky": "at://did:plc:sandbox/app.bsky.feed.post/{r}",

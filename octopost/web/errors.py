@@ -67,6 +67,10 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> Response[ErrorResponse]:
     body = ErrorResponse(ErrorBody(code, message, details or [], current_request_id()))
+    if status < 500:
+        # The reason beside the access line ("POST /v1/posts/…/publish 422"): what was
+        # refused and why. Messages never carry secrets (keys, tokens, webhook secrets).
+        log.info("refused with %d %s: %s", status, code, message)
     return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
 
 

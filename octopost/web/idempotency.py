@@ -14,6 +14,7 @@ import hashlib
 import time
 from typing import Any
 
+from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from octopost.errors import ConflictError, FieldError, IdempotencyError, ValidationError
@@ -22,6 +23,8 @@ from octopost.models import utcnow
 HEADER = b"idempotency-key"
 WAIT_FOR_FIRST = 15.0
 MAX_KEY = 255
+#: the app's request_max_body_size, if it has none
+DEFAULT_LIMIT = 1024 * 1024
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -31,13 +34,20 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body, or a 413 as soon as it passes `limit` bytes: whatever the headers
+    say (chunked, or a Content-Length that lies), never more than limit + 1 chunk in memory."""
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(status_code=413, detail="Request Entity Too Large")
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
@@ -57,7 +67,12 @@ class IdempotencyMiddleware:
                 "Invalid Idempotency-Key",
                 [FieldError("Idempotency-Key", f"must be 1 to {MAX_KEY} characters")],
             )
-        body = await _read_body(receive)
+        configured = scope["app"].request_max_body_size
+        limit = configured if isinstance(configured, int) and configured > 0 else DEFAULT_LIMIT
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise HTTPException(status_code=413, detail="Request Entity Too Large")
+        body = await _read_body(receive, limit)
         method = str(scope.get("method", ""))
         fingerprint = hashlib.sha256(
             method.encode() + b" " + scope["path"].encode() + b"\n" + body

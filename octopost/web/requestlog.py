@@ -34,12 +34,57 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: attributes every LogRecord has; anything else came in through `extra=`
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "request_id",
+    "taskName",
+}
+
+
+def escape_controls(text: str) -> str:
+    """Control characters as visible escapes (\\n, \\r, \\x00, \\u2028): one event, one line."""
+
+    def visible(match: re.Match[str]) -> str:
+        char = match.group()
+        named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char)
+        if named:
+            return named
+        code = ord(char)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _CONTROL.sub(visible, text)
+
+
+class SafeFormatter(logging.Formatter):
+    """The one place log text is made safe: whatever a message or its `extra=` fields
+    carry (a request path with %0A, a remote error text), it cannot start a line of
+    its own. Tracebacks keep their line breaks but every line of one is indented, so
+    an exception message carrying input cannot pass for a record either."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging API)
+        extras = [
+            f"{key}={value}"
+            for key, value in vars(record).items()
+            if key not in _STANDARD and not key.startswith("_")
+        ]
+        message = record.message + (" " + " ".join(extras) if extras else "")
+        record.message = escape_controls(message)
+        return super().formatMessage(record)
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging API)
+        text = super().formatException(ei)
+        return "\n".join("  " + escape_controls(line) for line in text.splitlines())
+
+
 def setup_logging(level: str) -> None:
     """Log to stderr, one line per event: time, level, logger, request id, message."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        SafeFormatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
     )
     root = logging.getLogger()
     for existing in list(root.handlers):
