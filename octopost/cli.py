@@ -7,58 +7,94 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from octopost import __version__
 from octopost.config import Config, ConfigError, load_config
 from octopost.keys import KeyService
-from octopost.models import iso
+from octopost.models import ApiKey, iso, utcnow
 from octopost.store import Store
+
+#: the database file inside a data directory given with --data-dir
+DB_FILE = "octopost.db"
 
 log = logging.getLogger("octopost")
 
 
-def _load(path: str | None) -> Config:
+def _warn(message: str) -> None:
+    print(f"octopost: warning: {message}", file=sys.stderr)
+
+
+def _load(args: argparse.Namespace | str | None) -> Config:
+    """The config for a command: its --config (or a path), then its --data-dir."""
+    path = args if not isinstance(args, argparse.Namespace) else args.config
     try:
-        return load_config(path)
+        config = load_config(path, warn=_warn)
     except ConfigError as exc:
         print(f"octopost: config error: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir:
+        config.database.path = str(Path(data_dir).expanduser().resolve() / DB_FILE)
+    return config
 
 
-async def _with_store(config: Config, work: Any) -> Any:
-    store = await Store(
-        config.database.path, busy_timeout_ms=config.database.busy_timeout_ms
-    ).open()
-    try:
-        return await work(store)
-    finally:
-        await store.close()
+def _with_store(config: Config, work: Any, *, create: bool = True) -> Any:
+    """Run `work` on the configured database, saying on stderr which one it is.
+
+    `create=False`: a missing database is an error (listing or revoking keys in an
+    empty database created by accident helps nobody)."""
+    path = Path(config.database.path).expanduser().resolve()
+    exists = path.exists()
+    if not exists and not create:
+        print(
+            f"octopost: no database at {path}. Point this command at your Octopost with "
+            "--config FILE or --data-dir DIR (or OCTOPOST_DATABASE_PATH).",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+    note = "" if exists else " (new: it did not exist; if your server uses another one, "
+    note += "" if exists else "pass --config or --data-dir)"
+    print(f"octopost: database {path}{note}", file=sys.stderr)
+
+    async def session() -> Any:
+        store = await Store(str(path), busy_timeout_ms=config.database.busy_timeout_ms).open()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(session())
 
 
-def _first_key_banner(secret: str, host: str, port: int) -> str:
+def _first_key_banner(key_id: str, secret: str, host: str, port: int) -> str:
     base = f"http://{host}:{port}"
-    line = "=" * 72
+    line = "=" * 76
     return (
         f"\n{line}\n"
-        "  Octopost created your first API key. It is shown only this once:\n\n"
+        f"  Octopost created its first API key ({key_id}, named 'default').\n"
+        "  It is shown ONLY THIS ONCE and stored only as a hash. Copy it now:\n\n"
         f"      {secret}\n\n"
         "  Try it:\n"
         f'      curl -H "Authorization: Bearer {secret}" {base}/v1/posts\n\n'
-        "  More keys: `octopost keys create`   (sandbox keys: `--test`)\n"
-        f"  API docs:  {base}/schema\n"
+        "  Lost it, or are these logs kept or shared? Make another key, then revoke this one:\n"
+        "      octopost keys create --name laptop\n"
+        f"      octopost keys revoke {key_id}\n"
+        "  (in a container: docker compose exec <service> octopost keys create)\n"
+        f"  API docs: {base}/schema\n"
         f"{line}\n"
     )
 
 
-async def _ensure_first_key(config: Config) -> str | None:
-    async def work(store: Store) -> str | None:
+def _ensure_first_key(config: Config) -> tuple[str, str] | None:
+    async def work(store: Store) -> tuple[str, str] | None:
         if await store.keys.all():
             return None
-        _, secret = await KeyService(store).create("default")
-        return secret
+        key, secret = await KeyService(store).create("default")
+        return key.id, secret
 
-    result: str | None = await _with_store(config, work)
+    result: tuple[str, str] | None = _with_store(config, work)
     return result
 
 
@@ -70,7 +106,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from octopost.serving import FORCED_EXIT, PortBusyError, Server, bind
     from octopost.web.requestlog import setup_logging
 
-    config = _load(args.config)
+    config = _load(args)
     if args.host:
         config.server.host = args.host
     if args.port:
@@ -92,9 +128,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"octopost: {exc}", file=sys.stderr)
         return 1
     try:
-        secret = asyncio.run(_ensure_first_key(config))
-        if secret is not None:
-            print(_first_key_banner(secret, config.server.host, config.server.port), flush=True)
+        first = _ensure_first_key(config)
+        if first is not None:
+            # stdout, not the log (stderr): shown once, where `docker compose logs` finds it
+            key_id, secret = first
+            banner = _first_key_banner(key_id, secret, config.server.host, config.server.port)
+            print(banner, flush=True)
         log.info(
             "Octopost %s on http://%s:%d (database %s)",
             __version__,
@@ -129,12 +168,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = _load(args)
 
     async def work(store: Store) -> tuple[Any, str]:
         return await KeyService(store).create(args.name, sandbox=args.test)
 
-    key, secret = asyncio.run(_with_store(config, work))
+    key, secret = _with_store(config, work)
     kind = "sandbox (oct_test_)" if key.sandbox else "live"
     print(f"Created {kind} key {key.id} named '{key.name}'. Store it now; it is not shown again:")
     print(secret)
@@ -142,12 +181,12 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = _load(args)
 
     async def work(store: Store) -> Any:
         return await store.keys.all()
 
-    keys = asyncio.run(_with_store(config, work))
+    keys = _with_store(config, work, create=False)
     rows = [("ID", "NAME", "PREFIX", "KIND", "CREATED", "LAST USED", "REVOKED")]
     for key in keys:
         rows.append(
@@ -168,23 +207,27 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = _load(args)
 
-    async def work(store: Store) -> Any:
-        from octopost.models import utcnow
+    async def work(store: Store) -> tuple[ApiKey | None, ApiKey | None]:
+        before = next((k for k in await store.keys.all() if k.id == args.id), None)
+        if before is None or before.revoked_at is not None:
+            return before, None
+        return before, await store.keys.revoke(args.id, utcnow())
 
-        return await store.keys.revoke(args.id, utcnow())
-
-    key = asyncio.run(_with_store(config, work))
-    if key is None:
-        print(f"octopost: no key with id '{args.id}'", file=sys.stderr)
+    before, key = _with_store(config, work, create=False)
+    if before is None:
+        print(f"octopost: no key with id '{args.id}' (see `octopost keys list`)", file=sys.stderr)
         return 1
+    if key is None:
+        print(f"Key {before.id} ('{before.name}') was already revoked at {iso(before.revoked_at)}")
+        return 0
     print(f"Revoked key {key.id} ('{key.name}', {key.prefix}…)")
     return 0
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = _load(args)
     if config.security.encryption_key:
         from octopost.crypto import CredentialBox
 
@@ -196,9 +239,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-    print(
-        f"Config OK (database {config.database.path}, http://{config.server.host}:{config.server.port})"
-    )
+    database = Path(config.database.path).expanduser().resolve()
+    print(f"Config OK (database {database}, http://{config.server.host}:{config.server.port})")
     return 0
 
 
@@ -207,11 +249,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="octopost", description="Self-hosted cross-posting service."
     )
     parser.add_argument("--version", action="version", version=f"octopost {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.set_defaults(func=lambda _: _help(parser))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument(
             "--config", help="TOML config file (default: $OCTOPOST_CONFIG, else built-in defaults)"
+        )
+        p.add_argument(
+            "--data-dir",
+            metavar="DIR",
+            help=f"data directory: use DIR/{DB_FILE} (overrides database.path)",
         )
         return p
 
@@ -220,9 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (overrides server.port)")
     serve.set_defaults(func=cmd_serve)
 
-    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(
-        dest="keys_command", required=True
-    )
+    keys_parser = sub.add_parser("keys", help="manage API keys")
+    keys_parser.set_defaults(func=lambda _: _help(keys_parser))
+    keys = keys_parser.add_subparsers(dest="keys_command", metavar="COMMAND")
     create = with_config(
         keys.add_parser("create", help="create a key; prints it alone on the last line")
     )
@@ -240,6 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = with_config(sub.add_parser("check-config", help="validate the configuration and exit"))
     check.set_defaults(func=cmd_check_config)
     return parser
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    """No command given: the help, not just "arguments are required"."""
+    parser.print_help()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

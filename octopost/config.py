@@ -1,21 +1,32 @@
 """Typed configuration: built-in defaults, then a TOML file, then environment variables.
 
-`load_config()` is the one entry point. Unknown keys and wrong types fail with
-the exact key path (`server.port`, `platforms.linkedin.api_version`).
-Environment variables are `OCTOPOST_<SECTION>_<KEY>` (e.g. `OCTOPOST_SERVER_PORT`)
-and `OCTOPOST_PLATFORMS_<ID>_<KEY>` for platform sections.
+`load_config()` is the one entry point. Unknown keys, wrong types and values out
+of range fail with the exact key path (`server.port: must be at most 65535`).
+A file's values must have the right TOML type (`port = "9137"` is an error);
+environment values are text, read by the key's type (booleans: true/false,
+1/0, yes/no, on/off). Environment variables are `OCTOPOST_<SECTION>_<KEY>` (e.g.
+`OCTOPOST_SERVER_PORT`) and `OCTOPOST_PLATFORMS_<ID>_<KEY>`; only variables that
+name a config section are config (client scripts set OCTOPOST_URL or
+OCTOPOST_KEY), and near-misses such as OCTOPOST_SERVR_PORT are warned about.
+A relative `database.path` in a config file is relative to that file.
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+
+from octopost.errors import in_words
+
+log = logging.getLogger("octopost.config")
 
 ENV_PREFIX = "OCTOPOST_"
 CONFIG_ENV = "OCTOPOST_CONFIG"
@@ -34,17 +45,27 @@ class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pass
 
 
+# Ranges every key must respect (checked when the config is decoded).
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+Count = Annotated[int, msgspec.Meta(ge=1)]
+Millis = Annotated[int, msgspec.Meta(ge=0)]
+Seconds = Annotated[float, msgspec.Meta(ge=0)]
+#: a duration that must not be zero (a timeout, a polling interval)
+Positive = Annotated[float, msgspec.Meta(gt=0)]
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+
+
 class ServerConfig(Section):
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: NonEmpty = "127.0.0.1"
+    port: Port = 8000
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: seconds in-flight publishes get to finish after SIGTERM before the process exits
-    shutdown_grace: float = 20.0
+    shutdown_grace: Seconds = 20.0
 
 
 class DatabaseConfig(Section):
-    path: str = "data/octopost.db"
-    busy_timeout_ms: int = 5000
+    path: NonEmpty = "data/octopost.db"
+    busy_timeout_ms: Millis = 5000
 
 
 class SecurityConfig(Section):
@@ -56,51 +77,52 @@ class SecurityConfig(Section):
 
 class PublishingConfig(Section):
     #: attempts per platform for transient failures (5xx, 429, connection refused)
-    max_attempts: int = 4
+    max_attempts: Count = 4
     #: first backoff delay in seconds; doubles per attempt, with full jitter
-    backoff_base: float = 2.0
+    backoff_base: Seconds = 2.0
     #: cap of one backoff delay in seconds
-    backoff_max: float = 60.0
+    backoff_max: Seconds = 60.0
     #: longest platform-requested wait (Retry-After / reset) honoured before giving up
-    max_retry_delay: float = 300.0
+    max_retry_delay: Seconds = 300.0
     #: timeout of one platform HTTP request in seconds
-    request_timeout: float = 60.0
+    request_timeout: Positive = 60.0
     #: largest media file downloaded, in bytes
-    media_max_bytes: int = 512 * 1024 * 1024
+    media_max_bytes: Count = 512 * 1024 * 1024
     #: platform deliveries in flight at once, across all posts (a delivery waiting
     #: to retry does not hold one)
-    max_in_flight: int = 64
+    max_in_flight: Count = 64
 
 
 class SchedulerConfig(Section):
     #: a post whose time passed while the service was down is still published when
     #: it is late by less than this many seconds; otherwise it fails as missed
-    missed_grace: float = 3600.0
+    missed_grace: Seconds = 3600.0
     #: seconds between sweeps for due posts (a safety net behind the exact timers)
-    sweep_interval: float = 30.0
+    sweep_interval: Positive = 30.0
 
 
 class WebhooksConfig(Section):
     #: seconds to wait for a receiver's answer
-    timeout: float = 10.0
+    timeout: Positive = 10.0
     #: seconds between outbox polls (new events are also sent at once)
-    poll_interval: float = 5.0
+    poll_interval: Positive = 5.0
     #: first retry delay in seconds; doubles per attempt up to `backoff_max`
-    backoff_base: float = 5.0
+    backoff_base: Seconds = 5.0
     #: deliveries are abandoned after `retry_window` seconds
-    backoff_max: float = 3 * 3600.0
-    retry_window: float = 3 * 24 * 3600.0
+    backoff_max: Seconds = 3 * 3600.0
+    retry_window: Seconds = 3 * 24 * 3600.0
 
 
 class PlatformConfig(Section):
     """Per-platform overrides; empty or 0 means the adapter's built-in default."""
 
+    #: "" or an http(s) URL (checked in load_config with the one URL validator)
     base_url: str = ""
     upload_url: str = ""
     auth_url: str = ""
     api_version: str = ""
-    poll_interval: float = 0.0
-    poll_timeout: float = 0.0
+    poll_interval: Seconds = 0.0
+    poll_timeout: Seconds = 0.0
 
 
 class PlatformsConfig(Section):
@@ -150,6 +172,75 @@ def config_keys() -> list[tuple[str, ...]]:
 
 
 ENV_VARS = {ENV_PREFIX + "_".join(p).upper(): p for p in config_keys()}
+#: OCTOPOST_<SECTION>_...: the variables that are config (anything else is not ours)
+SECTIONS = tuple(name.upper() for name in Config.__struct_fields__)
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def _leaf_types() -> dict[tuple[str, ...], Any]:
+    """The msgspec type of every key path."""
+    types: dict[tuple[str, ...], Any] = {}
+
+    def walk(info: Any, prefix: tuple[str, ...]) -> None:
+        for field in info.fields:
+            kind = field.type
+            if isinstance(kind, msgspec.inspect.Metadata):
+                kind = kind.type
+            if isinstance(kind, msgspec.inspect.StructType):
+                walk(kind, (*prefix, field.name))
+            else:
+                types[(*prefix, field.name)] = kind
+
+    walk(msgspec.inspect.type_info(Config), ())
+    return types
+
+
+_TYPES = _leaf_types()
+
+
+def _from_env(name: str, path: tuple[str, ...], raw: str) -> Any:
+    """An environment value read as its key's type (environment values are all text)."""
+    kind = _TYPES[path]
+    key = ".".join(path)
+    text = raw.strip()
+    try:
+        if isinstance(kind, msgspec.inspect.BoolType):
+            lowered = text.lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise ValueError("must be true or false (accepted: true/false, 1/0, yes/no, on/off)")
+        if isinstance(kind, msgspec.inspect.IntType):
+            if not re.fullmatch(r"[+-]?\d+", text):
+                raise ValueError("must be an integer")
+            return int(text)
+        if isinstance(kind, msgspec.inspect.FloatType):
+            try:
+                return float(text)
+            except ValueError:
+                raise ValueError("must be a number") from None
+    except ValueError as exc:
+        raise ConfigError(key, f"{exc} (from {name}={raw!r})") from None
+    return raw
+
+
+def _near_miss(name: str) -> str | None:
+    """The config variable `name` was probably meant to be, if it looks like one."""
+    close = difflib.get_close_matches(name, ENV_VARS, n=1, cutoff=0.8)
+    if close:
+        return close[0]
+    tail = name[len(ENV_PREFIX) :]
+    for var, path in ENV_VARS.items():  # the section left out: OCTOPOST_PORT
+        if path[0] != "platforms" and "_".join(path[1:]).upper() == tail:
+            return var
+    section = name[len(ENV_PREFIX) :].split("_", 1)[0]
+    meant = difflib.get_close_matches(section, SECTIONS, n=1, cutoff=0.75)
+    if not meant:
+        return None
+    guess = difflib.get_close_matches(name, ENV_VARS, n=1, cutoff=0.5)
+    return guess[0] if guess else f"{ENV_PREFIX}{meant[0]}_<KEY>"
 
 
 def _set_path(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -175,33 +266,80 @@ def _struct_error(exc: msgspec.ValidationError) -> ConfigError:
     if unknown:
         path = f"{path}.{unknown.group(1)}" if path else unknown.group(1)
         message = "unknown key"
+    elif message.startswith("Invalid enum value"):
+        message = in_words(message).replace("is not one of the allowed", "is not one of the valid")
+    else:
+        message = in_words(message)
     return ConfigError(path, message)
 
 
+def _read_file(file_path: str | os.PathLike[str]) -> dict[str, Any]:
+    try:
+        with open(file_path, "rb") as fh:
+            tree = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError("", f"config file not found: {file_path}") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError("", f"{file_path} is a directory, not a config file") from exc
+    except PermissionError as exc:
+        raise ConfigError(
+            "", f"cannot read the config file {file_path}: permission denied"
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", f"{file_path} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError("", f"cannot read the config file {file_path}: {exc.strerror}") from exc
+    # A relative database path in a file means: next to that file, not wherever the
+    # command happens to run.
+    database = tree.get("database")
+    if isinstance(database, dict) and isinstance(database.get("path"), str):
+        db_path = Path(database["path"]).expanduser()
+        if not db_path.is_absolute():
+            database["path"] = str(Path(file_path).resolve().parent / db_path)
+    return tree
+
+
+def _check_urls(config: Config) -> None:
+    from octopost.netguard import url_problem
+
+    for platform in PlatformsConfig.__struct_fields__:
+        section = getattr(config.platforms, platform)
+        for key in ("base_url", "upload_url", "auth_url"):
+            value = getattr(section, key)
+            problem = url_problem(value) if value else None
+            if problem is not None:
+                raise ConfigError(f"platforms.{platform}.{key}", problem)
+
+
 def load_config(
-    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    warn: Callable[[str], None] | None = None,
 ) -> Config:
-    """Defaults, then the TOML file (`path` or $OCTOPOST_CONFIG), then OCTOPOST_* variables."""
+    """Defaults, then the TOML file (`path` or $OCTOPOST_CONFIG), then OCTOPOST_* variables.
+
+    `warn` is told about environment variables that look like config but are not."""
     env = os.environ if env is None else env
+    warn = warn or log.warning
     file_path = path if path is not None else env.get(CONFIG_ENV) or None
-    tree: dict[str, Any] = {}
-    if file_path is not None:
-        try:
-            with open(file_path, "rb") as fh:
-                tree = tomllib.load(fh)
-        except FileNotFoundError as exc:
-            raise ConfigError("", f"config file not found: {file_path}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError("", f"{file_path} is not valid TOML: {exc}") from exc
-    for name, value in env.items():
+    tree: dict[str, Any] = _read_file(file_path) if file_path is not None else {}
+    for name, value in sorted(env.items()):
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
             continue
         key_path = ENV_VARS.get(name)
         if key_path is None:
-            raise ConfigError(name, "unknown environment variable")
-        _set_path(tree, key_path, value)
+            section = name[len(ENV_PREFIX) :].split("_", 1)[0]
+            if section in SECTIONS:
+                raise ConfigError(name, "unknown environment variable (not a config key)")
+            meant = _near_miss(name)
+            if meant is not None:
+                warn(f"{name} is not a config variable (did you mean {meant}?); ignored")
+            continue
+        _set_path(tree, key_path, _from_env(name, key_path, value))
     try:
-        # strict=False lets environment strings become ints, floats and booleans.
-        return msgspec.convert(tree, Config, strict=False)
+        config = msgspec.convert(tree, Config)
     except msgspec.ValidationError as exc:
         raise _struct_error(exc) from exc
+    _check_urls(config)
+    return config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -84,3 +85,51 @@ class UpstreamError(OctopostError):
     ) -> None:
         super().__init__(message, details)
         self.retry_after = retry_after
+
+
+# msgspec's validation messages, said for people. Used for request bodies and
+# parameters (web/errors.py) and for config keys (config.py).
+_WORDS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^Expected `(?:int|float)` >= (\S+)$"), r"must be at least \1"),
+    (re.compile(r"^Expected `(?:int|float)` <= (\S+)$"), r"must be at most \1"),
+    (re.compile(r"^Expected `(?:int|float)` > (\S+)$"), r"must be more than \1"),
+    (re.compile(r"^Expected `(?:int|float)` < (\S+)$"), r"must be less than \1"),
+    (re.compile(r"^Expected `str` of length <= (\d+)$"), r"must be at most \1 characters"),
+    (re.compile(r"^Expected `str` of length >= (\d+)$"), r"must be at least \1 characters"),
+    (
+        re.compile(r"^Expected `(?:array|object)` of length <= (\d+)$"),
+        r"must have at most \1 items",
+    ),
+    (
+        re.compile(r"^Expected `(?:array|object)` of length >= (\d+)$"),
+        r"must have at least \1 items",
+    ),
+    (re.compile(r"^Expected `int`, got `\w+`$"), "must be an integer"),
+    (re.compile(r"^Expected `(?:float|number)`, got `\w+`$"), "must be a number"),
+    (re.compile(r"^Expected `str`, got `\w+`$"), "must be a string"),
+    (re.compile(r"^Expected `bool`, got `\w+`$"), "must be true or false"),
+    (re.compile(r"^Expected `array`, got `\w+`$"), "must be a list"),
+    (re.compile(r"^Expected `object`, got `\w+`$"), "must be a JSON object"),
+    (
+        re.compile(r"^Expected `(?:str \| null|null \| str)`, got `\w+`$"),
+        "must be a string or null",
+    ),
+    (
+        re.compile(r"^Expected `(?:object \| null|null \| object)`, got `\w+`$"),
+        "must be an object or null",
+    ),
+    (
+        re.compile(r"^Expected `(?:array \| null|null \| array)`, got `\w+`$"),
+        "must be a list or null",
+    ),
+    (re.compile(r"^Invalid enum value (.+)$"), r"\1 is not one of the allowed values"),
+]
+
+
+def in_words(message: str) -> str:
+    """A decoder's message ("Expected `int` <= 100") said for people ("must be at most 100")."""
+    message = message.strip()
+    for pattern, words in _WORDS:
+        if pattern.match(message):
+            return pattern.sub(words, message)
+    return message

@@ -32,7 +32,11 @@ def test_example_file_documents_every_key() -> None:
 
 
 def test_example_file_values_are_the_defaults() -> None:
-    assert load_config(ROOT / "config.example.toml", env={}) == Config()
+    loaded = load_config(ROOT / "config.example.toml", env={})
+    # a relative database path in a file is relative to the file
+    assert loaded.database.path == str(ROOT / "data" / "octopost.db")
+    loaded.database.path = Config().database.path
+    assert loaded == Config()
 
 
 def test_precedence_defaults_file_env(tmp_path: Path) -> None:
@@ -78,7 +82,7 @@ def test_env_covers_platform_sections_and_bools() -> None:
         ('[platforms.twitter]\nbase_urll = "x"\n', {}, "platforms.twitter.base_urll"),
         ('[server]\nlog_level = "loud"\n', {}, "server.log_level"),
         ("", {"OCTOPOST_SERVER_PORT": "abc"}, "server.port"),
-        ("", {"OCTOPOST_SERVR_PORT": "1"}, "OCTOPOST_SERVR_PORT"),
+        ("", {"OCTOPOST_SERVER_PROT": "1"}, "OCTOPOST_SERVER_PROT"),
         ("[scheduler]\nmissed_grace = true\n", {}, "scheduler.missed_grace"),
     ],
 )

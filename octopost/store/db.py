@@ -18,6 +18,7 @@ from typing import Any
 
 import aiosqlite
 
+from octopost.datadir import secure_dir, secure_file
 from octopost.errors import StorageFullError
 from octopost.store.schema import MIGRATIONS
 
@@ -72,7 +73,12 @@ class Database:
 
     async def open(self) -> None:
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            secure_dir(Path(self.path).parent)
+            # Created 0600 before SQLite opens it: SQLite gives -wal and -shm the
+            # database file's mode. Files left looser by older versions are tightened.
+            secure_file(self.path, create=True)
+            for suffix in ("-wal", "-shm"):
+                secure_file(self.path + suffix)
         self._write = await self._connect()
         await self._migrate(self._write)
         readers = 1 if self.path == ":memory:" else self.READERS
