@@ -89,7 +89,7 @@ def test_connect_and_disconnect_an_account(page: Any, stack: Stack) -> None:
     form.get_by_label("Access token").fill("not-a-valid-token")
     form.get_by_label("Client ID (optional)").fill(creds["client_id"])
     form.get_by_role("button", name="Check and connect").click()
-    expect(page.get_by_role("alert")).to_contain_text("LinkedIn did not accept these credentials")
+    expect(page.get_by_role("alert")).to_contain_text("LinkedIn refused these credentials")
     expect(form.get_by_label("Client ID (optional)")).to_have_value(creds["client_id"])
     form.get_by_label("Access token").fill(creds["access_token"])
     form.get_by_label("Refresh token (optional)").fill(creds["refresh_token"])

@@ -126,7 +126,7 @@ async def test_bad_input_comes_back_filled_with_the_api_messages(browser: Any) -
     html = resp.text
     assert ">Keep this text</textarea>" in html and 'value="keep my alt"' in html
     # the services' words, next to the row the person filled (row 3, not index 0)
-    assert re.search(r'id="err-media-images-2-url".*must be an http\(s\) URL', html)
+    assert re.search(r'id="err-media-images-2-url".*must be a valid http\(s\) URL', html)
     assert re.search(r'id="err-schedule-local".*must be in the future', html), re.findall(
         r"field-error.*", html
     )
