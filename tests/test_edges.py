@@ -211,6 +211,7 @@ def test_control_characters_are_escaped_in_every_log_line() -> None:
         reason="HTTP 404",
     )
     assert "url=https://e.example/\\n reason=HTTP 404" in carded
+    assert "color_message" not in _line_of("uvicorn.error", "up", color_message="\x1b[1mup")
 
 
 async def test_a_forged_path_writes_one_escaped_access_line(api: Api) -> None:

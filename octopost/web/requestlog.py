@@ -41,6 +41,7 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "asctime",
     "request_id",
     "taskName",
+    "color_message",  # uvicorn's coloured copy of the message
 }
 
 
