@@ -249,3 +249,23 @@ async def test_refusals_are_logged_with_their_reason(api: Api, caplog) -> None: 
     assert any("422 validation_error" in m and "twitter" in m for m in messages), messages
     assert any("instance_url" in m for m in messages), messages
     assert not any("secret-token" in m for m in messages)
+
+
+async def test_free_text_fields_are_bounded(api: Api) -> None:
+    hook = {"url": "http://127.0.0.1:9/x", "events": ["post.failed"], "description": "d" * 501}
+    error = assert_error(await api.post("/v1/webhooks", hook), 422, "validation_error")
+    assert error["details"] == [
+        {"field": "description", "message": "must be at most 500 characters"}
+    ]
+    created = (await api.post("/v1/webhooks", {**hook, "description": "ok"})).json()
+    resp = await api.put(f"/v1/webhooks/{created['id']}", {"description": "d" * 501})
+    assert_error(resp, 422, "validation_error")
+    resp = await api.post(
+        "/v1/accounts",
+        {"platform": "mastodon", "credentials": {"access_token": "t" * 10_001}},
+    )
+    error = assert_error(resp, 422, "validation_error")
+    assert error["details"][0]["field"] == "credentials.access_token"
+    many = {f"k{i}": "v" for i in range(33)}
+    resp = await api.post("/v1/accounts", {"platform": "mastodon", "credentials": many})
+    assert assert_error(resp, 422, "validation_error")["details"][0]["field"] == "credentials"
