@@ -118,10 +118,19 @@ ERRORS: dict[int, tuple[str, str, dict[str, Any]]] = {
             [{"field": "credentials", "message": "Could not reach mastodon.example"}],
         ),
     ),
+    503: (
+        "The data directory's disk is full: nothing was changed and nothing stored is lost",
+        "Disk full",
+        _error(
+            "storage_full",
+            "Octopost cannot save changes: the disk of its data directory is full. Nothing was "
+            "changed and nothing stored is lost; free some space and try again.",
+        ),
+    ),
 }
 
-#: every /v1 route can answer these
-COMMON = (400, 401, 405, 500)
+#: every /v1 route can answer these (any request may write: a key's last use, a post)
+COMMON = (400, 401, 405, 500, 503)
 
 
 def errors(*statuses: int, **describe: Any) -> dict[int, ResponseSpec]:
