@@ -1,4 +1,4 @@
-"""The Posts resource, field for field as the seed (../shared/seed/posts.md)."""
+"""The Posts resource, field for field as the API contract (README "API reference")."""
 
 from __future__ import annotations
 

@@ -16,7 +16,10 @@ What it enforces, with Mastodon's status codes and `{"error": ...}` bodies:
   status and creates nothing), media ownership / already attached / at most
   `max_media_attachments` / no video with other media / unprocessed media (422
   "Cannot attach files that have not finished processing. Try again in a moment!"),
-  blank text, and the length rule (StatusLengthValidator) against `max_characters`;
+  blank text, and the length rule (StatusLengthValidator, counted by `_lengths.py`, not by
+  Octopost's code, with Ruby 3.4's Unicode 15.0 graphemes) against `max_characters`;
+  `language` kept as Mastodon keeps it (a supported locale, else its language subtag,
+  else none: unknown languages are dropped, never refused);
 - X-RateLimit-Limit/-Remaining/-Reset (ISO 8601) on every answer; 429
   {"error": "Too many requests"} once a token spends `rate_limit` requests in
   `rate_window` seconds (upstream: 300 per 300 s; the default here is 100,000 so
@@ -42,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,8 +56,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from octopost.platforms._mastodon_text import status_length
 from tests.fakes._base import FakePlatform
+from tests.fakes._lengths import mastodon_length
 
 ALL_SCOPES = frozenset(
     {"profile", "read:accounts", "read:statuses", "write:statuses", "write:media"}
@@ -61,6 +65,16 @@ ALL_SCOPES = frozenset(
 NOT_READY = "Cannot attach files that have not finished processing. Try again in a moment!"
 IDEMPOTENCY_TTL = 3600.0
 VISIBILITIES = ("public", "unlisted", "private", "direct")
+#: LanguagesHelper::SUPPORTED_LOCALES (ISO 639-1, the ISO 639-3 codes it adds, regional forms)
+_LOCALES = """aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv
+    cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht
+    hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la
+    lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj
+    om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv
+    sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
+    ast chr ckb cnr csb gsw jbo kab kmr ldn lfn moh nds pdc sco sma smj szl tai tok zba zgh
+    es-AR es-MX pt-BR pt-PT sr-Latn zh-CN zh-HK zh-TW"""
+LOCALES = frozenset(_LOCALES.split())
 UNAVAILABLE_PAGE = (
     "<html><head><title>503 Service Temporarily Unavailable</title></head>"
     "<body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>"
@@ -528,7 +542,7 @@ class Fake(FakePlatform):
             "text": text,
             "spoiler_text": params.get("spoiler_text") or "",
             "visibility": params.get("visibility") or "public",
-            "language": params.get("language") or None,
+            "language": _language(params.get("language")),
             "sensitive": str(params.get("sensitive", "false")).lower() in ("true", "1"),
             "media_ids": media_ids,
             "idempotency_key": key,
@@ -599,7 +613,7 @@ class Fake(FakePlatform):
         errors = []
         if not text.strip() and not found:
             errors.append("Text can't be blank")
-        if status_length(text, spoiler, self.characters_reserved_per_url) > self.max_characters:
+        if mastodon_length(text, spoiler, self.characters_reserved_per_url) > self.max_characters:
             errors.append(f"Text character limit of {self.max_characters} exceeded")
         return f"Validation failed: {', '.join(errors)}" if errors else None
 
@@ -611,3 +625,14 @@ class Fake(FakePlatform):
         if status is None:
             return self.error(404, "Record not found")
         return web.json_response(self.status_json(status))
+
+
+def _language(value: Any) -> str | None:
+    """LanguagesHelper#valid_locale_or_nil: the tag if supported, else its language if that
+    is, else nothing (the account's default applies); never an error."""
+    if not isinstance(value, str) or not value:
+        return None
+    if value in LOCALES:
+        return value
+    primary = re.split(r"[_-]", value, maxsplit=1)[0]
+    return primary if primary in LOCALES else None

@@ -1,6 +1,7 @@
 """Fake TikTok Content Posting API (open.tiktokapis.com) on 127.0.0.1.
 
-Enforces what the real API does, per /work/shared/platforms/tiktok.md:
+Enforces what the real API does, per TikTok's Content Posting API docs
+(developers.tiktok.com/doc/content-posting-api-reference-direct-post):
 - Bearer access tokens with expiry; `POST /v2/oauth/token/` (form) with rotating single-use
   refresh tokens (a reused one answers `invalid_grant`).
 - The envelope `{"data": {...}, "error": {"code", "message", "log_id"}}` on every answer,

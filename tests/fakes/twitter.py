@@ -17,8 +17,9 @@ What it enforces:
   400 invalid_request "Value passed for the token was invalid."); confidential
   clients must send HTTP Basic, public ones their client_id.
 - POST /2/tweets: CreatePostsRequest (additionalProperties false, media_ids 1-4
-  numeric strings, reply_settings enum), text or media required, the weighted
-  280 limit (400 "Your Tweet text is too long..."), duplicate text of the same user
+  numeric strings, reply_settings enum), text or media required (text of only characters
+  up to U+0020 is none, as X's server library trims), the weighted 280 limit (400 "Your
+  Tweet text is too long...", counted by `_lengths.py`, never by Octopost's code), duplicate text of the same user
   (403 duplicate content), media ids that exist, belong to the user, are finalized
   and processed, and are 1-4 images or one GIF or one video.
 - media: initialize fields/enums, append segments in order (multipart
@@ -55,8 +56,8 @@ from urllib.parse import parse_qsl, quote, unquote
 from aiohttp import web
 from twitter_text import extract_urls_with_indices
 
-from octopost.platforms._twitter_text import weighted_length
 from tests.fakes._base import FakePlatform
+from tests.fakes._lengths import x_blank, x_weighted_length
 
 PROBLEMS = "https://api.x.com/2/problems/"
 TOO_LONG = (
@@ -707,9 +708,9 @@ class Fake(FakePlatform):
                     "$.media.media_ids: must be 1 to 4 numeric strings",
                     {"media.media_ids": [json.dumps(media_ids)]},
                 )
-        if not text.strip() and not media_ids:
+        if x_blank(text) and not media_ids:
             return invalid_request("Post text or media is required.", {"text": [text]})
-        if weighted_length(text) > 280:
+        if x_weighted_length(text) > 280:
             return invalid_request(TOO_LONG, {"text": [text]})
         kinds = []
         for media_id in media_ids:

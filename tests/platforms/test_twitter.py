@@ -1,8 +1,7 @@
 """X adapter against the strict fake: auth of both kinds, media flows, errors, length rule.
 
-Length vectors: /work/shared/conformance/twitter-validate.yml and twitter-extract.yml
-(twitter-text 3.1.0), read at test time; see that folder's README for which config
-each section assumes.
+Length vectors: tests/data/twitter-validate.yml and twitter-extract.yml (twitter-text
+3.1.0), read at test time; tests/data/README.md says which config each section assumes.
 """
 
 from __future__ import annotations
@@ -38,7 +37,8 @@ from tests.fakes.media import JPEG, MP4, PNG, MediaServer
 from tests.fakes.twitter import DUPLICATE, OAUTH1_PERMISSIONS, TOO_LONG, Fake
 from tests.platforms.harness import rig
 
-CONFORMANCE = Path("/work/shared/conformance")
+#: upstream vectors, copied with their provenance (tests/data/README.md)
+CONFORMANCE = Path(__file__).resolve().parent.parent / "data"
 EXPIRED = "Token expired. Reconnect your X account."
 
 
