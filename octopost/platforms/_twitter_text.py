@@ -1,94 +1,253 @@
-"""X's weighted post length (twitter-text v3), on top of PyPI `twitter-text-parser`.
+"""X's weighted post length (twitter-text v3), counted so that X never refuses it for length.
 
-The rule (twitter-text `parseTweet`, config v3): NFC-normalise; every URL the
-twitter-text extractor finds (bare domains with a valid TLD included) weighs 23;
-every emoji sequence weighs 2; every other code point weighs 1 inside U+0000-U+10FF,
-U+2000-U+200D, U+2010-U+201F, U+2032-U+2037 and 2 elsewhere; a post is valid when
-0 < length <= 280 and it holds none of U+FFFE, U+FEFF, U+FFFF.
+The rule (twitter-text `parseTweet`, config v3): NFC-normalise; every URL the extractor finds
+(bare domains with a valid TLD included) weighs 23; every emoji weighs 2; every other code
+point weighs 1 inside U+0000-U+10FF, U+2000-U+200D, U+2010-U+201F, U+2032-U+2037 and 2
+elsewhere; a post is valid when it is not blank, is at most 280 and holds none of U+FFFE,
+U+FEFF, U+FFFF.
 
-URL extraction, the emoji regex (Unicode emoji 12.0 data), the weights and the
-config come from the library. Its `parse_tweet` loop is redone here because it
-differs from upstream twitter-text (both the JS package 3.1.0 and the Java parser X's
-backend uses) in three ways, found by running both over every code point alone and
-with U+FE0E/U+FE0F, and over every sequence of the library's emoji-test.txt:
+X publishes that rule twice, and the two differ: the JavaScript library its web client
+uses (npm `twitter-text` 3.1.0, emoji by `twemoji-parser` 11.0.2) and the Java library of
+its backend (`TwitterTextParser`, whose `parseTweetWithoutUrlExtraction` is documented as
+"used by Twitter Backend to validate the visible tweet"; emoji by `TwitterTextEmojiRegex`,
+generated from Emoji 12.0). Which one the live server runs, and with which data, is not
+public, so where they differ Octopost counts the larger value. Evidence, class by class
+(probes run against both libraries; the vectors are in tests/data/twitter-emoji.json):
 
-1. it rewrites CR LF to LF before counting, so "a\\r\\nb" is 3 instead of 4;
-2. its emoji regex matches a bare (c) or (R) sign, which upstream counts as emoji
-   only when followed by U+FE0F ("emoji which default to text"), so "(c)" is 2
-   instead of 1;
-3. it does not take U+FE0F after the 42 emoji-presentation characters that have
-   variation sequences (VS16_ABSORBED), so "watch + U+FE0F" is 4 instead of 2.
+- Emoji. On 82,134 sequences (every code point of U+00A0-U+33FF and U+1F000-U+1FAFF alone
+  and with U+FE0E, U+FE0F, a skin tone, U+FE0F + skin tone; every emoji-test.txt 12.0
+  sequence with and without U+FE0F) and 30,000 random concatenations of them, the Java count
+  is never larger than the JavaScript one. So emoji are counted exactly as the JavaScript
+  library counts them: `_twitter_emoji.py` holds every sequence its parser knows. That
+  counts by their parts (what both libraries do, or what the larger does): minimally
+  qualified forms such as eye in speech bubble without its last U+FE0F (5, Java 5 as well),
+  infinity + U+FE0F (4 in both: neither joins the U+FE0F), the Emoji 12.0 sequences the
+  web parser does not know (people holding hands 8, pinching hand + skin tone 4, where Java
+  says 2), and everything newer than Emoji 12.0 (phoenix = bird ZWJ fire, 5). Both count a
+  U+FE0F between a hand and its skin tone (victory hand + U+FE0F + skin tone) as one emoji: 2.
+- URLs without a scheme whose domain holds non-ASCII letters. The web library checks a
+  domain label by label with punycode only, then links the ASCII run inside it ("גמa.jp"
+  links "a.jp": 25); the Java library runs `java.net.IDN.toASCII` (IDNA 2003, which refuses a
+  label mixing right-to-left and left-to-right letters: no link, 6) and links the whole
+  domain when IDNA accepts it ("例子.com" is one link, 23, where the web library finds no
+  ASCII domain and counts 8). Neither is always larger, so both URL sets are counted and
+  the larger total is the length.
 
-With these fixed, the only differences left from npm twitter-text 3.1.0 (probed over
-every code point alone and with U+FE0E/U+FE0F, and every emoji-test.txt sequence)
-are 770 Emoji 12.0 sequences (e.g. pinching hand + skin tone) that its
-twemoji-parser 11.0.2 does not know: 2 here, their parts there; the Java parser's
-emoji regex knows them. Sequences newer than Emoji 12.0 (e.g. 15.1 "phoenix" = bird
-ZWJ fire) are counted by their parts, as both upstream parsers do.
+Everything else both libraries agree on, and the upstream conformance vectors pin it.
 """
 
 from __future__ import annotations
 
 import html
+import re
+import stringprep
 import unicodedata
 
-from twitter_text import extract_emojis_with_indices, extract_urls_with_indices
-from twitter_text.config import config as _configs
-from twitter_text.get_character_weight import get_character_weight
+from twitter_text import extract_urls_with_indices
+from twitter_text.regexp.extract_url import extract_url
+from twitter_text.regexp.invalid_url_without_protocol_preceding_chars import (
+    invalid_url_without_protocol_preceding_chars,
+)
+from twitter_text.regexp.valid_ascii_domain import valid_ascii_domain
+from twitter_text.regexp.valid_tco_url import valid_tco_url
 
-V3 = _configs["version3"]
-MAX_WEIGHTED_LENGTH: int = V3["max_weighted_tweet_length"]
+from octopost.platforms._twitter_emoji import LENGTHS, SEQUENCES
+
+MAX_WEIGHTED_LENGTH = 280
+SCALE = 100
+DEFAULT_WEIGHT = 200
+URL_WEIGHT = 23 * SCALE
+#: code point ranges of weight 100 (config v3); everything else weighs DEFAULT_WEIGHT
+LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 INVALID_CHARACTERS = frozenset("\ufffe\ufeff\uffff")
-VS16 = "\ufe0f"
-#: emoji that count as emoji only when followed by U+FE0F (upstream TwitterTextEmojiRegex)
-TEXT_DEFAULT_EMOJI = frozenset("\u00a9\u00ae")
-#: emoji-presentation characters after which upstream takes a U+FE0F into the emoji
-VS16_ABSORBED = frozenset(
-    chr(cp)
-    for cp in (
-        0x231A, 0x231B, 0x25FD, 0x25FE, 0x2614, 0x2615, *range(0x2648, 0x2654), 0x267F,
-        0x2693, 0x26A1, 0x26AA, 0x26AB, 0x26BD, 0x26BE, 0x26C4, 0x26C5, 0x26D4, 0x26EA,
-        0x26F2, 0x26F3, 0x26F5, 0x26FA, 0x26FD, 0x2757, 0x2B1B, 0x2B1C, 0x2B50, 0x2B55,
-        0x1F004, 0x1F21A, 0x1F22F,
-    )
-)  # fmt: skip
+MAX_URL_LENGTH = 4096
+MAX_TCO_SLUG_LENGTH = 40
+DEFAULT_PROTOCOL = "https://"
+MAX_LABEL_LENGTH = 63
+#: the label separators of IDNA 2003 (RFC 3490 section 3.1)
+_DOTS = re.compile("[.\u3002\uff0e\uff61]")
+
+Span = tuple[int, int]
 
 
-def _spans(text: str) -> dict[int, tuple[int, int]]:
-    """Start index -> (end index, weight) of every URL and emoji, URLs first."""
-    scale = V3["scale"]
-    spans: dict[int, tuple[int, int]] = {}
-    for url in extract_urls_with_indices(text):
-        start, end = url["indices"]
-        spans[start] = (end, V3["transformed_url_length"] * scale)
-    for emoji in extract_emojis_with_indices(text):
-        start, end = emoji["indices"]
-        if start in spans:
-            continue
-        found = emoji["emoji"]
-        if found in TEXT_DEFAULT_EMOJI:
-            continue
-        if found in VS16_ABSORBED and text[end : end + 1] == VS16:
-            end += 1
-        spans[start] = (end, V3["default_weight"])
+def _weight(ch: str) -> int:
+    cp = ord(ch)
+    return SCALE if any(lo <= cp <= hi for lo, hi in LIGHT_RANGES) else DEFAULT_WEIGHT
+
+
+def _emoji_spans(text: str) -> dict[int, int]:
+    """Start -> end of every emoji, the longest known sequence first, left to right."""
+    spans: dict[int, int] = {}
+    index = 0
+    while index < len(text):
+        for length in LENGTHS.get(text[index], ()):
+            if text[index : index + length] in SEQUENCES:
+                spans[index] = index + length
+                index += length
+                break
+        else:
+            index += 1
     return spans
 
 
-def weighted_length(text: str) -> int:
-    """The weighted length X checks against 280 (URLs 23, emoji and CJK 2)."""
-    normalized = unicodedata.normalize("NFC", text)
-    spans = _spans(normalized)
+_PROHIBITED = (
+    stringprep.in_table_c12,
+    stringprep.in_table_c22,
+    stringprep.in_table_c3,
+    stringprep.in_table_c4,
+    stringprep.in_table_c5,
+    stringprep.in_table_c6,
+    stringprep.in_table_c7,
+    stringprep.in_table_c8,
+    stringprep.in_table_c9,
+)
+
+
+def _nameprep(label: str) -> str | None:
+    """RFC 3491 nameprep as `java.net.IDN` runs it with ALLOW_UNASSIGNED (Python's `idna`
+    codec is the same but refuses code points unassigned in Unicode 3.2)."""
+    mapped = "".join(stringprep.map_table_b2(ch) for ch in label if not stringprep.in_table_b1(ch))
+    mapped = unicodedata.ucd_3_2_0.normalize("NFKC", mapped)
+    if any(test(ch) for ch in mapped for test in _PROHIBITED):
+        return None
+    right_to_left = [stringprep.in_table_d1(ch) for ch in mapped]
+    if any(right_to_left) and (
+        any(stringprep.in_table_d2(ch) for ch in mapped)
+        or not (right_to_left[0] and right_to_left[-1])
+    ):
+        return None  # RFC 3454 section 6: no left-to-right letter in a right-to-left label
+    return mapped
+
+
+def _idna2003(domain: str) -> str | None:
+    """`java.net.IDN.toASCII(domain, ALLOW_UNASSIGNED)`, or None where it throws."""
+    labels = []
+    parts = _DOTS.split(domain)
+    root = len(parts) > 1 and parts[-1] == ""  # a final dot names the root: allowed
+    if root:
+        parts.pop()
+    for label in parts:
+        if not label.isascii():
+            prepared = _nameprep(label)
+            if prepared is None:
+                return None
+            if not prepared.isascii():
+                if prepared[:4].lower() == "xn--":
+                    return None
+                prepared = "xn--" + prepared.encode("punycode").decode("ascii")
+            label = prepared
+        if not label or len(label) > MAX_LABEL_LENGTH:
+            return None
+        labels.append(label)
+    return ".".join(labels) + ("." if root else "")
+
+
+def _punycode_labels_ok(domain: str) -> bool:
+    """The web library's `idna.toAscii`: each label 1-63 characters once punycoded."""
+    if domain.startswith("xn--") and not valid_ascii_domain.search(domain):
+        return False
+    for label in domain.split("."):
+        encoded = label if label.isascii() else "xn--" + label.encode("punycode").decode()
+        if not 1 <= len(encoded) <= MAX_LABEL_LENGTH:
+            return False
+    return True
+
+
+def _tco(url: str) -> str | None:
+    """A t.co URL cut to its slug, None when the slug is too long; `url` when not t.co."""
+    match = valid_tco_url.search(url)
+    if match is None:
+        return url
+    slug = match.group(1)
+    return None if slug and len(slug) > MAX_TCO_SLUG_LENGTH else match.group(0)
+
+
+def server_urls(text: str) -> list[Span]:
+    """URL spans by the Java library's rule: the whole domain, checked with IDNA 2003."""
+    spans: list[Span] = []
+    if "." not in text:
+        return spans
+    for match in extract_url.finditer(text):
+        _, before, url, protocol, domain, _, _, _ = match.groups()
+        start = match.end() - len(url)
+        if not protocol and invalid_url_without_protocol_preceding_chars.match(before):
+            continue
+        cut = _tco(url)
+        if cut is None:
+            continue
+        encoded = _idna2003(domain)
+        if not encoded:
+            continue
+        length = len(cut) + len(encoded) - len(domain) + (0 if protocol else len(DEFAULT_PROTOCOL))
+        if length <= MAX_URL_LENGTH:
+            spans.append((start, start + len(cut)))
+    return spans
+
+
+def web_urls(text: str) -> list[Span]:
+    """URL spans by the web library's rule: punycode-only checks, ASCII runs of bare domains."""
+    spans: list[Span] = []
+    if "." not in text:
+        return spans
+    for match in extract_url.finditer(text):
+        _, before, url, protocol, domain, _, path, _ = match.groups()
+        end = match.end()
+        start = end - len(url)
+        if not _punycode_labels_ok(domain):
+            continue
+        if len(protocol or DEFAULT_PROTOCOL) + len(url) > MAX_URL_LENGTH:
+            continue
+        if protocol:
+            cut = _tco(url)
+            if cut is not None:
+                spans.append((start, start + len(cut)))
+            continue
+        if invalid_url_without_protocol_preceding_chars.match(before):
+            continue
+        found = [
+            [start + ascii.start(), start + ascii.end()]
+            for ascii in valid_ascii_domain.finditer(domain)
+        ]
+        if found and path:
+            found[-1][1] = end  # the path belongs to the last domain
+        spans.extend((a, b) for a, b in found)
+    return spans
+
+
+def _count(text: str, urls: list[Span], emoji: dict[int, int]) -> int:
+    """The parseTweet loop: a URL at this index, else an emoji, else one code point."""
+    url_at = dict(urls)
     total = 0
     index = 0
-    while index < len(normalized):
-        span = spans.get(index)
-        if span is not None:
-            index, weight = span
-            total += weight
-            continue
-        total += get_character_weight(normalized[index], V3)
-        index += 1
-    return total // V3["scale"]
+    while index < len(text):
+        if index in url_at:
+            total += URL_WEIGHT
+            index = url_at[index]
+        elif index in emoji:
+            total += DEFAULT_WEIGHT
+            index = emoji[index]
+        else:
+            total += _weight(text[index])
+            index += 1
+    return total // SCALE
+
+
+def weighted_length(text: str) -> int:
+    """The weighted length checked against 280: the larger of X's two libraries' counts."""
+    normalized = unicodedata.normalize("NFC", text)
+    emoji = _emoji_spans(normalized)
+    return max(
+        _count(normalized, server_urls(normalized), emoji),
+        _count(normalized, web_urls(normalized), emoji),
+    )
+
+
+def is_blank(text: str) -> bool:
+    """No text for X: the Java library's `tweet.trim().length() == 0`, i.e. only characters
+    up to U+0020. Whitespace beyond that (U+3000, U+00A0) is text to both libraries: the web
+    one only asks for a weighted length above 0, and the Java one trims ASCII controls and
+    spaces alone."""
+    return not text.lstrip("".join(map(chr, range(0x21))))
 
 
 def invalid_characters(text: str) -> list[str]:

@@ -47,6 +47,7 @@ from octopost.platforms._twitter_text import (
     MAX_WEIGHTED_LENGTH,
     comparable,
     invalid_characters,
+    is_blank,
     weighted_length,
 )
 from octopost.platforms.base import (
@@ -113,7 +114,7 @@ class TwitterAdapter:
         problems = standard_checks(cls, draft, limits)
         if draft.video is not None and draft.images:
             problems.append(f"{LABEL} posts carry up to 4 images or one video, not both.")
-        if not draft.content.strip() and not draft.images and draft.video is None:
+        if is_blank(draft.content) and not draft.images and draft.video is None:
             problems.append(f"{LABEL} needs text, images or a video.")
         bad = invalid_characters(draft.content)
         if bad:
