@@ -1,4 +1,4 @@
-"""Mastodon's status length rule, as upstream `StatusLengthValidator` applies it.
+r"""Mastodon's status length rule, as upstream `StatusLengthValidator` applies it.
 
 length = grapheme clusters of (spoiler_text + countable(text)), where countable()
 rewrites entities found the way Mastodon's `Extractor` finds them:
@@ -14,7 +14,21 @@ rewrites entities found the way Mastodon's `Extractor` finds them:
 - Overlapping entities are dropped (twitter-text `remove_overlapping_entities`).
 - Blank text (only whitespace) counts 0, as Rails `blank?` makes it.
 
-Vectors: /work/shared/conformance/mastodon-length.json (tests load them).
+Where the instance's Ruby may count more than current Unicode does, the larger count is
+used, so a status is never sent that the instance refuses:
+
+- Graphemes by Unicode 15.0 rules. Ruby's `each_grapheme_cluster` (Onigmo) implements the
+  Unicode version of its release: 15.0 up to Ruby 3.4 (its `RbConfig::CONFIG["UNICODE_VERSION"]`),
+  15.1 or later only from Ruby 3.5. Unicode 15.1 added rule GB9c, which joins Indic
+  conjuncts (consonant + virama + consonant) into one cluster; without it each conjunct
+  consonant starts a new cluster, so `नमस्ते` is 4 on such an instance, 3 by current rules.
+  Dropping GB9c only ever adds clusters, so the 15.0 count is the larger one on every text
+  (older Rubies, 12.1 to 13.0, differ from 15.0 only in characters they did not know).
+- Mention domains end where Ruby's `[[:word:]]` ends: letters, marks, decimal digits and
+  connector punctuation. Python's `\w` also matches U+200C/U+200D (Join_Control), which
+  would make a mention longer here, and so the status shorter, than Mastodon counts it.
+
+Vectors: tests/data/mastodon-length.json (upstream spec cases; the tests load them).
 """
 
 from __future__ import annotations
@@ -70,12 +84,16 @@ TCO_RE = regex.compile(r"^https?://t\.co/([a-z0-9]+)", regex.IGNORECASE)
 
 # Account::USERNAME_RE / MENTION_RE (upstream 4.x).
 _USERNAME = r"(?i:[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)"
-MENTION_RE = regex.compile(rf"(?<![=/\w])@((?:{_USERNAME})(?:@\w+(?:[.-]+\w+)*)?)")
+#: Ruby's [[:word:]] (Onigmo): Letter | Mark | Decimal_Number | Connector_Punctuation
+_WORD = r"[\p{L}\p{M}\p{Nd}\p{Pc}]"
+MENTION_RE = regex.compile(rf"(?<![=/]|{_WORD})@((?:{_USERNAME})(?:@{_WORD}+(?:[.-]+{_WORD}+)*)?)")
 # twitter-text end_mention_match: an @, a Latin accent or "://" right after ends it.
 END_MENTION_RE = regex.compile(rf"[@＠{latin_accent_chars.pattern}]|://")
 
 _BLANK_RE = regex.compile(r"[\p{White_Space}]*")
 _GRAPHEME_RE = regex.compile(r"\X")
+#: a consonant that rule GB9c (Unicode 15.1) joins to the cluster before it
+_GB9C_JOIN = regex.compile(r"\p{InCB=Linker}[\p{InCB=Linker}\p{InCB=Extend}]*\p{InCB=Consonant}")
 
 
 def _valid_url_length(url: str, domain: str, protocol: str | None) -> bool:
@@ -151,7 +169,15 @@ def countable_text(text: str, url_length: int = URL_LENGTH) -> str:
 
 
 def grapheme_length(text: str) -> int:
-    return len(_GRAPHEME_RE.findall(text))
+    """Grapheme clusters by Unicode 15.0 rules (current clusters, split again at GB9c joins)."""
+    count = 0
+    for cluster in _GRAPHEME_RE.findall(text):
+        count += 1
+        at = 0
+        while (join := _GB9C_JOIN.search(cluster, at)) is not None:
+            count += 1
+            at = join.end() - 1  # that consonant may itself link to the next one
+    return count
 
 
 @lru_cache(maxsize=1024)

@@ -23,11 +23,13 @@ from octopost.platforms.errors import (
     UnavailableError,
 )
 from octopost.platforms.mastodon import MastodonAdapter, MastodonLimits
+from tests.fakes._lengths import mastodon_length
 from tests.fakes.mastodon import NOT_READY, Fake
 from tests.fakes.media import MediaServer
 from tests.platforms.harness import rig
 
-VECTORS = Path("/work/shared/conformance/mastodon-length.json")
+#: upstream vectors, copied with their provenance (tests/data/README.md)
+VECTORS = Path(__file__).resolve().parent.parent / "data" / "mastodon-length.json"
 
 
 class Clock:
@@ -132,6 +134,41 @@ async def test_the_fake_applies_the_same_vectors() -> None:
 )
 def test_counting_rule(text: str, length: int) -> None:
     assert MastodonAdapter.measure(text) == length
+
+
+@pytest.mark.parametrize(
+    ("text", "length"),
+    [
+        # Unicode 15.0 clusters (Ruby before 3.5): no GB9c, so each conjunct consonant counts
+        ("नमस्ते", 4),
+        ("क्षत्रिय", 5),
+        ("नमस्ते " * 100, 500),
+        # Ruby's [[:word:]] has no ZWJ/ZWNJ: the mention's domain ends there
+        ("@bob@ex\u200dample.com hi", 16),
+        ("@bob@ex\u200cample.com", len("@bob") + len("\u200cample.com") - 1),
+    ],
+)
+def test_never_counts_less_than_the_instance(text: str, length: int) -> None:
+    assert MastodonAdapter.measure(text) == length
+    assert mastodon_length(text) == length  # the fake's own count agrees
+
+
+async def test_fake_refuses_what_ruby_counts_over_the_limit() -> None:
+    async with Fake() as fake:
+        text = "नमस्ते " * 100 + "a"  # 501 on Ruby 3.4 (401 by Unicode 15.1 rules)
+        status, data, _ = await raw(fake, "POST", "/api/v1/statuses", json={"status": text})
+        assert status == 422 and "character limit" in data["error"]
+        assert MastodonAdapter.check(Draft(text), MastodonLimits(max_chars=500))
+
+
+async def test_language_is_sent_and_kept_as_mastodon_keeps_it() -> None:
+    async with Fake() as fake, rig("mastodon", fake) as r:
+        await r.adapter.publish(Draft("Olá", language="pt-BR"), r.job("p1"))
+        await r.adapter.publish(Draft("Hi", language="en-US"), r.job("p2"))
+        await r.adapter.publish(Draft("Hej"), r.job("p3"))
+        assert [p["language"] for p in fake.posts] == ["pt-BR", "en", None]
+        sent = [json.loads(c.body) for c in fake.calls("POST", "/api/v1/statuses")]
+        assert [b.get("language") for b in sent] == ["pt-BR", "en-US", None]
 
 
 def test_instance_url_weight_and_alt_text_limit() -> None:
