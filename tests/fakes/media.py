@@ -1,16 +1,23 @@
 """A local web server standing in for the public URLs of media and link pages.
 
 Serves a small real JPEG (64x48), PNG (32x32), an MP4 (valid ftyp/moov boxes,
-not playable), an HTML page with Open Graph tags, and counts every GET so tests
+not playable), HTML pages with Open Graph tags, and counts every GET so tests
 can prove media are downloaded once per publish.
+
+Pages behave like real ones: `page.html` is about 40 kB, declares its encoding in a
+`<meta charset>` only (no charset in Content-Type), and is sent chunked in several
+writes; `stream()` serves any page piece by piece, optionally holding a piece back
+until the test opens a gate, so a head can arrive in parts with a pause between them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import struct
 import zlib
 from collections import Counter
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -59,12 +66,26 @@ MP4 = (
     + bytes(300_000 % 256)
 )
 
-OG_PAGE = b"""<!doctype html><html><head>
-<meta charset="utf-8"><title>Plain title</title>
-<meta property="og:title" content="Octopost &amp; friends">
-<meta property="og:description" content="A page with Open Graph tags.">
-<meta property="og:image" content="/image.jpg">
-</head><body><p>hello</p></body></html>"""
+#: a head the size of a real one: the charset first, then ~40 kB of inline style before the tags
+OG_PAGE = (
+    b'<!doctype html><html><head>\n<meta charset="utf-8"><title>Plain title</title>\n<style>'
+    + b".c{color:#123456;margin:0 auto;padding:1px}\n" * 900
+    + '</style>\n<meta property="og:title" content="Octopost &amp; friends \u2014 caf\u00e9">\n'
+    '<meta property="og:description" content="A page with Open Graph tags.">\n'
+    '<meta property="og:image" content="/image.jpg">\n</head><body><p>hello</p></body></html>'.encode()
+)
+OG_TITLE = "Octopost & friends \u2014 caf\u00e9"
+
+
+@dataclass
+class StreamedPage:
+    """A page sent in `pieces`; with `gate`, everything after the first piece waits for it."""
+
+    pieces: list[bytes]
+    content_type: str = "text/html"
+    gate: asyncio.Event | None = None
+    #: set once the first piece is written (and the server waits for the gate)
+    first_sent: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class MediaServer:
@@ -72,6 +93,11 @@ class MediaServer:
 
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
+        self.streams: dict[str, StreamedPage] = {
+            "page.html": StreamedPage(
+                [OG_PAGE[:1500], OG_PAGE[1500:20_000], OG_PAGE[20_000:]], "text/html"
+            )
+        }
         self.url = ""
         self._runner: web.AppRunner | None = None
         app = web.Application()
@@ -86,8 +112,24 @@ class MediaServer:
         "image.png": ("image/png", PNG),
         "video.mp4": ("video/mp4", MP4),
         "thumb.jpg": ("image/jpeg", JPEG),
-        "page.html": ("text/html; charset=utf-8", OG_PAGE),
     }
+
+    def stream(self, name: str, page: StreamedPage) -> StreamedPage:
+        self.streams[name] = page
+        return page
+
+    async def _stream(self, request: web.Request, page: StreamedPage) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": page.content_type})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        for number, piece in enumerate(page.pieces):
+            if number == 1:
+                page.first_sent.set()
+                if page.gate is not None:  # bounded: a test that never opens it still ends
+                    await asyncio.wait_for(page.gate.wait(), timeout=30)
+            await resp.write(piece)
+        await resp.write_eof()
+        return resp
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -96,6 +138,8 @@ class MediaServer:
             return web.Response(
                 body=bytes(64 * 1024 * 1024), content_type="application/octet-stream"
             )
+        if name in self.streams:
+            return await self._stream(request, self.streams[name])
         if name not in self.FILES:
             return web.Response(status=404, text="not found")
         ctype, body = self.FILES[name]
