@@ -42,6 +42,7 @@ def draft_of(post: Post) -> Draft:
         video=VideoRef(media.video.url, media.video.thumbnail_url)
         if media and media.video
         else None,
+        language=post.language,
     )
 
 

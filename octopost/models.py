@@ -147,6 +147,8 @@ class Post(msgspec.Struct):
     published_at: datetime | None = None
     sandbox: bool = False
     deliveries: list[Delivery] = msgspec.field(default_factory=list)
+    #: BCP 47 tag in canonical case ("en", "pt-BR"), for platforms that take one
+    language: str | None = None
 
     def platform_results(self) -> dict[str, PlatformResult] | None:
         """Finished platforms only; None until the first one is known."""

@@ -10,6 +10,8 @@ from typing import Any
 from octopost import netguard
 from octopost.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from octopost.keys import random_id
+from octopost.language import EXAMPLE as LANGUAGE_EXAMPLE
+from octopost.language import normalize_language
 from octopost.models import (
     MAX_ALT_TEXT,
     MAX_IMAGES,
@@ -123,6 +125,16 @@ def validate_media(media: Media, errors: list[FieldError]) -> Media | None:
     return media
 
 
+def validate_language(value: str, errors: list[FieldError]) -> str | None:
+    """The tag in canonical case ("pt-br" -> "pt-BR"), or None after recording the problem."""
+    tag = normalize_language(value)
+    if tag is None:
+        errors.append(
+            FieldError("language", f"must be a BCP 47 language tag such as {LANGUAGE_EXAMPLE}")
+        )
+    return tag
+
+
 def validate_schedule(value: str, now: datetime, errors: list[FieldError]) -> datetime | None:
     try:
         when = parse_time(value)
@@ -149,6 +161,7 @@ def draft_post(
     media: Media | None,
     sandbox: bool,
     now: datetime,
+    language: str | None = None,
 ) -> Post:
     """A validated, not yet stored post (raises ValidationError listing every problem)."""
     errors: list[FieldError] = []
@@ -156,6 +169,7 @@ def draft_post(
     targets = validate_platforms(platforms, errors)
     when = validate_schedule(scheduled_for, now, errors) if scheduled_for is not None else None
     clean_media = validate_media(media, errors) if media is not None else None
+    tag = validate_language(language, errors) if language is not None else None
     raise_if(errors)
     return Post(
         id=random_id("post_"),
@@ -167,6 +181,7 @@ def draft_post(
         created_at=now,
         updated_at=now,
         sandbox=sandbox,
+        language=tag,
     )
 
 
@@ -209,6 +224,7 @@ class PostService:
         scheduled_for: str | None,
         media: Media | None,
         sandbox: bool,
+        language: str | None = None,
     ) -> Post:
         post = draft_post(
             content=content,
@@ -217,6 +233,7 @@ class PostService:
             media=media,
             sandbox=sandbox,
             now=_now_ms(self.clock),
+            language=language,
         )
         when = post.scheduled_for
         scheduled = post.status is PostStatus.SCHEDULED
@@ -268,6 +285,9 @@ class PostService:
         if "media" in changes:
             media = changes["media"]
             columns["media"] = validate_media(media, errors) if media is not None else None
+        if "language" in changes:  # null removes it
+            language = changes["language"]
+            columns["language"] = validate_language(language, errors) if language else None
         schedule_given = "scheduled_for" in changes
         when: datetime | None = None
         if schedule_given and changes["scheduled_for"] is not None:

@@ -27,6 +27,7 @@ SEED_POST_FIELDS = [
     "created_at",
     "updated_at",
     "published_at",
+    "language",  # Octopost's addition to the seed's fields: the post's BCP 47 tag or null
 ]
 
 

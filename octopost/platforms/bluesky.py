@@ -16,12 +16,12 @@ Docs: https://docs.bsky.app/docs/advanced-guides/posts (records, facets, embeds)
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import msgspec
 
+from octopost.language import normalize_language
 from octopost.platforms._bluesky_api import (
     LABEL,
     POST,
@@ -68,9 +68,6 @@ from octopost.platforms.errors import (
     UnavailableError,
 )
 
-#: app.bsky.feed.post `langs` items are BCP-47 language tags
-_LANGUAGE = re.compile(r"^(?:[a-zA-Z]{2,3}|[a-zA-Z]{5,8}|[iIxX])(?:-[a-zA-Z0-9]{1,8})*$")
-
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Per-account options (`settings` at connect time)."""
@@ -114,7 +111,8 @@ class BlueskyAdapter:
             problems.append(f"{LABEL} posts carry images or one video, not both.")
         if not draft.content.strip() and not draft.images and draft.video is None:
             problems.append(f"{LABEL} needs text, images or a video.")
-        if draft.language and not _LANGUAGE.match(draft.language):
+        # `langs` items have the lexicon format `language` (BCP 47, as Octopost checks it)
+        if draft.language and normalize_language(draft.language) is None:
             problems.append(f"{draft.language!r} is not a language tag {LABEL} accepts.")
         return problems
 

@@ -16,7 +16,7 @@ Docs: https://developers.google.com/youtube/v3/guides/using_resumable_upload_pro
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 from yarl import URL
@@ -192,12 +192,17 @@ class YoutubeAdapter:
         ctype = download.content_type
         if not ctype.startswith("video/"):
             ctype = "application/octet-stream"
+        snippet: dict[str, Any] = {
+            "title": title,
+            "description": sanitize(draft.content),
+            "categoryId": settings.category_id,
+        }
+        if draft.language:
+            # the language of the title and description; the spoken language
+            # (defaultAudioLanguage) is the video's, which the post's text does not tell
+            snippet["defaultLanguage"] = draft.language
         metadata = {
-            "snippet": {
-                "title": title,
-                "description": sanitize(draft.content),
-                "categoryId": settings.category_id,
-            },
+            "snippet": snippet,
             "status": {
                 "privacyStatus": settings.privacy,
                 "selfDeclaredMadeForKids": settings.made_for_kids,

@@ -26,7 +26,7 @@ _encode = msgspec.json.encode
 
 POST_COLUMNS = (
     "id, sandbox, content, platforms, status, scheduled_for, media, "
-    "created_at, updated_at, published_at"
+    "created_at, updated_at, published_at, language"
 )
 JOINED_COLUMNS = ", ".join(
     [f"p.{c.strip()}" for c in POST_COLUMNS.split(",")]
@@ -50,6 +50,7 @@ JOINED_COLUMNS = ", ".join(
         )
     ]
 )
+POST_WIDTH = len(POST_COLUMNS.split(","))
 DELIVERY_COLUMNS = (
     "post_id, platform, state, attempts, remote_id, remote_url, error, "
     "error_category, retryable, simulated, checkpoint, updated_at, reached, budget_from"
@@ -69,6 +70,7 @@ def _post(row: aiosqlite.Row, deliveries: list[Delivery] | None = None) -> Post:
         published_at=from_ms(row["published_at"]),
         sandbox=bool(row["sandbox"]),
         deliveries=deliveries or [],
+        language=row["language"],
     )
 
 
@@ -104,6 +106,7 @@ def _post_params(post: Post) -> tuple[Any, ...]:
         to_ms(post.created_at),
         to_ms(post.updated_at),
         to_ms(post.published_at),
+        post.language,
     )
 
 
@@ -211,7 +214,7 @@ class PostStore:
     # -- writing -------------------------------------------------------------
     async def insert(self, post: Post, *, on_change: Any = None) -> None:
         """Store a new post; `on_change(conn, post)` runs in the same transaction."""
-        sql = f"INSERT INTO posts ({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+        sql = f"INSERT INTO posts ({POST_COLUMNS}) VALUES ({_placeholders(POST_WIDTH)})"
         params = _post_params(post)
         if on_change is None:
             await self.db.write(sql, params)  # one statement: atomic on its own
@@ -224,7 +227,7 @@ class PostStore:
         """Bulk insert in one transaction (imports, benchmarks)."""
         async with self.db.transaction() as conn:
             await conn.executemany(
-                f"INSERT INTO posts ({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO posts ({POST_COLUMNS}) VALUES ({_placeholders(POST_WIDTH)})",
                 [_post_params(p) for p in posts],
             )
 

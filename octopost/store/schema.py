@@ -174,4 +174,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE deliveries ADD COLUMN budget_from INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE idempotency_keys ADD COLUMN boot TEXT;
     """,
+    # 6: a post's language (BCP 47), for the platforms that take one
+    """
+    ALTER TABLE posts ADD COLUMN language TEXT;
+    """,
 ]

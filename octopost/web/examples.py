@@ -56,6 +56,7 @@ POST_OBJECT = {
     "created_at": "2026-04-03T12:00:00Z",
     "updated_at": "2026-04-03T12:05:00Z",
     "published_at": "2026-04-03T12:05:00Z",
+    "language": "en",
 }
 
 CREATE_DRAFT = {
@@ -73,11 +74,13 @@ CREATED_DRAFT = {
     "created_at": "2026-04-03T14:00:00Z",
     "updated_at": "2026-04-03T14:00:00Z",
     "published_at": None,
+    "language": None,
 }
 CREATE_SCHEDULED = {
     "content": "New blog post: Building a cross-posting API",
     "platforms": ["twitter", "bluesky"],
     "scheduled_for": SCHEDULED_FOR,
+    "language": "en",
     "media": {
         "images": [
             {"url": "https://example.com/blog-header.png", "alt_text": "Blog post header image"}
@@ -100,6 +103,7 @@ CREATED_SCHEDULED = {
     "created_at": "2026-04-03T14:00:00Z",
     "updated_at": "2026-04-03T14:00:00Z",
     "published_at": None,
+    "language": "en",
 }
 LISTED = {
     "posts": [
@@ -114,6 +118,7 @@ LISTED = {
             "created_at": "2026-04-03T12:00:00Z",
             "updated_at": "2026-04-03T12:05:00Z",
             "published_at": "2026-04-03T12:05:00Z",
+            "language": None,
         }
     ],
     "total": 42,
@@ -134,6 +139,7 @@ UPDATED = {
     "created_at": "2026-04-03T14:00:00Z",
     "updated_at": "2026-04-03T14:10:00Z",
     "published_at": None,
+    "language": None,
 }
 PUBLISHING = {**UPDATED, "status": "publishing", "updated_at": "2026-04-03T14:15:00Z"}
 ERROR = {

@@ -98,6 +98,7 @@ class PostController(Controller):
             scheduled_for=data.scheduled_for,
             media=data.media,
             sandbox=_sandbox(request),
+            language=data.language,
         )
         return PostResponse.of(created)
 
@@ -278,6 +279,7 @@ async def dry_run(
         media=data.media,
         sandbox=sandbox,
         now=services.posts.clock(),
+        language=data.language,
     )
     return await check_report(services, target)
 

@@ -8,6 +8,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from octopost.accounts import MAX_ACCOUNT_KEYS
+from octopost.language import MAX_LENGTH as LANGUAGE_MAX_LENGTH
 from octopost.models import (
     AccountRecord,
     AccountStatus,
@@ -44,6 +45,15 @@ ScheduledFor = Annotated[
     ),
 ]
 PostStatusName = Annotated[str, _schema(enum=[s.value for s in PostStatus])]
+Language = Annotated[
+    str,
+    _schema(
+        maxLength=LANGUAGE_MAX_LENGTH,
+        examples=["en", "pt-BR", "zh-Hant-TW"],
+        description="BCP 47 language tag, returned in canonical case; used by Bluesky, "
+        "Mastodon and YouTube",
+    ),
+]
 
 
 class CreatePostRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -51,6 +61,8 @@ class CreatePostRequest(msgspec.Struct, forbid_unknown_fields=True):
     platforms: Platforms
     scheduled_for: ScheduledFor | None = None
     media: Media | None = None
+    #: BCP 47 tag ("en", "pt-BR"); used by the platforms that take one
+    language: Language | None = None
 
 
 class UpdatePostRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -58,6 +70,7 @@ class UpdatePostRequest(msgspec.Struct, forbid_unknown_fields=True):
     platforms: Platforms | UnsetType = UNSET
     scheduled_for: ScheduledFor | None | UnsetType = UNSET
     media: Media | None | UnsetType = UNSET
+    language: Language | None | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
         """Only the fields the client sent (null included)."""
@@ -80,6 +93,7 @@ class PostResponse(msgspec.Struct):
     created_at: Timestamp
     updated_at: Timestamp
     published_at: Timestamp | None
+    language: Language | None
 
     @classmethod
     def of(cls, post: Post) -> PostResponse:
@@ -94,6 +108,7 @@ class PostResponse(msgspec.Struct):
             created_at=iso(post.created_at) or "",
             updated_at=iso(post.updated_at) or "",
             published_at=iso(post.published_at),
+            language=post.language,
         )
 
 

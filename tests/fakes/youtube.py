@@ -1,13 +1,15 @@
 """Fake YouTube Data API v3 (resumable videos.insert) and Google OAuth token endpoint.
 
-Enforces, per /work/shared/platforms/youtube.md:
+Enforces, per the YouTube Data API v3 reference (developers.google.com/youtube/v3/docs) and
+Google's OAuth 2.0 docs:
 - `POST /token` (form, grant_type=refresh_token): one-hour Bearer tokens; a revoked refresh
   token answers 400 invalid_grant, a wrong client 401 invalid_client. Google does not rotate.
 - Every API call needs a live Bearer token, else 401 `authError` in Google's error body
   `{"error": {"code", "message", "errors": [{"message", "domain", "reason"}], "status"}}`.
 - `POST /upload/youtube/v3/videos?uploadType=resumable&part=...`: X-Upload-Content-Length and
   X-Upload-Content-Type, JSON metadata (title 1-100 characters without `<>`, description at
-  most 5,000 UTF-8 bytes without `<>`, privacyStatus enum, categoryId); project quota (1,600
+  most 5,000 UTF-8 bytes without `<>`, privacyStatus enum, categoryId, defaultLanguage and
+  defaultAudioLanguage BCP-47 codes); project quota (1,600
   units per insert of 10,000 a day -> 403 quotaExceeded); a per-channel upload cap (400
   uploadLimitExceeded); answers 200 with the session URI in `Location`.
 - `PUT <session>`: `Content-Range: bytes */total` status queries (308 with `Range: bytes=0-N`,
@@ -36,6 +38,10 @@ _QUERY = re.compile(r"^bytes \*/(\d+)$")
 PRIVACY = {"public", "unlisted", "private"}
 CATEGORIES = {"1", "2", "10", "15", "17", "19", "20", "22", "23", "24", "25", "26", "27", "28"}
 _ID_CHARS = string.ascii_letters + string.digits + "-_"
+
+
+#: a BCP-47 tag as YouTube's i18nLanguages ids are: language, then script/region subtags
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 
 
 def google_error(
@@ -350,6 +356,15 @@ class Fake(FakePlatform):
             )
         if status.get("privacyStatus", "public") not in PRIVACY:
             return google_error(400, "invalidVideoMetadata", "The request metadata is invalid.")
+        for key in ("defaultLanguage", "defaultAudioLanguage"):
+            # BCP-47 codes (the i18nLanguages list is made of them). fake: YouTube's answer
+            # to a malformed one is not documented; this is its generic metadata error
+            if key in snippet and not (
+                isinstance(snippet[key], str) and _LANGUAGE.fullmatch(snippet[key])
+            ):
+                return google_error(
+                    400, "invalidVideoMetadata", f"The request metadata is invalid: {key}."
+                )
         return None
 
     async def session_put(self, request: web.Request) -> web.StreamResponse:

@@ -83,6 +83,16 @@ async def test_resumable_upload_end_to_end(media_server: MediaServer) -> None:
         assert job.state["youtube_session"].endswith(f"upload_id={next(iter(fake.sessions))}")
 
 
+async def test_the_post_language_is_the_default_language(media_server: MediaServer) -> None:
+    async with youtube() as (fake, r):
+        base = video(media_server)
+        await r.adapter.publish(Draft(base.content, video=base.video, language="pt-BR"), r.job())
+        meta = json.loads(fake.calls("POST", INSERT)[0].body)
+        # the title's and description's language; what the video says aloud is not known
+        assert meta["snippet"]["defaultLanguage"] == "pt-BR"
+        assert "defaultAudioLanguage" not in meta["snippet"]
+
+
 async def test_account_settings(media_server: MediaServer) -> None:
     settings = {
         "privacy": "unlisted",
@@ -383,6 +393,9 @@ async def test_fake_refuses_malformed_requests() -> None:
         bad_title = {**meta, "snippet": {"title": "<b>bold</b>"}}
         async with http.post(url, json=bad_title, headers={**auth, **upload}) as resp:
             assert resp.status == 400 and await reason(resp) == "invalidTitle"
+        bad_language = {**meta, "snippet": {"title": "t", "defaultLanguage": "en_US"}}
+        async with http.post(url, json=bad_language, headers={**auth, **upload}) as resp:
+            assert resp.status == 400 and await reason(resp) == "invalidVideoMetadata"
         long_text = {**meta, "snippet": {"title": "t", "description": "é" * 2501}}
         async with http.post(url, json=long_text, headers={**auth, **upload}) as resp:
             assert resp.status == 400 and await reason(resp) == "invalidDescription"
