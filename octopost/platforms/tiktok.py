@@ -24,6 +24,7 @@ import mimetypes
 from pathlib import Path
 from typing import Any, ClassVar
 
+import msgspec
 from yarl import URL
 
 from octopost.platforms._http import bounded_poll
@@ -66,6 +67,9 @@ from octopost.platforms.errors import (
 CHUNK_SIZE = 10_000_000
 VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm"})
 PROFILE = "https://www.tiktok.com/@{username}"
+#: UTF-16 units: a video's caption (`post_info.title`), a photo post's `description`
+MAX_VIDEO_CAPTION = 2200
+MAX_PHOTO_DESCRIPTION = 4000
 
 # job.state keys
 INIT = "tiktok_init"  # the source of the init that was (about to be) sent
@@ -118,10 +122,13 @@ class TiktokAdapter:
     platform: ClassVar[str] = "tiktok"
     label: ClassVar[str] = LABEL
     #: accounts with source FILE_UPLOAD (the default): one video per post
-    limits: ClassVar[Limits] = Limits(max_chars=2200, max_images=0, requires_video=True)
+    limits: ClassVar[Limits] = Limits(
+        max_chars=MAX_VIDEO_CAPTION, max_images=0, requires_video=True
+    )
     #: accounts with source PULL_FROM_URL: a video, or 1-35 photos TikTok downloads itself
+    #: (the photo `description` holds 4,000; `check` holds a video caption to 2,200)
     pull_limits: ClassVar[Limits] = Limits(
-        max_chars=2200, max_images=35, requires_media=True, needs_public_media=True
+        max_chars=MAX_PHOTO_DESCRIPTION, max_images=35, requires_media=True, needs_public_media=True
     )
     default_settings: ClassVar[PlatformSettings] = PlatformSettings(
         base_url="https://open.tiktokapis.com",
@@ -143,6 +150,9 @@ class TiktokAdapter:
 
     @classmethod
     def check(cls, draft: Draft, limits: Limits) -> list[str]:
+        if draft.video is not None and limits.max_chars > MAX_VIDEO_CAPTION:
+            # a video's caption is `post_info.title`: 2,200 UTF-16 units, whatever the source
+            limits = msgspec.structs.replace(limits, max_chars=MAX_VIDEO_CAPTION)
         return standard_checks(cls, draft, limits)
 
     async def current_limits(self) -> Limits:

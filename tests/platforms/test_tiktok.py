@@ -211,6 +211,32 @@ async def test_photos_need_the_pull_source(media_server: MediaServer) -> None:
         assert fake.calls("POST", PHOTO_INIT) == []
 
 
+def test_photo_descriptions_hold_4000_and_video_captions_2200() -> None:
+    pull, upload = TiktokAdapter.pull_limits, TiktokAdapter.limits
+    photos = (ImageRef("https://e.example/a.jpg"), ImageRef("https://e.example/b.jpg"))
+    video = VideoRef("https://e.example/v.mp4")
+    assert TiktokAdapter.check(Draft("a" * 4000, images=photos), pull) == []
+    assert TiktokAdapter.check(Draft("a" * 4001, images=photos), pull) == [
+        "Content is 4001 characters as TikTok counts them; the limit is 4000."
+    ]
+    for limits in (pull, upload):  # a video caption is 2,200 whichever the source
+        assert TiktokAdapter.check(Draft("a" * 2200, video=video), limits) == []
+        assert TiktokAdapter.check(Draft("a" * 2201, video=video), limits) == [
+            "Content is 2201 characters as TikTok counts them; the limit is 2200."
+        ]
+
+
+async def test_a_long_photo_description_is_published(media_server: MediaServer) -> None:
+    text = "Photos " + "x" * 3500  # over a video caption's 2,200, within a description's 4,000
+    draft = Draft(text, images=(ImageRef(media_server.at("image.jpg")),))
+    settings = {"source": "PULL_FROM_URL", "privacy_level": "PUBLIC_TO_EVERYONE"}
+    async with tiktok(settings) as (fake, r):
+        assert TiktokAdapter.check(draft, await r.adapter.current_limits()) == []
+        await r.adapter.publish(draft, r.job())
+        (body,) = bodies(fake, PHOTO_INIT)
+        assert body["post_info"]["description"] == text
+
+
 async def test_photo_post_from_urls(media_server: MediaServer) -> None:
     draft = Draft(
         "Two photos #octo",
