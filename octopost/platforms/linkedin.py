@@ -97,12 +97,17 @@ class LinkedinAdapter:
     # -- rules ---------------------------------------------------------------
     @classmethod
     def measure(cls, text: str) -> int:
-        """UTF-16 code units of the text as shown (escapes not counted).
+        """UTF-16 code units of the commentary as sent: escapes included.
 
-        LinkedIn checks the parsed text ("ShareCommentary text length (N characters)
-        exceeded the maximum allowed (3000 characters)"), and its backend is Java.
+        LinkedIn refuses "ShareCommentary text length (N characters) exceeded the maximum
+        allowed (3000 characters)" without saying which string it measures, and its
+        integration notes advise counting the escaped one. The escaped commentary is never
+        shorter than the text it shows (each reserved character gains a backslash), and
+        UTF-16 units (Java's String.length(), LinkedIn's backend) are never fewer than code
+        points, so this is the larger of the readings: a post heavy in `_`, `(` or `@` is
+        held back here rather than refused by LinkedIn.
         """
-        return utf16_length(text)
+        return utf16_length(escape_commentary(text))
 
     @classmethod
     def check(cls, draft: Draft, limits: Limits) -> list[str]:

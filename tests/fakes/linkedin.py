@@ -1,7 +1,7 @@
 """Fake LinkedIn: OpenID userinfo, OAuth refresh, Posts API, Images API, Videos API.
 
-Checks what the real API checks (as far as /work/shared/platforms/linkedin.md and public
-reports say): Bearer token, `LinkedIn-Version` (missing -> 400 VERSION_MISSING, inactive ->
+Checks what the real API checks (as far as LinkedIn's Posts, Images and Videos API docs on
+learn.microsoft.com and public reports say): Bearer token, `LinkedIn-Version` (missing -> 400 VERSION_MISSING, inactive ->
 426 NONEXISTENT_VERSION), `X-Restli-Protocol-Version: 2.0.0`, the post schema, that the token's
 member may post as the author, media upload states, the 3,000 limit, duplicates (422
 DUPLICATE_POST naming the first post) and the little-text trap: an unescaped reserved
@@ -461,13 +461,15 @@ class Fake(FakePlatform):
             raise access_denied("partnerApiPostsExternal.CREATE.20260901")
         images, alt_texts, video = self._validate_content(author, body.get("content"))
         text, truncated = render_little(commentary)
-        if utf16_length(text) > MAX_COMMENTARY:
+        # fake: LinkedIn does not say which string it measures; the commentary as sent
+        # (escapes included) is the longer reading, so that is what is held to 3,000
+        if utf16_length(commentary) > MAX_COMMENTARY:
             raise answer(
                 400,
                 {
                     "errorDetailType": "com.linkedin.common.error.BadRequest",
                     "message": "com.linkedin.content.common.exception.BadRequestResponseException: "
-                    f"ShareCommentary text length ({utf16_length(text)} characters) exceeded the "
+                    f"ShareCommentary text length ({utf16_length(commentary)} characters) exceeded the "
                     f"maximum allowed ({MAX_COMMENTARY} characters)",
                     "errorDetails": {
                         "inputErrors": [

@@ -1,7 +1,6 @@
 """LinkedIn adapter against its fake: media flows, little text, tokens, duplicates, recovery.
 
-There are no upstream length vectors for LinkedIn (see /work/shared/conformance/README.md),
-so the length rule is pinned by the cases below and by the fake's 400 answer.
+LinkedIn publishes no length-counting vectors (tests/data/README.md), so the length rule is pinned by the cases below and by the fake's 400 answer.
 """
 
 from __future__ import annotations
@@ -222,22 +221,27 @@ def test_the_fake_parses_mentions_and_hashtag_templates() -> None:
 # -- length ------------------------------------------------------------------------------
 
 
-def test_length_is_utf16_units_of_the_shown_text() -> None:
+def test_length_is_utf16_units_of_the_escaped_commentary() -> None:
     measure = LinkedinAdapter.measure
     assert measure("a" * 3000) == 3000
     assert measure("\U0001f600") == 2  # astral: a surrogate pair, as Java counts
     assert measure("\u00e9t\u00e9") == 3
-    assert measure("(" * 10) == 10  # the escapes LinkedIn strips are not counted
+    assert measure("(" * 10) == 20  # each reserved character is sent with its backslash
+    assert measure("#tag and a_b") == len("#tag and a\\_b")  # a hashtag stays as it is
     limits = LinkedinAdapter.limits
     assert not LinkedinAdapter.check(Draft("a" * 2998 + "\U0001f600"), limits)
     over = LinkedinAdapter.check(Draft("a" * 2999 + "\U0001f600"), limits)
     assert over and "3001 characters" in over[0]
+    # 2,000 shown characters, 3,000 on the wire: at the limit; one more reserved one is over
+    assert not LinkedinAdapter.check(Draft("(a)" * 500 + "b" * 500), limits)
+    heavy = LinkedinAdapter.check(Draft("(a)" * 500 + "b" * 499 + "_"), limits)
+    assert heavy and "3001 characters" in heavy[0]
 
 
 async def test_the_limit_as_linkedin_applies_it() -> None:
     async with linkedin() as r:
         fake = fake_of(r)
-        full = ("(a) " * 750)[:3000]  # 3,000 shown characters, half of them escaped on the wire
+        full = "(a)" * 500 + "b" * 500  # 3,000 characters once escaped
         await r.adapter.publish(Draft(full), r.job("p1"))
         assert fake.posts[0]["text"] == full
         with pytest.raises(RejectedError) as info:
@@ -245,6 +249,16 @@ async def test_the_limit_as_linkedin_applies_it() -> None:
         assert "ShareCommentary text length (3001 characters)" in info.value.message
         assert "com.linkedin" not in info.value.message
         assert len(fake.posts) == 1
+
+
+async def test_the_fake_counts_the_commentary_as_sent() -> None:
+    async with linkedin() as r:
+        fake = fake_of(r)
+        heavy = "(a)" * 500 + "b" * 499 + "_"  # 2,000 shown, 3,001 escaped
+        body = post_body(commentary=escape_commentary(heavy))
+        status, data = await raw(fake, "POST", "/rest/posts", body=body)
+        assert status == 400 and "(3001 characters)" in data["message"]
+        assert fake.posts == []
 
 
 def test_checks() -> None:
