@@ -47,10 +47,14 @@ _SCHEME = regex.compile(r"^[a-z][a-z0-9+.-]*://", regex.IGNORECASE)
 def threads_length(text: str) -> int:
     """Length as Threads counts it: "Emojis are counted as the number of UTF-8 bytes".
 
-    Meta publishes no algorithm or test vectors. Rule chosen here: an emoji
-    grapheme (pictographic, flag or keycap, with its modifiers, VS16 and ZWJ parts)
-    counts its UTF-8 bytes (so U+1F44D = 4, a ZWJ family = 18); everything else
-    counts one per code point. It never undercounts what Meta's prose describes.
+    That sentence (developers.facebook.com/documentation/threads/posts, "Limitations",
+    still the only statement in the April 2026 revision, next to "Text posts are limited
+    to 500 characters") is all Meta publishes: no algorithm, no vectors, no library, and
+    nothing on ZWJ sequences or on what unit other text counts in. Rule kept here: an
+    emoji grapheme (pictographic, flag or keycap, with its modifiers, VS16 and ZWJ parts)
+    counts all its UTF-8 bytes (U+1F44D = 4, a ZWJ family of three = 18), the most a
+    reading of that sentence can give, so it never undercounts it; everything else counts
+    one per code point.
     """
     length = 0
     for grapheme in _GRAPHEME.findall(text):

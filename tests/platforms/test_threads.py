@@ -67,9 +67,13 @@ def creates(fake: Fake) -> list[dict[str, str]]:
         ("👨\u200d👩\u200d👧", 18),
         ("#\ufe0f\u20e3", 7),
         ("日本語", 3),
+        ("👨\u200d👩\u200d👧\u200d👦", 25),  # a whole ZWJ sequence: every byte of it
+        ("🏳\ufe0f\u200d🌈", 14),
     ],
 )
 def test_counting_rule(text: str, length: int) -> None:
+    """Kept as decided: Meta's docs say only "Emojis are counted as the number of UTF-8
+    bytes", so an emoji counts all its bytes, the most that sentence can mean."""
     assert threads_length(text) == length
     assert meta_length(text) == length  # the fake counts the same way
 
