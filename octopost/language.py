@@ -60,8 +60,3 @@ def normalize_language(tag: str) -> str | None:
         else:
             out.append(subtag.lower())
     return "-".join(out)
-
-
-def primary_language(tag: str) -> str:
-    """The language subtag alone ("pt" of "pt-BR")."""
-    return tag.split("-", 1)[0].lower()
