@@ -15,7 +15,9 @@ from tests.platform_env import connect, platform_env, started_fakes
 
 def scenarios(media: MediaServer) -> dict[str, dict]:  # type: ignore[type-arg]
     return {
-        "text": {"content": "Hello from Octopost https://example.com #octopost"},
+        # The link is the local media server's page: a link card is fetched from it, never
+        # from the internet.
+        "text": {"content": f"Hello from Octopost {media.at('page.html')} #octopost"},
         "images": {
             "content": "Two pictures",
             "media": {
@@ -61,6 +63,9 @@ async def test_publish_every_supported_kind(
                 assert result["success"] and result["post_id"], (name, result)
                 assert result["post_url"].startswith("https://"), (name, result)
                 assert len(fake.posts) == number, (name, fake.posts)
+                if platform == "bluesky" and name == "text":
+                    card = fake.posts[-1]["external"]
+                    assert card and card["uri"] == media_server.at("page.html"), fake.posts[-1]
 
 
 # How each fake makes the platform's own media processing fail (YouTube is absent: Octopost
