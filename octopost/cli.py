@@ -1,11 +1,14 @@
-"""Command line: `octopost serve | keys create|list|revoke | check-config`."""
+"""Command line: `octopost serve | keys create|list|revoke | check-config | healthcheck`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
+import json
 import logging
 import sys
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -244,6 +247,29 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    config = _load(args)
+    host = config.server.host
+    # A wildcard bind address is reached on loopback (inside a container, for example).
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    if ":" in host:
+        host = f"[{host}]"
+    url = args.url or f"http://{host}:{config.server.port}/healthz"
+    # No proxy: HTTP(S)_PROXY in the environment must not send a local probe elsewhere.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=args.timeout) as resp:
+            body = json.loads(resp.read())
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        print(f"octopost: unhealthy: {url}: {exc}", file=sys.stderr)
+        return 1
+    if not isinstance(body, dict) or body.get("status") != "ok":
+        print(f"octopost: unhealthy: {url} answered {body!r}", file=sys.stderr)
+        return 1
+    print(f"healthy: {url} (octopost {body.get('version', '?')})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="octopost", description="Self-hosted cross-posting service."
@@ -287,6 +313,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = with_config(sub.add_parser("check-config", help="validate the configuration and exit"))
     check.set_defaults(func=cmd_check_config)
+
+    health = with_config(
+        sub.add_parser("healthcheck", help="exit 0 when the running service answers /healthz")
+    )
+    health.add_argument("--url", help="probe this URL instead of server.host/server.port")
+    health.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
+    health.set_defaults(func=cmd_healthcheck)
+
     return parser
 
 
