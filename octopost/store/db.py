@@ -21,6 +21,7 @@ import aiosqlite
 from octopost.datadir import secure_dir, secure_file
 from octopost.errors import StorageFullError
 from octopost.store.schema import MIGRATIONS
+from octopost.store.snapshot import pre_migration_copy
 
 log = logging.getLogger("octopost.store")
 
@@ -106,6 +107,18 @@ class Database:
             raise RuntimeError(
                 f"database {self.path} has schema version {version}, newer than this "
                 f"Octopost ({len(MIGRATIONS)}); upgrade Octopost"
+            )
+        if 0 < version < len(MIGRATIONS) and self.path != ":memory:":
+            # An upgrade: keep the database as it was before any migration touches it, so
+            # a failed or regretted upgrade can go back (see README, "Upgrading").
+            copy = await asyncio.to_thread(
+                pre_migration_copy, self.path, version, datetime.now(UTC)
+            )
+            log.info(
+                "database at schema %d, migrating to %d; copy of the old one: %s",
+                version,
+                len(MIGRATIONS),
+                copy,
             )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             log.info("applying migration %d", number)
