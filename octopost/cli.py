@@ -1,4 +1,5 @@
-"""Command line: `octopost serve | keys create|list|revoke | check-config | healthcheck`."""
+"""Command line: `octopost serve | keys create|list|revoke | check-config | healthcheck |
+backup | restore`."""
 
 from __future__ import annotations
 
@@ -270,6 +271,61 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from octopost.backup import BackupError, create_backup
+
+    config = _load(args.config)
+    try:
+        result = create_backup(config, args.dest)
+    except BackupError as exc:
+        print(f"octopost: backup failed: {exc}", file=sys.stderr)
+        return 1
+    manifest = result.manifest
+    print(f"Backed up {config.database.path} (schema {manifest.schema_version}) to {result.path}")
+    if manifest.secret_key == "config":
+        print(
+            "note: the credentials key is security.encryption_key in your configuration and is "
+            "not in the backup; keep it with the backup",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from octopost.backup import BackupError, restore_backup
+    from octopost.datadir import AlreadyRunningError
+
+    config = _load(args.config)
+    try:
+        result = restore_backup(config, args.src, force=args.force)
+    except AlreadyRunningError as exc:
+        print(f"octopost: restore refused: {exc}; stop it first", file=sys.stderr)
+        return 1
+    except BackupError as exc:
+        print(f"octopost: restore failed: {exc}", file=sys.stderr)
+        return 1
+    manifest = result.manifest
+    print(
+        f"Restored {args.src} (made {manifest.created_at} by Octopost "
+        f"{manifest.octopost_version}, schema {manifest.schema_version}) into {result.database}"
+    )
+    for path in result.kept:
+        print(f"kept the replaced file as {path}")
+    if manifest.secret_key == "config" and not config.security.encryption_key:
+        print(
+            "warning: this backup's accounts are encrypted with a security.encryption_key from "
+            "its configuration; set the same key, or reconnect the accounts",
+            file=sys.stderr,
+        )
+    elif manifest.secret_key == "file" and config.security.encryption_key:
+        print(
+            "warning: security.encryption_key is set, so the restored secret.key is not used; "
+            "unset it to use the backup's key, or reconnect the accounts",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="octopost", description="Self-hosted cross-posting service."
@@ -321,6 +377,19 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
     health.set_defaults(func=cmd_healthcheck)
 
+    backup = with_config(
+        sub.add_parser("backup", help="copy the database and secret.key, even while serving")
+    )
+    backup.add_argument("dest", help="a new directory, or a file ending in .tar.gz")
+    backup.set_defaults(func=cmd_backup)
+    restore = with_config(
+        sub.add_parser("restore", help="put a backup back (refused while the service runs)")
+    )
+    restore.add_argument("src", help="a backup directory or .tar.gz made by `octopost backup`")
+    restore.add_argument(
+        "--force", action="store_true", help="replace an existing database (kept beside it)"
+    )
+    restore.set_defaults(func=cmd_restore)
     return parser
 
 
