@@ -87,6 +87,14 @@ create_key_by_exec() {
   case $KEY in oct_live_*) ;; *) echo "$out"; return 1 ;; esac
 }
 
+dashboard_served() { # templates and static files are package data: installed, not only in the source tree
+  local page css
+  page=$(http "$URL/signin" -w '\n%{http_code}') || return 1
+  [ "$(printf '%s\n' "$page" | tail -1)" = 200 ] && printf '%s' "$page" | grep -qi '<form' || { printf '%s\n' "$page" | tail -20; return 1; }
+  css=$(http -o /dev/null "$URL/static/app.css" -w '%{http_code}') || return 1
+  [ "$css" = 200 ] || { echo "GET /static/app.css: $css"; return 1; }
+}
+
 published_on_loopback_only() {
   local ports; ports=$(docker port "$(cid)" 8000/tcp) || return 1
   [ "$ports" = "127.0.0.1:$HOST_PORT" ] || { echo "published as: $ports"; return 1; }
@@ -154,6 +162,7 @@ run_checks() {
   check "healthy (octopost healthcheck)" wait_healthy 90 || return
   check "published on 127.0.0.1:$HOST_PORT only" published_on_loopback_only
   check "first API key in docker compose logs" first_key_in_logs
+  check "dashboard sign-in page and static files" dashboard_served
   check "docker compose exec octopost octopost keys create" create_key_by_exec || KEY=${FIRST_KEY:-}
   check "create a post through 127.0.0.1:$HOST_PORT" create_post POST_A "Hello from the image test" || return
   check "octopost backup inside the container, copied out" backup_in_container
