@@ -187,6 +187,8 @@ teardown() {
     fail "compose down -v" "$(cat "$T/down.log")"
   fi
   docker image prune -f >/dev/null 2>&1 || true # the build stage's dangling layers
+  # build cache: what the last week used stays (a rerun skips the dependency download)
+  docker builder prune -f --filter until=168h >/dev/null 2>&1 || true
   [ "$STARTED_DAEMON" = 1 ] || return 0
   bash "$LB" daemon-down >"$T/daemon-down.log" 2>&1 || true
   if pgrep -x dockerd >/dev/null || ip -o link show 2>/dev/null | grep -Eq ': (docker0|br-[0-9a-f]{12})[:@]'; then

@@ -3,7 +3,7 @@
 # the package registries (PyPI, npm, Debian) but no container registry (Docker Hub cannot be pulled).
 # Run as root on Debian 12. Tested with docker.io 20.10 (Debian 12) + the Docker 28 CLI in
 # /usr/local/bin. .ci/image-test.sh uses it to test Octopost's image in CI; README.md
-# ("Container image") says what it does to the host and how to undo it.
+# ("Development") says what it leaves on the host.
 #
 # usage:
 #   local-base.sh daemon-up [--nat]   install docker.io + debootstrap if missing, start dockerd
