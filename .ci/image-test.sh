@@ -126,6 +126,12 @@ post_status() { # post_status ID EXPECTED_HTTP_CODE
 
 backup_in_container() { # as the README says: back up into the volume, copy out
   compose exec -T octopost octopost backup /data/image-test-backup.tar.gz || return 1
+  # restore takes the data directory's lock, which the service (PID 1) holds
+  local refused
+  if refused=$(compose exec -T octopost octopost restore --force /data/image-test-backup.tar.gz 2>&1); then
+    echo "restore went ahead while the service ran: $refused"; return 1
+  fi
+  printf '%s' "$refused" | grep -q 'already running.*(pid 1)' || { echo "$refused"; return 1; }
   compose cp octopost:/data/image-test-backup.tar.gz "$T/backup.tar.gz" || return 1
   compose exec -T octopost rm /data/image-test-backup.tar.gz || return 1
   [ "$(tar -tzf "$T/backup.tar.gz" | sort | tr '\n' ' ')" = "manifest.json octopost.db secret.key " ] || { tar -tzvf "$T/backup.tar.gz"; return 1; }
@@ -165,7 +171,7 @@ run_checks() {
   check "dashboard sign-in page and static files" dashboard_served
   check "docker compose exec octopost octopost keys create" create_key_by_exec || KEY=${FIRST_KEY:-}
   check "create a post through 127.0.0.1:$HOST_PORT" create_post POST_A "Hello from the image test" || return
-  check "octopost backup inside the container, copied out" backup_in_container
+  check "octopost backup inside the container (restore refused meanwhile), copied out" backup_in_container
   check "docker compose stop: clean exit, code 0" stop_exits_zero
   say "${STOP_INFO:-}"
   check "compose start again" compose start octopost || return

@@ -274,7 +274,7 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from octopost.backup import BackupError, create_backup
 
-    config = _load(args.config)
+    config = _load(args)
     try:
         result = create_backup(config, args.dest)
     except BackupError as exc:
@@ -295,7 +295,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from octopost.backup import BackupError, restore_backup
     from octopost.datadir import AlreadyRunningError
 
-    config = _load(args.config)
+    config = _load(args)
     try:
         result = restore_backup(config, args.src, force=args.force)
     except AlreadyRunningError as exc:

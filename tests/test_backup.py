@@ -221,6 +221,21 @@ def test_restore_refuses_while_a_process_holds_the_data_directory(tmp_path: Path
     assert run_cli("restore", "--force", str(dest), env=env).returncode == 0
 
 
+def test_restore_refuses_while_the_service_runs(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    dest = tmp_path / "b.tar.gz"
+    with ServerProcess(data) as server:
+        server.start()
+        assert run_cli("backup", str(dest), env=server.env).returncode == 0
+        refused = run_cli("restore", "--force", str(dest), env=server.env)
+        assert refused.returncode == 1
+        assert server.proc is not None and f"pid {server.proc.pid}" in refused.stderr
+        assert not list(data.glob("*.before-restore-*"))  # nothing touched
+        assert server.terminate() == 0
+    assert run_cli("restore", "--force", str(dest), env=server.env).returncode == 0
+
+
 def test_restore_keeps_what_it_replaces(tmp_path: Path) -> None:
     env = _seed(tmp_path)
     dest = tmp_path / "b.tar.gz"
