@@ -164,10 +164,10 @@ async def test_backup_during_a_publish_burst_restores_every_post_and_account(
 
 
 def _seed(tmp_path: Path) -> dict[str, str]:
-    env = {"OCTOPOST_DATABASE_PATH": str(tmp_path / "data" / "octopost.db")}
+    env = {"OCTOPOST_DATABASE_PATH": str(tmp_path / "srv" / "octopost.db")}
     assert run_cli("keys", "create", "--name", "seed", env=env).returncode == 0
     # secret.key is made by the service at start; here, as the service would
-    load_box("", tmp_path / "data")
+    load_box("", tmp_path / "srv")
     return env
 
 
@@ -204,7 +204,7 @@ def test_restore_refuses_while_a_process_holds_the_data_directory(tmp_path: Path
         "DataDirLock(sys.argv[1]).acquire(); print('locked', flush=True); sys.stdin.read()"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", hold, str(tmp_path / "data")],
+        [sys.executable, "-c", hold, str(tmp_path / "srv")],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -222,7 +222,7 @@ def test_restore_refuses_while_a_process_holds_the_data_directory(tmp_path: Path
 
 
 def test_restore_refuses_while_the_service_runs(tmp_path: Path) -> None:
-    data = tmp_path / "data"
+    data = tmp_path / "srv"
     data.mkdir()
     dest = tmp_path / "b.tar.gz"
     with ServerProcess(data) as server:
@@ -249,7 +249,7 @@ def test_restore_keeps_what_it_replaces(tmp_path: Path) -> None:
     forced = run_cli("restore", "--force", str(dest), env=env)
     assert forced.returncode == 0, forced.stderr
     assert "after-backup" not in run_cli("keys", "list", env=env).stdout
-    kept = list((tmp_path / "data").glob("octopost.db.before-restore-*"))
+    kept = list((tmp_path / "srv").glob("octopost.db.before-restore-*"))
     assert len(kept) == 1 and str(kept[0]) in forced.stdout
     names = [r[0] for r in sqlite3.connect(kept[0]).execute("SELECT name FROM api_keys")]
     assert "after-backup" in names
