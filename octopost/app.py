@@ -15,18 +15,20 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from octopost import __version__
+from octopost.access import guard
 from octopost.config import Config
 from octopost.dashboard import dashboard_routes, template_config
 from octopost.models import utcnow
 from octopost.services import Services, build_services
 from octopost.web.accounts import AccountController
-from octopost.web.auth import ApiKeyAuth
+from octopost.web.auth import AUTH_EXCLUDE, ApiKeyAuth
 from octopost.web.errors import EXCEPTION_HANDLERS
 from octopost.web.hooks import HeadAsGet, before_request
 from octopost.web.openapi import OfflineSwagger, RefinedJson, docs_asset
 from octopost.web.posts import PostController
 from octopost.web.requestlog import RequestLog
 from octopost.web.schemas import Health
+from octopost.web.scopes import check_declared
 from octopost.web.webhooks import WebhookController
 
 MAX_BODY = 1024 * 1024
@@ -82,15 +84,18 @@ def create_app(
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            DefineMiddleware(ApiKeyAuth, exclude=["^/healthz", "^/schema"]),
+            DefineMiddleware(ApiKeyAuth, exclude=AUTH_EXCLUDE),
         ],
+        # every API route's permission (its `opt`), checked against the key's scopes
+        guards=[guard],
         before_request=before_request,
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(
             title="Octopost API",
             version=__version__,
             description="Self-hosted cross-posting: one post, many social platforms. "
-            "Every /v1 route needs `Authorization: Bearer <API key>`.",
+            "Every /v1 route needs `Authorization: Bearer <API key>` with the permission it "
+            "states (`x-permission`; a key made without scopes has all).",
             path="/schema",
             # Offline Swagger UI at /schema (and /schema/swagger), JSON at /schema/openapi.json.
             render_plugins=[OfflineSwagger(), RefinedJson()],
@@ -106,6 +111,7 @@ def create_app(
         debug=False,
         logging_config=None,
     )
+    check_declared(app)
     # One access line and one request id for every request, 404/405 included; HEAD
     # is answered by the GET handler.
     app.asgi_handler = RequestLog(HeadAsGet(app.asgi_handler))

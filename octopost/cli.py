@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from octopost import __version__
+from octopost.access import DESCRIPTIONS, SCOPES, Permission
 from octopost.config import Config, ConfigError, load_config
 from octopost.keys import KeyService
 from octopost.models import ApiKey, iso, utcnow
@@ -175,11 +176,15 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     config = _load(args)
 
     async def work(store: Store) -> tuple[Any, str]:
-        return await KeyService(store).create(args.name, sandbox=args.test)
+        return await KeyService(store).create(args.name, sandbox=args.test, scopes=args.scope)
 
     key, secret = _with_store(config, work)
     kind = "sandbox (oct_test_)" if key.sandbox else "live"
-    print(f"Created {kind} key {key.id} named '{key.name}'. Store it now; it is not shown again:")
+    reach = f"limited to {', '.join(key.scopes)}" if key.scopes else "with full access"
+    print(
+        f"Created {kind} key {key.id} named '{key.name}', {reach}. "
+        "Store it now; it is not shown again:"
+    )
     print(secret)
     return 0
 
@@ -191,7 +196,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
         return await store.keys.all()
 
     keys = _with_store(config, work, create=False)
-    rows = [("ID", "NAME", "PREFIX", "KIND", "CREATED", "LAST USED", "REVOKED")]
+    rows = [("ID", "NAME", "PREFIX", "KIND", "SCOPES", "CREATED", "LAST USED", "REVOKED")]
     for key in keys:
         rows.append(
             (
@@ -199,6 +204,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
                 key.name,
                 key.prefix + "…",
                 "sandbox" if key.sandbox else "live",
+                ",".join(key.scopes) or "full access",
                 iso(key.created_at) or "",
                 iso(key.last_used_at) or "never",
                 iso(key.revoked_at) or "",
@@ -360,6 +366,18 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--test", action="store_true", help="a sandbox key (oct_test_): posts are simulated"
     )
+    create.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        choices=SCOPES,
+        metavar="PERMISSION",
+        help="a permission the key holds (repeatable); none given: full access",
+    )
+    create.epilog = "permissions:\n" + "\n".join(
+        f"  {p:<16}{DESCRIPTIONS[Permission(p)]}" for p in SCOPES
+    )
+    create.formatter_class = argparse.RawDescriptionHelpFormatter
     create.set_defaults(func=cmd_keys_create)
     listing = with_config(keys.add_parser("list", help="list keys (never the secrets)"))
     listing.set_defaults(func=cmd_keys_list)

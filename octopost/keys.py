@@ -13,6 +13,7 @@ import string
 import time
 from datetime import datetime
 
+from octopost.access import check_scopes
 from octopost.errors import NotFoundError
 from octopost.models import ApiKey, utcnow
 from octopost.store import Store
@@ -60,9 +61,18 @@ class KeyService:
         self._cache: dict[bytes, tuple[ApiKey, float]] = {}
 
     async def create(
-        self, name: str, *, sandbox: bool = False, now: datetime | None = None
+        self,
+        name: str,
+        *,
+        sandbox: bool = False,
+        scopes: list[str] | None = None,
+        now: datetime | None = None,
     ) -> tuple[ApiKey, str]:
-        """A new key and its secret (the only time the secret exists in clear)."""
+        """A new key and its secret (the only time the secret exists in clear).
+
+        `scopes`: the permissions it holds (octopost.access.SCOPES); none = full access.
+        Raises ValueError naming an unknown scope."""
+        chosen = check_scopes(scopes or [])
         secret = random_id(TEST_PREFIX if sandbox else LIVE_PREFIX, SECRET_LENGTH)
         key = ApiKey(
             id=random_id("key_", 16),
@@ -70,6 +80,7 @@ class KeyService:
             prefix=secret[: len(LIVE_PREFIX) + 6],
             sandbox=sandbox,
             created_at=(now or utcnow()).replace(microsecond=0),
+            scopes=chosen,
         )
         await self.store.keys.insert(key, digest(secret))
         return key, secret

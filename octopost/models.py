@@ -189,6 +189,8 @@ class ApiKey(msgspec.Struct):
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    #: permissions (`posts:read`, ...); empty = full access (octopost.access decides)
+    scopes: list[str] = msgspec.field(default_factory=list)
 
 
 def utcnow() -> datetime:

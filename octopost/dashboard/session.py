@@ -20,7 +20,7 @@ from litestar import Request
 from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
 
-from octopost.access import Action, allowed, require
+from octopost.access import Permission, allowed, declared, refusal, require
 from octopost.models import ApiKey, utcnow
 from octopost.services import Services
 
@@ -77,11 +77,15 @@ class Viewer:
     def sandbox(self) -> bool:
         return self.key.sandbox
 
-    def can(self, action: str) -> bool:
-        return allowed(self.key, Action(action))
+    def can(self, permission: str) -> bool:
+        return allowed(self.key, Permission(permission))
 
-    def require(self, action: Action) -> None:
-        require(self.key, action)
+    def refusal(self, permission: str) -> str | None:
+        """Why this session may not do it (octopost.access's words), or None."""
+        return refusal(self.key, Permission(permission))
+
+    def require(self, permission: Permission) -> None:
+        require(self.key, permission)
 
 
 async def start_session(services: Services, key: ApiKey) -> tuple[str, datetime]:
@@ -94,7 +98,10 @@ async def start_session(services: Services, key: ApiKey) -> tuple[str, datetime]
 
 
 async def provide_viewer(request: Req, services: NamedDependency[Services]) -> Viewer:
-    """The session of this request, or SignInRequired (a redirect to /signin)."""
+    """The session of this request, or SignInRequired (a redirect to /signin).
+
+    A page declares the permission it needs in its `opt` (as API routes do); a
+    session whose key lacks it gets ForbiddenError with octopost.access's message."""
     token = request.cookies.get(COOKIE)
     if not token:
         raise SignInRequired
@@ -107,7 +114,11 @@ async def provide_viewer(request: Req, services: NamedDependency[Services]) -> V
         await services.store.sessions.touch(
             digest, now, min(now + IDLE, found.created_at + MAX_AGE)
         )
-    return Viewer(key=found.key, csrf=found.csrf, token_hash=digest)
+    viewer = Viewer(key=found.key, csrf=found.csrf, token_hash=digest)
+    permission = declared(request.route_handler.opt)
+    if isinstance(permission, Permission):
+        viewer.require(permission)
+    return viewer
 
 
 def _same_origin(request: Req) -> bool:

@@ -9,7 +9,7 @@ import aiosqlite
 from octopost.models import ApiKey
 from octopost.store.db import Database, from_ms, from_ms_required, to_ms
 
-COLUMNS = "id, name, prefix, sandbox, created_at, last_used_at, revoked_at"
+COLUMNS = "id, name, prefix, sandbox, created_at, last_used_at, revoked_at, scopes"
 
 
 def _key(row: aiosqlite.Row) -> ApiKey:
@@ -21,6 +21,7 @@ def _key(row: aiosqlite.Row) -> ApiKey:
         created_at=from_ms_required(row["created_at"]),
         last_used_at=from_ms(row["last_used_at"]),
         revoked_at=from_ms(row["revoked_at"]),
+        scopes=row["scopes"].split(),
     )
 
 
@@ -31,8 +32,17 @@ class KeyStore:
     async def insert(self, key: ApiKey, digest: bytes) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO api_keys (id, name, prefix, hash, sandbox, created_at) VALUES (?,?,?,?,?,?)",
-                (key.id, key.name, key.prefix, digest, int(key.sandbox), to_ms(key.created_at)),
+                "INSERT INTO api_keys (id, name, prefix, hash, sandbox, created_at, scopes) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (
+                    key.id,
+                    key.name,
+                    key.prefix,
+                    digest,
+                    int(key.sandbox),
+                    to_ms(key.created_at),
+                    " ".join(key.scopes),
+                ),
             )
 
     async def by_hash(self, digest: bytes) -> tuple[ApiKey, bytes] | None:

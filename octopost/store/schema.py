@@ -178,4 +178,9 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE posts ADD COLUMN language TEXT;
     """,
+    # 7: per API key, the permissions it was given (space-separated, e.g.
+    # "posts:read posts:write"); empty means full access, as every earlier key has
+    """
+    ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL DEFAULT '';
+    """,
 ]

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import Body, FromPath
 
-from octopost.access import Action, require
+from octopost.access import Permission, needs
 from octopost.services import Services
 from octopost.web import examples as ex
 from octopost.web.openapi import errors
 from octopost.web.schemas import AccountList, AccountResponse, ConnectAccountRequest
 
-Req = Request[Any, Any, Any]
 Svc = NamedDependency[Services]
 
 CONNECT_EXAMPLE = {
@@ -23,23 +22,19 @@ CONNECT_EXAMPLE = {
 }
 
 
-def _live_only(request: Req) -> None:
-    require(request.user, Action.ACCOUNTS_CHANGE)
-
-
 class AccountController(Controller):
     path = "/v1/accounts"
     tags = ["Accounts"]
 
     @post(
         "/",
+        opt=needs(Permission.ACCOUNTS_WRITE),
         summary="Connect an account",
         description="Checks the credentials with the platform, then stores them encrypted. "
         "One account per platform: connecting again replaces the previous one.",
         responses=errors(
             413,
             415,
-            403,
             422,
             502,
             s422="The platform refused the credentials, or they are incomplete",
@@ -60,20 +55,24 @@ class AccountController(Controller):
     )
     async def connect(
         self,
-        request: Req,
         services: Svc,
         data: Annotated[ConnectAccountRequest, Body(examples=[ex.ex("Mastodon", CONNECT_EXAMPLE)])],
     ) -> AccountResponse:
-        _live_only(request)
         record = await services.accounts.connect(data.platform, data.credentials, data.settings)
         return AccountResponse.of(record)
 
-    @get("/", summary="List connected accounts", responses=errors())
+    @get(
+        "/",
+        opt=needs(Permission.ACCOUNTS_READ),
+        summary="List connected accounts",
+        responses=errors(),
+    )
     async def list_accounts(self, services: Svc) -> AccountList:
         return AccountList([AccountResponse.of(a) for a in await services.accounts.all()])
 
     @get(
         "/{account_id:str}",
+        opt=needs(Permission.ACCOUNTS_READ),
         summary="Get a connected account",
         responses=errors(404, s404="No such account"),
     )
@@ -82,9 +81,9 @@ class AccountController(Controller):
 
     @delete(
         "/{account_id:str}",
+        opt=needs(Permission.ACCOUNTS_WRITE),
         summary="Disconnect an account",
-        responses=errors(403, 404, s404="No such account"),
+        responses=errors(404, s404="No such account"),
     )
-    async def delete_account(self, request: Req, services: Svc, account_id: FromPath[str]) -> None:
-        _live_only(request)
+    async def delete_account(self, services: Svc, account_id: FromPath[str]) -> None:
         await services.accounts.delete(account_id)

@@ -9,6 +9,10 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from octopost.keys import KeyService
 from octopost.models import ApiKey
 
+#: paths that need no API key (everything else, /v1 and /mcp, does; the dashboard's
+#: pages opt out with `exclude_from_auth` and sign in with a session instead)
+AUTH_EXCLUDE = ["^/healthz", "^/schema"]
+
 
 class ApiKeyAuth(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]

@@ -29,8 +29,10 @@ from litestar.params import FromPath
 from litestar.response import File
 from litestar.serialization import encode_json
 
+from octopost.access import DESCRIPTIONS, Permission
 from octopost.web import schemas
 from octopost.web.schemas import ErrorResponse
+from octopost.web.scopes import RoutePermission, route_permissions
 
 _RID = "3f2a9c1b7d4e8f60"
 
@@ -54,11 +56,11 @@ ERRORS: dict[int, tuple[str, str, dict[str, Any]]] = {
         _error("unauthorized", "Missing API key: send 'Authorization: Bearer <key>'"),
     ),
     403: (
-        "Sandbox (`oct_test_`) keys cannot change connected accounts",
-        "Sandbox key",
+        "The API key lacks the route's permission (see `x-permission`)",
+        "Missing permission",
         _error(
             "forbidden",
-            "Sandbox (oct_test_) keys cannot change connected accounts; use a live key",
+            "This API key lacks the 'posts:write' permission (it has: posts:read)",
         ),
     ),
     404: (
@@ -172,6 +174,57 @@ def refine(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+#: the OpenAPI extension naming an operation's permission
+PERMISSION_EXTENSION = "x-permission"
+
+
+def _forbidden(permission: Permission) -> dict[str, Any]:
+    message = f"This API key lacks the '{permission.value}' permission (it has: posts:read)"
+    description = f"The API key lacks the `{permission.value}` permission"
+    examples: dict[str, Any] = {
+        "Missing permission": {
+            "summary": "Missing permission",
+            "value": _error("forbidden", message),
+        }
+    }
+    if permission is Permission.ACCOUNTS_WRITE:
+        description += ", or it is a sandbox (`oct_test_`) key (accounts are real)"
+        examples["Sandbox key"] = {
+            "summary": "Sandbox key",
+            "value": _error(
+                "forbidden",
+                "Sandbox (oct_test_) keys cannot change connected accounts; use a live key",
+            ),
+        }
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/ErrorResponse"},
+                "examples": examples,
+            }
+        },
+    }
+
+
+def document_permissions(doc: dict[str, Any], table: list[RoutePermission]) -> None:
+    """Write each operation's permission into the description (in place)."""
+    by_operation = {(r.path, r.method.lower()): r.permission for r in table}
+    for path, item in doc.get("paths", {}).items():
+        for method, operation in item.items():
+            permission = by_operation.get((path, method))
+            if not isinstance(permission, Permission):
+                continue
+            operation[PERMISSION_EXTENSION] = permission.value
+            line = (
+                f"**Permission:** `{permission.value}` ({DESCRIPTIONS[permission]}); "
+                "a key created without scopes has every permission."
+            )
+            text = operation.get("description") or ""
+            operation["description"] = f"{text}\n\n{line}" if text else line
+            operation.setdefault("responses", {})["403"] = _forbidden(permission)
+
+
 class RefinedJson(JsonRenderPlugin):
     """/schema/openapi.json: the refined description, built once."""
 
@@ -181,7 +234,9 @@ class RefinedJson(JsonRenderPlugin):
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         if self._cached is None:
-            self._cached = encode_json(refine(openapi_schema))
+            doc = refine(openapi_schema)
+            document_permissions(doc, route_permissions(request.app))
+            self._cached = encode_json(doc)
         return self._cached
 
 

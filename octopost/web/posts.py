@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
+from octopost.access import Permission, needs
 from octopost.errors import ValidationError
 from octopost.models import Post, PostStatus
 from octopost.posts import MAX_OFFSET, draft_post
@@ -62,6 +63,7 @@ class PostController(Controller):
 
     @post(
         "/",
+        opt=needs(Permission.POSTS_WRITE),
         middleware=[IdempotencyMiddleware],
         summary="Create a post",
         description="Creates a `draft`, or a `scheduled` post when `scheduled_for` is given. "
@@ -104,6 +106,7 @@ class PostController(Controller):
 
     @get(
         "/",
+        opt=needs(Permission.POSTS_READ),
         summary="List posts",
         description="Newest first. `total` counts every post matching the filter.",
         responses={
@@ -133,6 +136,7 @@ class PostController(Controller):
 
     @get(
         "/{post_id:str}",
+        opt=needs(Permission.POSTS_READ),
         summary="Get a post",
         responses={
             200: ResponseSpec(PostResponse, examples=[ex.ex("A published post", ex.GOT)]),
@@ -144,6 +148,7 @@ class PostController(Controller):
 
     @put(
         "/{post_id:str}",
+        opt=needs(Permission.POSTS_WRITE),
         summary="Update a post",
         description="Partial update of a `draft` or `scheduled` post (else 409). "
         "`scheduled_for: null` unschedules; `media: null` removes media.",
@@ -173,6 +178,7 @@ class PostController(Controller):
 
     @delete(
         "/{post_id:str}",
+        opt=needs(Permission.POSTS_WRITE),
         summary="Delete a post",
         description="Removes the post from Octopost (not from the platforms). 409 while publishing.",
         responses=errors(404, 409, s404=NO_POST, s409="The post is publishing"),
@@ -182,6 +188,7 @@ class PostController(Controller):
 
     @post(
         "/{post_id:str}/publish",
+        opt=needs(Permission.POSTS_WRITE),
         status_code=202,
         middleware=[IdempotencyMiddleware],
         summary="Publish a post now",
@@ -214,6 +221,7 @@ class PostController(Controller):
 
     @post(
         "/{post_id:str}/retry",
+        opt=needs(Permission.POSTS_WRITE),
         status_code=202,
         middleware=[IdempotencyMiddleware],
         summary="Retry what failed",
@@ -243,6 +251,7 @@ class PostController(Controller):
 
     @post(
         "/validate",
+        opt=needs(Permission.POSTS_READ),
         status_code=200,
         summary="Dry run: would this post publish?",
         description="Takes the same body as create (or `?post_id=` for a stored post) and reports per "

@@ -8,6 +8,7 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
+from octopost.access import Permission, needs
 from octopost.posts import MAX_OFFSET
 from octopost.services import Services
 from octopost.web import examples as ex
@@ -43,6 +44,7 @@ class WebhookController(Controller):
 
     @post(
         "/",
+        opt=needs(Permission.WEBHOOKS_WRITE),
         summary="Create a webhook",
         description="Events: post.published, post.failed, post.scheduled, account.reauth_required. "
         "The answer holds the signing secret (`whsec_…`), shown only this once.",
@@ -61,13 +63,18 @@ class WebhookController(Controller):
         )
         return WebhookResponse.of(hook, secret)
 
-    @get("/", summary="List webhooks", responses=errors())
+    @get("/", opt=needs(Permission.WEBHOOKS_READ), summary="List webhooks", responses=errors())
     async def list_webhooks(self, request: Req, services: Svc) -> WebhookList:
         return WebhookList(
             [WebhookResponse.of(h) for h in await services.webhooks.all(sandbox=_sandbox(request))]
         )
 
-    @get("/{webhook_id:str}", summary="Get a webhook", responses=errors(404, s404=NO_HOOK))
+    @get(
+        "/{webhook_id:str}",
+        opt=needs(Permission.WEBHOOKS_READ),
+        summary="Get a webhook",
+        responses=errors(404, s404=NO_HOOK),
+    )
     async def get_webhook(
         self, request: Req, services: Svc, webhook_id: FromPath[str]
     ) -> WebhookResponse:
@@ -77,6 +84,7 @@ class WebhookController(Controller):
 
     @put(
         "/{webhook_id:str}",
+        opt=needs(Permission.WEBHOOKS_WRITE),
         summary="Update a webhook (url, events, enabled, description)",
         responses=errors(*BODY, 404, 422, s404=NO_HOOK),
     )
@@ -90,12 +98,18 @@ class WebhookController(Controller):
         hook = await services.webhooks.update(webhook_id, data.changes(), sandbox=_sandbox(request))
         return WebhookResponse.of(hook)
 
-    @delete("/{webhook_id:str}", summary="Delete a webhook", responses=errors(404, s404=NO_HOOK))
+    @delete(
+        "/{webhook_id:str}",
+        opt=needs(Permission.WEBHOOKS_WRITE),
+        summary="Delete a webhook",
+        responses=errors(404, s404=NO_HOOK),
+    )
     async def delete_webhook(self, request: Req, services: Svc, webhook_id: FromPath[str]) -> None:
         await services.webhooks.delete(webhook_id, sandbox=_sandbox(request))
 
     @get(
         "/{webhook_id:str}/deliveries",
+        opt=needs(Permission.WEBHOOKS_READ),
         summary="Delivery attempts",
         description="Newest first: status (pending, succeeded, failed), response code, duration, next retry.",
         responses=errors(404, 422, s404=NO_HOOK),
@@ -117,6 +131,7 @@ class WebhookController(Controller):
 
     @post(
         "/{webhook_id:str}/test",
+        opt=needs(Permission.WEBHOOKS_WRITE),
         status_code=200,
         summary="Send a test ping",
         description="Sends a signed `webhook.test` event now and returns the delivery record.",

@@ -13,7 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from octopost.access import Action
+from octopost.access import Permission, needs
 from octopost.dashboard.forms import Problems
 from octopost.dashboard.render import FORM_ERROR, Req, notify, page
 from octopost.dashboard.session import Viewer, checked_form
@@ -31,7 +31,7 @@ def _form_of(platform: str) -> ConnectForm:
     return FORMS[platform]
 
 
-@get("/accounts", name="accounts")
+@get("/accounts", name="accounts", opt=needs(Permission.ACCOUNTS_READ))
 async def accounts(services: Svc, viewer: Viewer) -> Template:
     by_platform = {a.platform: a for a in await services.accounts.all()}
     rows = [
@@ -64,11 +64,12 @@ async def _connect_page(
         values=values or {},
         chosen=variant,
         problems=problems or Problems(),
-        may=viewer.can(Action.ACCOUNTS_CHANGE),
+        may=viewer.can(Permission.ACCOUNTS_WRITE),
+        refusal=viewer.refusal(Permission.ACCOUNTS_WRITE),
     )
 
 
-@get("/accounts/{platform:str}/connect", name="connect")
+@get("/accounts/{platform:str}/connect", name="connect", opt=needs(Permission.ACCOUNTS_READ))
 async def connect_form(services: Svc, viewer: Viewer, platform: FromPath[str]) -> Template:
     _form_of(platform)
     return await _connect_page(services, viewer, platform)
@@ -95,7 +96,7 @@ def _collect(fields: tuple[Field, ...], form: FormMultiDict, prefix: str) -> dic
     return out
 
 
-@post("/accounts/{platform:str}/connect", status_code=303)
+@post("/accounts/{platform:str}/connect", status_code=303, opt=needs(Permission.ACCOUNTS_WRITE))
 async def connect(
     request: Req, services: Svc, viewer: Viewer, platform: FromPath[str]
 ) -> Template | Redirect:
@@ -127,7 +128,6 @@ async def connect(
         credentials["kind"] = chosen.kind
     settings = _collect(spec.settings, form, "settings.")
     try:
-        viewer.require(Action.ACCOUNTS_CHANGE)
         record = await services.accounts.connect(platform, credentials, settings)
     except OctopostError as exc:
         return await _connect_page(
@@ -143,7 +143,9 @@ async def connect(
     return Redirect("/accounts", status_code=303)
 
 
-@get("/accounts/{account_id:str}/disconnect", name="disconnect")
+@get(
+    "/accounts/{account_id:str}/disconnect", name="disconnect", opt=needs(Permission.ACCOUNTS_WRITE)
+)
 async def confirm_disconnect(services: Svc, viewer: Viewer, account_id: FromPath[str]) -> Template:
     record = await services.accounts.get(account_id)
     label = ADAPTERS[record.platform].label
@@ -161,12 +163,13 @@ async def confirm_disconnect(services: Svc, viewer: Viewer, account_id: FromPath
     )
 
 
-@post("/accounts/{account_id:str}/disconnect", status_code=303)
+@post(
+    "/accounts/{account_id:str}/disconnect", status_code=303, opt=needs(Permission.ACCOUNTS_WRITE)
+)
 async def disconnect(
     request: Req, services: Svc, viewer: Viewer, account_id: FromPath[str]
 ) -> Redirect:
     await checked_form(request, viewer)
-    viewer.require(Action.ACCOUNTS_CHANGE)
     record = await services.accounts.get(account_id)
     await services.accounts.delete(account_id)
     await notify(services, viewer, f"Disconnected {ADAPTERS[record.platform].label}.")

@@ -15,6 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from octopost.access import Permission, needs
 from octopost.dashboard.forms import ComposeForm, Problems
 from octopost.dashboard.render import FORM_ERROR, Req, once, page
 from octopost.dashboard.session import Viewer, check_header, checked_form
@@ -32,6 +33,7 @@ Svc = NamedDependency[Services]
 async def _platforms(services: Services, viewer: Viewer) -> list[dict[str, Any]]:
     """Every platform with its account state for the toggles."""
     accounts = {a.platform: a for a in await services.accounts.all()}
+    shows_accounts = viewer.can(Permission.ACCOUNTS_READ)
     rows = []
     for platform in PLATFORM_IDS:
         cls = ADAPTERS[platform]
@@ -49,7 +51,8 @@ async def _platforms(services: Services, viewer: Viewer) -> list[dict[str, Any]]
                 "id": platform,
                 "label": cls.label,
                 "state": state,
-                "username": record.username if record else "",
+                # which account posts is accounts:read's to show
+                "username": record.username if record and shows_accounts else "",
                 "limit": cls.limits.max_chars,
                 "requires_media": cls.limits.requires_media,
                 "requires_video": cls.limits.requires_video,
@@ -82,12 +85,12 @@ async def _form_page(
     )
 
 
-@get("/compose", name="compose")
+@get("/compose", name="compose", opt=needs(Permission.POSTS_WRITE))
 async def compose(services: Svc, viewer: Viewer) -> Template:
     return await _form_page(services, viewer, ComposeForm())
 
 
-@get("/posts/{post_id:str}/edit", name="edit_post")
+@get("/posts/{post_id:str}/edit", name="edit_post", opt=needs(Permission.POSTS_WRITE))
 async def edit(services: Svc, viewer: Viewer, post_id: FromPath[str]) -> Template | Redirect:
     found = await services.posts.get(post_id, sandbox=viewer.sandbox)
     if found.status not in EDITABLE:
@@ -174,19 +177,24 @@ async def _quiet_report(
         return None
 
 
-@post("/compose", status_code=303)
+@post("/compose", status_code=303, opt=needs(Permission.POSTS_WRITE))
 async def create(request: Req, services: Svc, viewer: Viewer) -> Template | Redirect:
     return await _save(request, services, viewer, None)
 
 
-@post("/posts/{post_id:str}/edit", status_code=303)
+@post("/posts/{post_id:str}/edit", status_code=303, opt=needs(Permission.POSTS_WRITE))
 async def update(
     request: Req, services: Svc, viewer: Viewer, post_id: FromPath[str]
 ) -> Template | Redirect:
     return await _save(request, services, viewer, post_id)
 
 
-@post("/compose/check", status_code=200, exception_handlers=EXCEPTION_HANDLERS)
+@post(
+    "/compose/check",
+    status_code=200,
+    opt=needs(Permission.POSTS_READ),
+    exception_handlers=EXCEPTION_HANDLERS,
+)
 async def check(
     request: Req, services: Svc, viewer: Viewer, data: CreatePostRequest
 ) -> Response[ValidationReport] | Response[ErrorResponse]:

@@ -7,7 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from octopost.access import Action
+from octopost.access import ANY_KEY, DESCRIPTIONS, SCOPES, Permission, check_scopes, needs
 from octopost.dashboard.forms import Problems, checkbox
 from octopost.dashboard.render import FORM_ERROR, Req, notify, once, page
 from octopost.dashboard.session import Viewer, checked_form
@@ -25,7 +25,7 @@ async def _keys_page(
     problems: Problems | None = None,
     status: int = 200,
 ) -> Template:
-    keys = await services.keys.all() if viewer.can(Action.KEYS) else []
+    keys = await services.keys.all() if viewer.can(Permission.KEYS) else []
     return await page(
         services,
         viewer,
@@ -33,23 +33,25 @@ async def _keys_page(
         nav="keys",
         status=status,
         keys=sorted(keys, key=lambda k: (k.revoked_at is not None, k.created_at), reverse=False),
-        values=values or {"name": "", "sandbox": False},
+        values=values or {"name": "", "sandbox": False, "scopes": []},
+        scopes=[(s, DESCRIPTIONS[Permission(s)]) for s in SCOPES],
         problems=problems or Problems(),
-        may=viewer.can(Action.KEYS),
+        may=viewer.can(Permission.KEYS),
+        refusal=viewer.refusal(Permission.KEYS),
     )
 
 
-@get("/keys", name="keys")
+@get("/keys", name="keys", opt=needs(ANY_KEY))
 async def keys(services: Svc, viewer: Viewer) -> Template:
     return await _keys_page(services, viewer)
 
 
-@post("/keys", status_code=200)
+@post("/keys", status_code=200, opt=needs(Permission.KEYS))
 async def create(request: Req, services: Svc, viewer: Viewer) -> Template | Redirect:
     form = await checked_form(request, viewer)
-    viewer.require(Action.KEYS)
     name = str(form.get("name", "")).strip()
     sandbox = checkbox(form, "sandbox")
+    scopes = [str(s) for s in form.getall("scopes", [])]
     created: list[str] = []
 
     async def run() -> str:
@@ -57,14 +59,17 @@ async def create(request: Req, services: Svc, viewer: Viewer) -> Template | Redi
             raise ValidationError(
                 "Invalid key", [FieldError("name", f"must be 1 to {MAX_NAME} characters")]
             )
-        _key, secret = await services.keys.create(name, sandbox=sandbox)
+        try:
+            _key, secret = await services.keys.create(name, sandbox=sandbox, scopes=scopes)
+        except ValueError as exc:
+            raise ValidationError("Invalid key", [FieldError("scopes", str(exc))]) from None
         created.append(secret)
         return "/keys"
 
     try:
         replayed = await once(request, services, viewer, form, run)
     except ValidationError as exc:
-        values = {"name": name, "sandbox": sandbox}
+        values = {"name": name, "sandbox": sandbox, "scopes": scopes}
         return await _keys_page(
             services, viewer, values, Problems.from_error(exc), status=FORM_ERROR
         )
@@ -72,6 +77,9 @@ async def create(request: Req, services: Svc, viewer: Viewer) -> Template | Redi
         await notify(services, viewer, "This key was already created; its secret was shown once.")
         return replayed
     kind = "sandbox (oct_test_)" if sandbox else "live"
+    kind += (
+        f" key limited to {', '.join(check_scopes(scopes))}" if scopes else " key with full access"
+    )
     return await page(
         services,
         viewer,
@@ -80,16 +88,15 @@ async def create(request: Req, services: Svc, viewer: Viewer) -> Template | Redi
         title=f"API key “{name}” created",
         what="API key",
         secret=created[0],
-        detail=f"A {kind} key. Copy it now: Octopost keeps only a hash and shows it only "
+        detail=f"A {kind}. Copy it now: Octopost keeps only a hash and shows it only "
         "this once. Use it as `Authorization: Bearer <key>` or to sign in here.",
         next_url="/keys",
         next_label="Back to API keys",
     )
 
 
-@get("/keys/{key_id:str}/revoke", name="revoke_key")
+@get("/keys/{key_id:str}/revoke", name="revoke_key", opt=needs(Permission.KEYS))
 async def confirm_revoke(services: Svc, viewer: Viewer, key_id: FromPath[str]) -> Template:
-    viewer.require(Action.KEYS)
     found = next((k for k in await services.keys.all() if k.id == key_id), None)
     mine = key_id == viewer.key.id
     detail = (
@@ -112,10 +119,9 @@ async def confirm_revoke(services: Svc, viewer: Viewer, key_id: FromPath[str]) -
     )
 
 
-@post("/keys/{key_id:str}/revoke", status_code=303)
+@post("/keys/{key_id:str}/revoke", status_code=303, opt=needs(Permission.KEYS))
 async def revoke(request: Req, services: Svc, viewer: Viewer, key_id: FromPath[str]) -> Redirect:
     await checked_form(request, viewer)
-    viewer.require(Action.KEYS)
     key = await services.keys.revoke(key_id)
     if key.id == viewer.key.id:
         return Redirect("/signin", status_code=303)

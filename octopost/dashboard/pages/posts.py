@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from octopost.access import ANY_KEY, Permission, needs
 from octopost.dashboard.forms import Problems
 from octopost.dashboard.render import Req, notify, once, page
 from octopost.dashboard.session import Viewer, checked_form
@@ -57,8 +58,18 @@ def retryable(post: Post) -> list[str]:
     return failed + [p for p in post.platforms if p not in done]
 
 
-@get("/", name="posts")
-async def list_posts(request: Req, services: Svc, viewer: Viewer) -> Template:
+#: where a session without posts:read lands instead of the post list (the home page)
+_HOMES = [
+    (Permission.ACCOUNTS_READ, "/accounts"),
+    (Permission.WEBHOOKS_READ, "/webhooks"),
+]
+
+
+@get("/", name="posts", opt=needs(ANY_KEY))
+async def list_posts(request: Req, services: Svc, viewer: Viewer) -> Template | Redirect:
+    if not viewer.can(Permission.POSTS_READ):
+        home = next((path for p, path in _HOMES if viewer.can(p)), "/keys")
+        return Redirect(home, status_code=303)
     status = request.query_params.get("status") or None
     try:
         number = max(1, int(request.query_params.get("page", "1")))
@@ -89,7 +100,7 @@ async def list_posts(request: Req, services: Svc, viewer: Viewer) -> Template:
     )
 
 
-@get("/posts/{post_id:str}", name="post")
+@get("/posts/{post_id:str}", name="post", opt=needs(Permission.POSTS_READ))
 async def show_post(services: Svc, viewer: Viewer, post_id: FromPath[str]) -> Template:
     found = await services.posts.get(post_id, sandbox=viewer.sandbox)
     return await page(
@@ -110,7 +121,7 @@ async def _report(services: Services, viewer: Viewer, exc: OctopostError) -> Non
     await notify(services, viewer, "\n".join(lines))
 
 
-@post("/posts/{post_id:str}/publish", status_code=303)
+@post("/posts/{post_id:str}/publish", status_code=303, opt=needs(Permission.POSTS_WRITE))
 async def publish(request: Req, services: Svc, viewer: Viewer, post_id: FromPath[str]) -> Redirect:
     form = await checked_form(request, viewer)
 
@@ -125,7 +136,7 @@ async def publish(request: Req, services: Svc, viewer: Viewer, post_id: FromPath
         return Redirect(f"/posts/{post_id}", status_code=303)
 
 
-@post("/posts/{post_id:str}/retry", status_code=303)
+@post("/posts/{post_id:str}/retry", status_code=303, opt=needs(Permission.POSTS_WRITE))
 async def retry(request: Req, services: Svc, viewer: Viewer, post_id: FromPath[str]) -> Redirect:
     form = await checked_form(request, viewer)
     platform = form.get("platform")
@@ -142,7 +153,7 @@ async def retry(request: Req, services: Svc, viewer: Viewer, post_id: FromPath[s
         return Redirect(f"/posts/{post_id}", status_code=303)
 
 
-@get("/posts/{post_id:str}/delete", name="delete_post")
+@get("/posts/{post_id:str}/delete", name="delete_post", opt=needs(Permission.POSTS_WRITE))
 async def confirm_delete(services: Svc, viewer: Viewer, post_id: FromPath[str]) -> Template:
     found = await services.posts.get(post_id, sandbox=viewer.sandbox)
     return await page(
@@ -159,7 +170,7 @@ async def confirm_delete(services: Svc, viewer: Viewer, post_id: FromPath[str]) 
     )
 
 
-@post("/posts/{post_id:str}/delete", status_code=303)
+@post("/posts/{post_id:str}/delete", status_code=303, opt=needs(Permission.POSTS_WRITE))
 async def delete_post(
     request: Req, services: Svc, viewer: Viewer, post_id: FromPath[str]
 ) -> Redirect:

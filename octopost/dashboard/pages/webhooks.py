@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from octopost.access import Permission, needs
 from octopost.dashboard.forms import Problems, checkbox
 from octopost.dashboard.render import FORM_ERROR, Req, notify, once, page
 from octopost.dashboard.session import Viewer, checked_form
@@ -34,7 +35,7 @@ def _events_renames(events: list[str]) -> dict[str, str]:
     return {f"events[{i}]": "events" for i in range(len(events))}
 
 
-@get("/webhooks", name="webhooks")
+@get("/webhooks", name="webhooks", opt=needs(Permission.WEBHOOKS_READ))
 async def webhooks(services: Svc, viewer: Viewer) -> Template:
     return await _list_page(services, viewer, {"url": "", "events": [], "description": ""})
 
@@ -60,7 +61,7 @@ async def _list_page(
     )
 
 
-@post("/webhooks", status_code=200)
+@post("/webhooks", status_code=200, opt=needs(Permission.WEBHOOKS_WRITE))
 async def create(request: Req, services: Svc, viewer: Viewer) -> Template | Redirect:
     form = await checked_form(request, viewer)
     values = _fields(form)
@@ -105,7 +106,7 @@ async def create(request: Req, services: Svc, viewer: Viewer) -> Template | Redi
     return response
 
 
-@get("/webhooks/{hook_id:str}", name="webhook")
+@get("/webhooks/{hook_id:str}", name="webhook", opt=needs(Permission.WEBHOOKS_READ))
 async def show(request: Req, services: Svc, viewer: Viewer, hook_id: FromPath[str]) -> Template:
     hook = await services.webhooks.get(hook_id, sandbox=viewer.sandbox)
     return await _hook_page(services, viewer, hook_id, WebhookResponse.of(hook))
@@ -136,7 +137,7 @@ async def _hook_page(
     )
 
 
-@post("/webhooks/{hook_id:str}", status_code=303)
+@post("/webhooks/{hook_id:str}", status_code=303, opt=needs(Permission.WEBHOOKS_WRITE))
 async def update(
     request: Req, services: Svc, viewer: Viewer, hook_id: FromPath[str]
 ) -> Template | Redirect:
@@ -158,7 +159,7 @@ async def update(
     return Redirect(f"/webhooks/{hook_id}", status_code=303)
 
 
-@post("/webhooks/{hook_id:str}/test", status_code=303)
+@post("/webhooks/{hook_id:str}/test", status_code=303, opt=needs(Permission.WEBHOOKS_WRITE))
 async def ping(request: Req, services: Svc, viewer: Viewer, hook_id: FromPath[str]) -> Redirect:
     await checked_form(request, viewer)
     delivery = await services.webhooks.test(hook_id, sandbox=viewer.sandbox)
@@ -170,7 +171,7 @@ async def ping(request: Req, services: Svc, viewer: Viewer, hook_id: FromPath[st
     return Redirect(f"/webhooks/{hook_id}", status_code=303)
 
 
-@get("/webhooks/{hook_id:str}/delete", name="delete_webhook")
+@get("/webhooks/{hook_id:str}/delete", name="delete_webhook", opt=needs(Permission.WEBHOOKS_WRITE))
 async def confirm_delete(services: Svc, viewer: Viewer, hook_id: FromPath[str]) -> Template:
     hook = await services.webhooks.get(hook_id, sandbox=viewer.sandbox)
     return await page(
@@ -186,7 +187,7 @@ async def confirm_delete(services: Svc, viewer: Viewer, hook_id: FromPath[str]) 
     )
 
 
-@post("/webhooks/{hook_id:str}/delete", status_code=303)
+@post("/webhooks/{hook_id:str}/delete", status_code=303, opt=needs(Permission.WEBHOOKS_WRITE))
 async def delete(request: Req, services: Svc, viewer: Viewer, hook_id: FromPath[str]) -> Redirect:
     await checked_form(request, viewer)
     await services.webhooks.delete(hook_id, sandbox=viewer.sandbox)
