@@ -18,6 +18,7 @@ from octopost import __version__
 from octopost.access import guard
 from octopost.config import Config
 from octopost.dashboard import dashboard_routes, template_config
+from octopost.mcp.http import McpEndpoint
 from octopost.models import utcnow
 from octopost.services import Services, build_services
 from octopost.web.accounts import AccountController
@@ -53,6 +54,7 @@ def create_app(
     resolver: AbstractResolver | None = None,
 ) -> Litestar:
     running: list[Services] = []  # filled by the lifespan
+    mcp = McpEndpoint(MAX_BODY)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -77,10 +79,11 @@ def create_app(
             PostController,
             AccountController,
             WebhookController,
+            mcp.handler,
             *dashboard_routes(),
         ],
         template_config=template_config(),
-        lifespan=[lifespan],
+        lifespan=[lifespan, mcp.lifespan],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
@@ -95,7 +98,8 @@ def create_app(
             version=__version__,
             description="Self-hosted cross-posting: one post, many social platforms. "
             "Every /v1 route needs `Authorization: Bearer <API key>` with the permission it "
-            "states (`x-permission`; a key made without scopes has all).",
+            "states (`x-permission`; a key made without scopes has all). An MCP server "
+            "(streamable HTTP) answers at `/mcp` with the same keys.",
             path="/schema",
             # Offline Swagger UI at /schema (and /schema/swagger), JSON at /schema/openapi.json.
             render_plugins=[OfflineSwagger(), RefinedJson()],

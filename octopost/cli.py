@@ -1,5 +1,5 @@
 """Command line: `octopost serve | keys create|list|revoke | check-config | healthcheck |
-backup | restore`."""
+backup | restore | posts ... | mcp`."""
 
 from __future__ import annotations
 
@@ -408,6 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replace an existing database (kept beside it)"
     )
     restore.set_defaults(func=cmd_restore)
+
+    # clients of a running server: their own modules
+    from octopost import cli_posts
+    from octopost.mcp import stdio as mcp_stdio
+
+    cli_posts.add_parser(sub)
+    mcp_stdio.add_parser(sub)
     return parser
 
 
