@@ -128,6 +128,8 @@ def _body(args: argparse.Namespace, *, partial: bool) -> dict[str, Any]:
         body["scheduled_for"] = args.schedule
     elif getattr(args, "unschedule", False):
         body["scheduled_for"] = None
+    if args.language is not None:
+        body["language"] = args.language
     media = _media(args)
     if media is not None:
         body["media"] = media
@@ -327,6 +329,7 @@ def _content_options(p: argparse.ArgumentParser, *, partial: bool) -> None:
         "--alt", action="append", default=[], metavar="TEXT", help="alt text of the n-th --image"
     )
     p.add_argument("--video", metavar="URL", help="a video URL")
+    p.add_argument("--language", metavar="TAG", help="the post's BCP 47 language, e.g. en, pt-BR")
 
 
 def add_parser(sub: Any) -> None:

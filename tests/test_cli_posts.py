@@ -149,10 +149,11 @@ async def test_schedule_update_delete_and_content_from_a_file(tmp_path: Path) ->
         assert "scheduled for 2031-01-01T08:00:00Z" in shown.stdout
         assert re.search(r"mastodon\s+waiting", shown.stdout)
 
-        changed = await posts("update", post_id, "New words", "--unschedule")
+        changed = await posts("update", post_id, "New words", "--unschedule", "--language", "pt-br")
         assert changed.returncode == 0 and f"Updated post {post_id} (draft)" in changed.stdout
         got = json.loads((await posts("get", post_id, "--json")).stdout)
         assert got["content"] == "New words" and got["scheduled_for"] is None
+        assert got["language"] == "pt-BR"
 
         nothing = await posts("update", post_id)
         assert nothing.returncode == 2 and "nothing to change" in nothing.stderr
