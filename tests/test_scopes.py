@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from litestar import Controller, Litestar, get
+from litestar.params import FromPath
 
 from octopost.access import SCOPES, Permission, needs, refusal
 from octopost.models import ApiKey, utcnow
@@ -117,7 +118,7 @@ def test_an_api_route_without_a_declared_permission_stops_the_app() -> None:
             return None
 
         @get("/{thing_id:str}", opt=needs(Permission.POSTS_READ))
-        async def thing(self, thing_id: str) -> None:
+        async def thing(self, thing_id: FromPath[str]) -> None:
             return None
 
     app = Litestar([Undeclared])

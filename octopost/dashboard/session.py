@@ -97,6 +97,11 @@ async def start_session(services: Services, key: ApiKey) -> tuple[str, datetime]
     return token, expires
 
 
+#: How a dashboard handler asks for the signed-in viewer (explicit: Litestar 3 drops inferred
+#: dependencies).
+Who = NamedDependency[Viewer]
+
+
 async def provide_viewer(request: Req, services: NamedDependency[Services]) -> Viewer:
     """The session of this request, or SignInRequired (a redirect to /signin).
 

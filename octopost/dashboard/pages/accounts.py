@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from octopost.access import Permission, needs
 from octopost.dashboard.forms import Problems
 from octopost.dashboard.render import FORM_ERROR, Req, notify, page
-from octopost.dashboard.session import Viewer, checked_form
+from octopost.dashboard.session import Who, checked_form
 from octopost.errors import OctopostError
 from octopost.platforms import ADAPTERS, PLATFORM_IDS
 from octopost.platforms.forms import FORMS, ConnectForm, Field
@@ -32,7 +32,7 @@ def _form_of(platform: str) -> ConnectForm:
 
 
 @get("/accounts", name="accounts", opt=needs(Permission.ACCOUNTS_READ))
-async def accounts(services: Svc, viewer: Viewer) -> Template:
+async def accounts(services: Svc, viewer: Who) -> Template:
     by_platform = {a.platform: a for a in await services.accounts.all()}
     rows = [
         {"id": p, "label": ADAPTERS[p].label, "account": by_platform.get(p)} for p in PLATFORM_IDS
@@ -42,7 +42,7 @@ async def accounts(services: Svc, viewer: Viewer) -> Template:
 
 async def _connect_page(
     services: Services,
-    viewer: Viewer,
+    viewer: Who,
     platform: str,
     *,
     values: dict[str, str] | None = None,
@@ -70,7 +70,7 @@ async def _connect_page(
 
 
 @get("/accounts/{platform:str}/connect", name="connect", opt=needs(Permission.ACCOUNTS_READ))
-async def connect_form(services: Svc, viewer: Viewer, platform: FromPath[str]) -> Template:
+async def connect_form(services: Svc, viewer: Who, platform: FromPath[str]) -> Template:
     _form_of(platform)
     return await _connect_page(services, viewer, platform)
 
@@ -98,7 +98,7 @@ def _collect(fields: tuple[Field, ...], form: FormMultiDict, prefix: str) -> dic
 
 @post("/accounts/{platform:str}/connect", status_code=303, opt=needs(Permission.ACCOUNTS_WRITE))
 async def connect(
-    request: Req, services: Svc, viewer: Viewer, platform: FromPath[str]
+    request: Req, services: Svc, viewer: Who, platform: FromPath[str]
 ) -> Template | Redirect:
     spec = _form_of(platform)
     form = await checked_form(request, viewer)
@@ -146,7 +146,7 @@ async def connect(
 @get(
     "/accounts/{account_id:str}/disconnect", name="disconnect", opt=needs(Permission.ACCOUNTS_WRITE)
 )
-async def confirm_disconnect(services: Svc, viewer: Viewer, account_id: FromPath[str]) -> Template:
+async def confirm_disconnect(services: Svc, viewer: Who, account_id: FromPath[str]) -> Template:
     record = await services.accounts.get(account_id)
     label = ADAPTERS[record.platform].label
     return await page(
@@ -167,7 +167,7 @@ async def confirm_disconnect(services: Svc, viewer: Viewer, account_id: FromPath
     "/accounts/{account_id:str}/disconnect", status_code=303, opt=needs(Permission.ACCOUNTS_WRITE)
 )
 async def disconnect(
-    request: Req, services: Svc, viewer: Viewer, account_id: FromPath[str]
+    request: Req, services: Svc, viewer: Who, account_id: FromPath[str]
 ) -> Redirect:
     await checked_form(request, viewer)
     record = await services.accounts.get(account_id)

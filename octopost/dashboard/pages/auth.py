@@ -77,7 +77,7 @@ async def signin(request: Req, services: Svc) -> Template | Redirect:
 
 
 @post("/signout", status_code=303)
-async def signout(request: Req, services: Svc, viewer: sess.Viewer) -> Redirect:
+async def signout(request: Req, services: Svc, viewer: sess.Who) -> Redirect:
     await sess.checked_form(request, viewer)
     await services.store.sessions.delete(viewer.token_hash)
     response = Redirect("/signin", status_code=303)

@@ -12,13 +12,13 @@ from typing import Any
 import msgspec
 from litestar import Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 
 from octopost.access import Permission, needs
 from octopost.dashboard.forms import ComposeForm, Problems
 from octopost.dashboard.render import FORM_ERROR, Req, once, page
-from octopost.dashboard.session import Viewer, check_header, checked_form
+from octopost.dashboard.session import Who, check_header, checked_form
 from octopost.errors import ConflictError, FieldError, OctopostError, ValidationError
 from octopost.models import EDITABLE, AccountStatus
 from octopost.platforms import ADAPTERS, PLATFORM_IDS
@@ -30,7 +30,7 @@ from octopost.web.schemas import CreatePostRequest, ErrorResponse, ValidationRep
 Svc = NamedDependency[Services]
 
 
-async def _platforms(services: Services, viewer: Viewer) -> list[dict[str, Any]]:
+async def _platforms(services: Services, viewer: Who) -> list[dict[str, Any]]:
     """Every platform with its account state for the toggles."""
     accounts = {a.platform: a for a in await services.accounts.all()}
     shows_accounts = viewer.can(Permission.ACCOUNTS_READ)
@@ -63,7 +63,7 @@ async def _platforms(services: Services, viewer: Viewer) -> list[dict[str, Any]]
 
 async def _form_page(
     services: Services,
-    viewer: Viewer,
+    viewer: Who,
     form: ComposeForm,
     *,
     problems: Problems | None = None,
@@ -86,12 +86,12 @@ async def _form_page(
 
 
 @get("/compose", name="compose", opt=needs(Permission.POSTS_WRITE))
-async def compose(services: Svc, viewer: Viewer) -> Template:
+async def compose(services: Svc, viewer: Who) -> Template:
     return await _form_page(services, viewer, ComposeForm())
 
 
 @get("/posts/{post_id:str}/edit", name="edit_post", opt=needs(Permission.POSTS_WRITE))
-async def edit(services: Svc, viewer: Viewer, post_id: FromPath[str]) -> Template | Redirect:
+async def edit(services: Svc, viewer: Who, post_id: FromPath[str]) -> Template | Redirect:
     found = await services.posts.get(post_id, sandbox=viewer.sandbox)
     if found.status not in EDITABLE:
         return Redirect(f"/posts/{post_id}", status_code=303)
@@ -108,7 +108,7 @@ def _blocked(report: ValidationReport) -> ValidationError:
 
 
 async def _save(
-    request: Req, services: Services, viewer: Viewer, post_id: str | None
+    request: Req, services: Services, viewer: Who, post_id: str | None
 ) -> Template | Redirect:
     raw = await checked_form(request, viewer)
     form = ComposeForm.parse(raw)
@@ -166,7 +166,7 @@ async def _save(
 
 
 async def _quiet_report(
-    services: Services, viewer: Viewer, data: CreatePostRequest
+    services: Services, viewer: Who, data: CreatePostRequest
 ) -> ValidationReport | None:
     """The counters for a form that came back with errors (None if it cannot be measured)."""
     try:
@@ -178,13 +178,13 @@ async def _quiet_report(
 
 
 @post("/compose", status_code=303, opt=needs(Permission.POSTS_WRITE))
-async def create(request: Req, services: Svc, viewer: Viewer) -> Template | Redirect:
+async def create(request: Req, services: Svc, viewer: Who) -> Template | Redirect:
     return await _save(request, services, viewer, None)
 
 
 @post("/posts/{post_id:str}/edit", status_code=303, opt=needs(Permission.POSTS_WRITE))
 async def update(
-    request: Req, services: Svc, viewer: Viewer, post_id: FromPath[str]
+    request: Req, services: Svc, viewer: Who, post_id: FromPath[str]
 ) -> Template | Redirect:
     return await _save(request, services, viewer, post_id)
 
@@ -196,7 +196,7 @@ async def update(
     exception_handlers=EXCEPTION_HANDLERS,
 )
 async def check(
-    request: Req, services: Svc, viewer: Viewer, data: CreatePostRequest
+    request: Req, services: Svc, viewer: Who, data: JSONBody[CreatePostRequest]
 ) -> Response[ValidationReport] | Response[ErrorResponse]:
     """The live counter: `POST /v1/posts/validate` for this session (debounced by the page)."""
     check_header(request, viewer)

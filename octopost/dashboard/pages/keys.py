@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 from octopost.access import ANY_KEY, DESCRIPTIONS, SCOPES, Permission, check_scopes, needs
 from octopost.dashboard.forms import Problems, checkbox
 from octopost.dashboard.render import FORM_ERROR, Req, notify, once, page
-from octopost.dashboard.session import Viewer, checked_form
+from octopost.dashboard.session import Who, checked_form
 from octopost.errors import FieldError, ValidationError
 from octopost.services import Services
 
@@ -20,7 +20,7 @@ MAX_NAME = 100
 
 async def _keys_page(
     services: Services,
-    viewer: Viewer,
+    viewer: Who,
     values: dict[str, object] | None = None,
     problems: Problems | None = None,
     status: int = 200,
@@ -42,12 +42,12 @@ async def _keys_page(
 
 
 @get("/keys", name="keys", opt=needs(ANY_KEY))
-async def keys(services: Svc, viewer: Viewer) -> Template:
+async def keys(services: Svc, viewer: Who) -> Template:
     return await _keys_page(services, viewer)
 
 
 @post("/keys", status_code=200, opt=needs(Permission.KEYS))
-async def create(request: Req, services: Svc, viewer: Viewer) -> Template | Redirect:
+async def create(request: Req, services: Svc, viewer: Who) -> Template | Redirect:
     form = await checked_form(request, viewer)
     name = str(form.get("name", "")).strip()
     sandbox = checkbox(form, "sandbox")
@@ -96,7 +96,7 @@ async def create(request: Req, services: Svc, viewer: Viewer) -> Template | Redi
 
 
 @get("/keys/{key_id:str}/revoke", name="revoke_key", opt=needs(Permission.KEYS))
-async def confirm_revoke(services: Svc, viewer: Viewer, key_id: FromPath[str]) -> Template:
+async def confirm_revoke(services: Svc, viewer: Who, key_id: FromPath[str]) -> Template:
     found = next((k for k in await services.keys.all() if k.id == key_id), None)
     mine = key_id == viewer.key.id
     detail = (
@@ -120,7 +120,7 @@ async def confirm_revoke(services: Svc, viewer: Viewer, key_id: FromPath[str]) -
 
 
 @post("/keys/{key_id:str}/revoke", status_code=303, opt=needs(Permission.KEYS))
-async def revoke(request: Req, services: Svc, viewer: Viewer, key_id: FromPath[str]) -> Redirect:
+async def revoke(request: Req, services: Svc, viewer: Who, key_id: FromPath[str]) -> Redirect:
     await checked_form(request, viewer)
     key = await services.keys.revoke(key_id)
     if key.id == viewer.key.id:

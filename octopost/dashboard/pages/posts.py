@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from octopost.access import ANY_KEY, Permission, needs
 from octopost.dashboard.forms import Problems
 from octopost.dashboard.render import Req, notify, once, page
-from octopost.dashboard.session import Viewer, checked_form
+from octopost.dashboard.session import Who, checked_form
 from octopost.errors import ConflictError, OctopostError, ValidationError
 from octopost.models import EDITABLE, DeliveryState, Post, PostStatus
 from octopost.services import Services
@@ -66,7 +66,7 @@ _HOMES = [
 
 
 @get("/", name="posts", opt=needs(ANY_KEY))
-async def list_posts(request: Req, services: Svc, viewer: Viewer) -> Template | Redirect:
+async def list_posts(request: Req, services: Svc, viewer: Who) -> Template | Redirect:
     if not viewer.can(Permission.POSTS_READ):
         home = next((path for p, path in _HOMES if viewer.can(p)), "/keys")
         return Redirect(home, status_code=303)
@@ -101,7 +101,7 @@ async def list_posts(request: Req, services: Svc, viewer: Viewer) -> Template | 
 
 
 @get("/posts/{post_id:str}", name="post", opt=needs(Permission.POSTS_READ))
-async def show_post(services: Svc, viewer: Viewer, post_id: FromPath[str]) -> Template:
+async def show_post(services: Svc, viewer: Who, post_id: FromPath[str]) -> Template:
     found = await services.posts.get(post_id, sandbox=viewer.sandbox)
     return await page(
         services,
@@ -116,13 +116,13 @@ async def show_post(services: Svc, viewer: Viewer, post_id: FromPath[str]) -> Te
     )
 
 
-async def _report(services: Services, viewer: Viewer, exc: OctopostError) -> None:
+async def _report(services: Services, viewer: Who, exc: OctopostError) -> None:
     lines = [exc.message] + [f"{d.field}: {d.message}" for d in exc.details]
     await notify(services, viewer, "\n".join(lines))
 
 
 @post("/posts/{post_id:str}/publish", status_code=303, opt=needs(Permission.POSTS_WRITE))
-async def publish(request: Req, services: Svc, viewer: Viewer, post_id: FromPath[str]) -> Redirect:
+async def publish(request: Req, services: Svc, viewer: Who, post_id: FromPath[str]) -> Redirect:
     form = await checked_form(request, viewer)
 
     async def run() -> str:
@@ -137,7 +137,7 @@ async def publish(request: Req, services: Svc, viewer: Viewer, post_id: FromPath
 
 
 @post("/posts/{post_id:str}/retry", status_code=303, opt=needs(Permission.POSTS_WRITE))
-async def retry(request: Req, services: Svc, viewer: Viewer, post_id: FromPath[str]) -> Redirect:
+async def retry(request: Req, services: Svc, viewer: Who, post_id: FromPath[str]) -> Redirect:
     form = await checked_form(request, viewer)
     platform = form.get("platform")
 
@@ -154,7 +154,7 @@ async def retry(request: Req, services: Svc, viewer: Viewer, post_id: FromPath[s
 
 
 @get("/posts/{post_id:str}/delete", name="delete_post", opt=needs(Permission.POSTS_WRITE))
-async def confirm_delete(services: Svc, viewer: Viewer, post_id: FromPath[str]) -> Template:
+async def confirm_delete(services: Svc, viewer: Who, post_id: FromPath[str]) -> Template:
     found = await services.posts.get(post_id, sandbox=viewer.sandbox)
     return await page(
         services,
@@ -171,9 +171,7 @@ async def confirm_delete(services: Svc, viewer: Viewer, post_id: FromPath[str]) 
 
 
 @post("/posts/{post_id:str}/delete", status_code=303, opt=needs(Permission.POSTS_WRITE))
-async def delete_post(
-    request: Req, services: Svc, viewer: Viewer, post_id: FromPath[str]
-) -> Redirect:
+async def delete_post(request: Req, services: Svc, viewer: Who, post_id: FromPath[str]) -> Redirect:
     await checked_form(request, viewer)
     try:
         await services.posts.delete(post_id, sandbox=viewer.sandbox)

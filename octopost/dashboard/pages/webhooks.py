@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from octopost.access import Permission, needs
 from octopost.dashboard.forms import Problems, checkbox
 from octopost.dashboard.render import FORM_ERROR, Req, notify, once, page
-from octopost.dashboard.session import Viewer, checked_form
+from octopost.dashboard.session import Who, checked_form
 from octopost.errors import OctopostError
 from octopost.services import Services
 from octopost.web.schemas import DeliveryResponse, WebhookResponse
@@ -36,13 +36,13 @@ def _events_renames(events: list[str]) -> dict[str, str]:
 
 
 @get("/webhooks", name="webhooks", opt=needs(Permission.WEBHOOKS_READ))
-async def webhooks(services: Svc, viewer: Viewer) -> Template:
+async def webhooks(services: Svc, viewer: Who) -> Template:
     return await _list_page(services, viewer, {"url": "", "events": [], "description": ""})
 
 
 async def _list_page(
     services: Services,
-    viewer: Viewer,
+    viewer: Who,
     values: dict[str, Any],
     problems: Problems | None = None,
     status: int = 200,
@@ -62,7 +62,7 @@ async def _list_page(
 
 
 @post("/webhooks", status_code=200, opt=needs(Permission.WEBHOOKS_WRITE))
-async def create(request: Req, services: Svc, viewer: Viewer) -> Template | Redirect:
+async def create(request: Req, services: Svc, viewer: Who) -> Template | Redirect:
     form = await checked_form(request, viewer)
     values = _fields(form)
     events = list(values["events"])
@@ -107,14 +107,14 @@ async def create(request: Req, services: Svc, viewer: Viewer) -> Template | Redi
 
 
 @get("/webhooks/{hook_id:str}", name="webhook", opt=needs(Permission.WEBHOOKS_READ))
-async def show(request: Req, services: Svc, viewer: Viewer, hook_id: FromPath[str]) -> Template:
+async def show(request: Req, services: Svc, viewer: Who, hook_id: FromPath[str]) -> Template:
     hook = await services.webhooks.get(hook_id, sandbox=viewer.sandbox)
     return await _hook_page(services, viewer, hook_id, WebhookResponse.of(hook))
 
 
 async def _hook_page(
     services: Services,
-    viewer: Viewer,
+    viewer: Who,
     hook_id: str,
     hook: WebhookResponse,
     problems: Problems | None = None,
@@ -139,7 +139,7 @@ async def _hook_page(
 
 @post("/webhooks/{hook_id:str}", status_code=303, opt=needs(Permission.WEBHOOKS_WRITE))
 async def update(
-    request: Req, services: Svc, viewer: Viewer, hook_id: FromPath[str]
+    request: Req, services: Svc, viewer: Who, hook_id: FromPath[str]
 ) -> Template | Redirect:
     form = await checked_form(request, viewer)
     values = _fields(form)
@@ -160,7 +160,7 @@ async def update(
 
 
 @post("/webhooks/{hook_id:str}/test", status_code=303, opt=needs(Permission.WEBHOOKS_WRITE))
-async def ping(request: Req, services: Svc, viewer: Viewer, hook_id: FromPath[str]) -> Redirect:
+async def ping(request: Req, services: Svc, viewer: Who, hook_id: FromPath[str]) -> Redirect:
     await checked_form(request, viewer)
     delivery = await services.webhooks.test(hook_id, sandbox=viewer.sandbox)
     if delivery.state == "succeeded":
@@ -172,7 +172,7 @@ async def ping(request: Req, services: Svc, viewer: Viewer, hook_id: FromPath[st
 
 
 @get("/webhooks/{hook_id:str}/delete", name="delete_webhook", opt=needs(Permission.WEBHOOKS_WRITE))
-async def confirm_delete(services: Svc, viewer: Viewer, hook_id: FromPath[str]) -> Template:
+async def confirm_delete(services: Svc, viewer: Who, hook_id: FromPath[str]) -> Template:
     hook = await services.webhooks.get(hook_id, sandbox=viewer.sandbox)
     return await page(
         services,
@@ -188,7 +188,7 @@ async def confirm_delete(services: Svc, viewer: Viewer, hook_id: FromPath[str]) 
 
 
 @post("/webhooks/{hook_id:str}/delete", status_code=303, opt=needs(Permission.WEBHOOKS_WRITE))
-async def delete(request: Req, services: Svc, viewer: Viewer, hook_id: FromPath[str]) -> Redirect:
+async def delete(request: Req, services: Svc, viewer: Who, hook_id: FromPath[str]) -> Redirect:
     await checked_form(request, viewer)
     await services.webhooks.delete(hook_id, sandbox=viewer.sandbox)
     await notify(services, viewer, "Webhook deleted.")
