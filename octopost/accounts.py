@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from octopost.crypto import CredentialBox
@@ -35,7 +35,8 @@ MAX_ACCOUNT_KEYS = 32
 MAX_VALUE_CHARS = 10_000
 
 AdapterFactory = Callable[[str, Account], Adapter]
-AccountHook = Callable[[Any, AccountRecord], Awaitable[None]]
+#: runs inside the transaction of the change, on the store's writer thread: synchronous
+AccountHook = Callable[[Any, AccountRecord], None]
 
 
 def reconnect_message(platform: str) -> str:

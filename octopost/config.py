@@ -66,6 +66,10 @@ class ServerConfig(Section):
 class DatabaseConfig(Section):
     path: NonEmpty = "data/octopost.db"
     busy_timeout_ms: Millis = 5000
+    #: "full": every commit is synced to disk before it is answered (survives power
+    #: loss); "normal": synced at checkpoints only (survives a crash of Octopost, but
+    #: the last commits can be lost if the machine loses power). See the README.
+    synchronous: Literal["full", "normal"] = "full"
 
 
 class SecurityConfig(Section):

@@ -29,8 +29,9 @@ MAX_OFFSET = 1_000_000_000
 Clock = Callable[[], datetime]
 #: told about every change to a post's schedule (the scheduler's timers)
 ScheduleHook = Callable[[Post | None, str], Awaitable[None]]
-#: runs inside the transaction that makes a post scheduled (webhook outbox)
-ScheduledEvent = Callable[[Any, Post], Awaitable[None]]
+#: runs inside the transaction that makes a post scheduled, on the store's writer
+#: thread (webhook outbox): synchronous
+ScheduledEvent = Callable[[Any, Post], None]
 
 
 def _now_ms(clock: Clock) -> datetime:
@@ -205,16 +206,16 @@ class PostService:
         self.on_schedule = on_schedule
         self.on_scheduled_event = on_scheduled_event
 
-    async def _inserted(self, conn: Any, post: Post) -> None:
+    def _inserted(self, tx: Any, post: Post) -> None:
         if post.status is PostStatus.SCHEDULED and self.on_scheduled_event is not None:
-            await self.on_scheduled_event(conn, post)
+            self.on_scheduled_event(tx, post)
 
-    async def _updated(self, conn: Any, before: Post, after: Post) -> None:
+    def _updated(self, tx: Any, before: Post, after: Post) -> None:
         newly = after.status is PostStatus.SCHEDULED and (
             before.status is not PostStatus.SCHEDULED or before.scheduled_for != after.scheduled_for
         )
         if newly and self.on_scheduled_event is not None:
-            await self.on_scheduled_event(conn, after)
+            self.on_scheduled_event(tx, after)
 
     async def create(
         self,

@@ -32,7 +32,8 @@ from octopost.store import Store
 log = logging.getLogger("octopost.publisher")
 
 Sleep = Callable[[float], Awaitable[None]]
-FinishHook = Callable[[Any, Post], Awaitable[None]]
+#: runs inside the transaction that settles a post, on the store's writer thread
+FinishHook = Callable[[Any, Post], None]
 
 
 class Publisher:

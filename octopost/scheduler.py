@@ -1,13 +1,17 @@
-"""Thin APScheduler wrapper: timers trigger, the store decides.
+"""Thin APScheduler wrapper: a timer triggers, the store decides.
 
-One exact timer per scheduled post (a DateTrigger keyed by post id) plus a
-periodic sweep as a safety net. Whoever fires, the move `scheduled ->
-publishing` is one atomic claim in SQLite, so two timers, a sweep and a restart
-can never publish the same post twice.
+One timer, at the earliest `scheduled_for` of any scheduled post (the store knows
+it: one indexed read), plus a periodic sweep as a safety net. When it fires, every
+post that is due is claimed in a few batched transactions (`scheduled ->
+publishing`, atomic in SQLite), then handed to the publisher, and the timer moves on
+to the next earliest post. Whoever claims (this timer, a sweep, a restart), a post
+is claimed once, so it can never be published twice. Memory and start-up time do
+not grow with the number of scheduled posts: nothing per post is kept here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -29,6 +33,9 @@ log = logging.getLogger("octopost.scheduler")
 #: a timer may claim a post this early (clock granularity); never more
 EARLY_TOLERANCE = timedelta(milliseconds=250)
 SWEEP_JOB = "octopost-sweep"
+DUE_JOB = "octopost-due"
+#: posts claimed per transaction: a burst of 10,000 due posts is 10 short writes
+CLAIM_BATCH = 1000
 
 
 def missed_message(when: datetime, grace: float) -> str:
@@ -55,18 +62,16 @@ class Scheduler:
             timezone=UTC,
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
-        #: lateness (seconds) of every claim this scheduler made, for the benchmark
+        #: lateness (seconds) of every claim this scheduler made, for tests and the benchmark
         self.lateness: list[float] = []
+        self._wake_at: datetime | None = None
+        self._draining: asyncio.Task[int] | None = None
+        self._again = False
 
     async def start(self) -> None:
-        """Arm a timer per scheduled post; publish or fail the ones missed while down."""
+        """Publish (or fail, past the grace) what came due while down; arm the timer."""
         self._aps.start()
-        now = self.clock()
-        for post_id, when in await self.store.posts.scheduled():
-            if when <= now:
-                await self._due_safely(post_id, when, now)
-            else:
-                self._arm(post_id, when)
+        await self.drain()
         self._aps.add_job(
             self.sweep,
             IntervalTrigger(seconds=self.config.sweep_interval),
@@ -83,35 +88,99 @@ class Scheduler:
             self._aps.shutdown(wait=False)
 
     async def sync(self, post: Post | None, post_id: str) -> None:
-        """Reflect a created, updated or deleted post: arm, move or drop its timer."""
-        if post is None or post.status is not PostStatus.SCHEDULED or post.scheduled_for is None:
-            self._disarm(post_id)
-        else:
-            self._arm(post_id, post.scheduled_for)
+        """A post was created, rescheduled, unscheduled or deleted: keep the timer at the
+        earliest scheduled post."""
+        self._arm(await self.store.posts.next_due())
 
-    def next_run(self, post_id: str) -> datetime | None:
-        """When the timer of `post_id` fires (None: no timer)."""
-        job = self._aps.get_job(post_id)
-        return job.next_run_time if job is not None else None
+    def next_wake(self) -> datetime | None:
+        """When the timer fires next (None: no post is scheduled, or a claim failed and
+        the sweep takes over)."""
+        return self._wake_at
 
-    def _arm(self, post_id: str, when: datetime) -> None:
-        self._aps.add_job(
-            self.fire,
-            DateTrigger(run_date=when),
-            args=[post_id],
-            id=post_id,
-            replace_existing=True,
-        )
+    def _arm(self, when: datetime | None) -> None:
+        if when == self._wake_at:
+            return
+        self._wake_at = when
+        if when is None:
+            with contextlib.suppress(JobLookupError):
+                self._aps.remove_job(DUE_JOB)
+            return
+        self._aps.add_job(self._wake, DateTrigger(run_date=when), id=DUE_JOB, replace_existing=True)
 
-    def _disarm(self, post_id: str) -> None:
-        with contextlib.suppress(JobLookupError):
-            self._aps.remove_job(post_id)
+    async def _wake(self) -> None:
+        # The timer job only starts the drain: a drain still running when the timer is
+        # due again runs once more instead of being skipped as a second instance.
+        self._wake_at = None
+        if self._draining is not None and not self._draining.done():
+            self._again = True
+            return
+        self._draining = asyncio.create_task(self.drain(), name="octopost due posts")
+
+    async def drain(self) -> int:
+        """Claim every post that is due and hand it to the publisher; fail the ones missed
+        by more than the grace period; move the timer on. Returns how many were claimed.
+
+        A failing claim (disk full) is logged: the posts stay `scheduled`, the timer is
+        left off, and the next sweep tries again."""
+        claimed: list[str] = []
+        try:
+            while True:
+                self._again = False
+                now = self.clock()
+                await self._fail_missed(now)
+                batch = await self.store.posts.claim_due(
+                    now=now,
+                    due_by=now + EARLY_TOLERANCE,
+                    since=now - timedelta(seconds=self.config.missed_grace),
+                    limit=CLAIM_BATCH,
+                )
+                if batch:
+                    late = [(now - when).total_seconds() for _, when in batch]
+                    self.lateness.extend(late)
+                    log.info(
+                        "claimed %d scheduled posts (%.3f to %.3f s late)",
+                        len(batch),
+                        min(late),
+                        max(late),
+                    )
+                    claimed.extend(post_id for post_id, _ in batch)
+                if len(batch) < CLAIM_BATCH and not self._again:
+                    break
+            self._arm(await self.store.posts.next_due())
+        except Exception:
+            log.exception("could not claim the due scheduled posts; the sweep tries again")
+            self._arm(None)
+        finally:
+            # Started only once everything due is claimed: a burst is claimed at once,
+            # then published (the publisher bounds the deliveries in flight).
+            for post_id in claimed:
+                self.publisher.start(post_id)
+        return len(claimed)
+
+    async def _fail_missed(self, now: datetime) -> None:
+        grace = self.config.missed_grace
+        cutoff = now - timedelta(seconds=grace) - timedelta(milliseconds=1)
+        while missed := await self.store.posts.due(cutoff, limit=CLAIM_BATCH):
+            for post_id, when in missed:
+                failed = await self.store.posts.fail_missed(
+                    post_id, missed_message(when, grace), now, on_finish=self.publisher.on_finish
+                )
+                if failed is not None:
+                    log.warning(
+                        "scheduled post %s missed its time (%s); marked failed",
+                        post_id,
+                        when.isoformat(),
+                    )
 
     async def fire(self, post_id: str) -> bool:
-        """Claim the post if it is (still) scheduled and due; True if this call won."""
+        """Claim one post if it is (still) scheduled and due; True if this call won."""
         now = self.clock()
         claimed = await self.store.posts.claim(
-            post_id, now=now, from_states=(PostStatus.SCHEDULED,), due_by=now + EARLY_TOLERANCE
+            post_id,
+            now=now,
+            from_states=(PostStatus.SCHEDULED,),
+            due_by=now + EARLY_TOLERANCE,
+            urgent=True,
         )
         if claimed is None:
             return False
@@ -123,39 +192,9 @@ class Scheduler:
         return True
 
     async def sweep(self) -> int:
-        """Safety net: claim every due post the timers did not (a timer whose claim
-        failed is gone), and resume every `publishing` post with no task in this
-        process (one whose writes failed). Returns how many posts were claimed."""
-        now = self.clock()
-        won = 0
-        for post_id in await self.store.posts.due(now):
-            post = await self.store.posts.get(post_id)
-            if post is None or post.scheduled_for is None:
-                continue
-            won += await self._due_safely(post_id, post.scheduled_for, now)
+        """Safety net: claim every due post the timer did not (its claim failed), and
+        resume every `publishing` post with no task in this process (one whose writes
+        failed). Returns how many posts were claimed."""
+        won = await self.drain()
         await self.publisher.resume()
         return won
-
-    async def _due_safely(self, post_id: str, when: datetime, now: datetime) -> int:
-        # A failing claim (disk full) must not stop start-up or the other posts: the
-        # post stays `scheduled`, so the next sweep tries again.
-        try:
-            return await self._due(post_id, when, now)
-        except Exception:
-            log.exception("could not claim scheduled post %s; the sweep tries again", post_id)
-            return 0
-
-    async def _due(self, post_id: str, when: datetime, now: datetime) -> int:
-        if (now - when).total_seconds() <= self.config.missed_grace:
-            return int(await self.fire(post_id))
-        failed = await self.store.posts.fail_missed(
-            post_id,
-            missed_message(when, self.config.missed_grace),
-            now,
-            on_finish=self.publisher.on_finish,
-        )
-        if failed is not None:
-            log.warning(
-                "scheduled post %s missed its time (%s); marked failed", post_id, when.isoformat()
-            )
-        return 0

@@ -85,7 +85,9 @@ async def build_services(
     """Everything wired from config. `resolver` replaces the system DNS resolver of
     every outgoing connection (tests: names that fail without a network)."""
     store = await Store(
-        config.database.path, busy_timeout_ms=config.database.busy_timeout_ms
+        config.database.path,
+        busy_timeout_ms=config.database.busy_timeout_ms,
+        synchronous=config.database.synchronous,
     ).open()
     box = load_box(config.security.encryption_key, config.data_dir)
     user_agent = {"User-Agent": "Octopost/0.1 (self-hosted cross-poster)"}

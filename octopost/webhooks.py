@@ -36,7 +36,7 @@ from octopost.crypto import CredentialBox
 from octopost.errors import FieldError, NotFoundError, ValidationError
 from octopost.keys import random_id
 from octopost.models import AccountRecord, OutboxItem, Post, Webhook, WebhookDelivery, iso, utcnow
-from octopost.store import Store
+from octopost.store import Store, Tx
 
 log = logging.getLogger("octopost.webhooks")
 
@@ -72,9 +72,9 @@ class Events:
         self.account_view: Callable[[AccountRecord], Any] = lambda account: account.id
         self.wake: Callable[[], None] = lambda: None
 
-    async def emit(
+    def emit(
         self,
-        conn: Any,
+        tx: Tx,
         event_type: str,
         sandbox: bool,
         data: dict[str, Any],
@@ -83,8 +83,8 @@ class Events:
     ) -> str:
         now = self.clock()
         event_id = random_id("evt_")
-        count = await self.store.webhooks.enqueue(
-            conn,
+        count = self.store.webhooks.enqueue(
+            tx,
             event_id=event_id,
             event_type=event_type,
             sandbox=sandbox,
@@ -94,10 +94,10 @@ class Events:
             only_webhook=only_webhook,
         )
         if count and wake:
-            self.wake()
+            tx.after_commit(self.wake)  # in the event loop, once the event is stored
         return event_id
 
-    async def post_finished(self, conn: Any, post: Post) -> None:
+    def post_finished(self, tx: Tx, post: Post) -> None:
         results = post.platform_results() or {}
         data = {
             "post": self.post_view(post),
@@ -105,15 +105,13 @@ class Events:
             "failed_platforms": [p for p, r in results.items() if not r.success],
         }
         event = "post.published" if post.status.value == "published" else "post.failed"
-        await self.emit(conn, event, post.sandbox, data)
+        self.emit(tx, event, post.sandbox, data)
 
-    async def post_scheduled(self, conn: Any, post: Post) -> None:
-        await self.emit(conn, "post.scheduled", post.sandbox, {"post": self.post_view(post)})
+    def post_scheduled(self, tx: Tx, post: Post) -> None:
+        self.emit(tx, "post.scheduled", post.sandbox, {"post": self.post_view(post)})
 
-    async def account_reauth(self, conn: Any, account: AccountRecord) -> None:
-        await self.emit(
-            conn, "account.reauth_required", False, {"account": self.account_view(account)}
-        )
+    def account_reauth(self, tx: Tx, account: AccountRecord) -> None:
+        self.emit(tx, "account.reauth_required", False, {"account": self.account_view(account)})
 
 
 def _check_events(events: list[str], errors: list[FieldError]) -> None:
@@ -233,15 +231,16 @@ class WebhookService:
     async def test(self, hook_id: str, *, sandbox: bool) -> WebhookDelivery:
         """Send a `webhook.test` ping now and return its delivery record."""
         hook = await self.get(hook_id, sandbox=sandbox)
-        async with self.store.db.transaction() as conn:
-            event_id = await self.events.emit(
-                conn,
+        event_id = await self.store.db.run(
+            lambda tx: self.events.emit(
+                tx,
                 PING,
                 sandbox,
                 {"webhook": {"id": hook.id, "url": hook.url}},
                 only_webhook=hook.id,
                 wake=False,
             )
+        )
         assert self.dispatcher is not None
         deliveries, _ = await self.store.webhooks.deliveries(hook.id, 20, 0)
         delivery_id = next(d.id for d in deliveries if d.event_id == event_id)

@@ -27,9 +27,8 @@ TABLES = (
 
 
 async def _run(db: Database, sql: str) -> list[Any]:
-    conn = db._write
-    assert conn is not None
-    return list(await conn.execute_fetchall(sql))
+    # on the write connection (max_page_count and TEMP triggers are per connection)
+    return await db.maintain(lambda conn: conn.execute(sql).fetchall())
 
 
 async def fill(db: Database) -> None:

@@ -106,10 +106,12 @@ async def test_the_sweep_claims_a_post_whose_timer_claim_failed(tmp_path: Path) 
         await diskfull.fill(services.store.db)
         await services.scheduler.sync(post, pid)  # its timer, as the API arms it
 
-        async def fired() -> bool:
-            return services.scheduler.next_run(pid) is None
+        assert services.scheduler.next_wake() is not None
 
-        await eventually(fired)  # the timer fired; its claim failed (disk full): it is gone
+        async def fired() -> bool:
+            return services.scheduler.next_wake() is None
+
+        await eventually(fired)  # the timer fired; its claim failed (disk full): it is off
         stored = await services.store.posts.get(pid)
         assert stored is not None and stored.status is PostStatus.SCHEDULED
         await diskfull.free(services.store.db)

@@ -57,16 +57,17 @@ async def test_reschedule_unschedule_and_delete_take_effect_at_once(api: Api) ->
             "/v1/posts", {"content": "x", "platforms": ["bluesky"], "scheduled_for": iso(first)}
         )
     ).json()["id"]
-    assert scheduler.next_run(pid) == first
+    # one timer, at the earliest scheduled post
+    assert scheduler.next_wake() == first
     moved = first + timedelta(hours=1)
     await api.put(f"/v1/posts/{pid}", {"scheduled_for": iso(moved)})
-    assert scheduler.next_run(pid) == moved
+    assert scheduler.next_wake() == moved
     await api.put(f"/v1/posts/{pid}", {"scheduled_for": None})
-    assert scheduler.next_run(pid) is None
+    assert scheduler.next_wake() is None
     await api.put(f"/v1/posts/{pid}", {"scheduled_for": iso(first)})
-    assert scheduler.next_run(pid) == first
+    assert scheduler.next_wake() == first
     assert (await api.delete(f"/v1/posts/{pid}")).status_code == 204
-    assert scheduler.next_run(pid) is None
+    assert scheduler.next_wake() is None
 
 
 async def test_two_triggers_and_a_sweep_publish_once(tmp_path: Path) -> None:

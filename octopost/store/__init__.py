@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from octopost.store.accounts import AccountStore
-from octopost.store.db import Database
+from octopost.store.db import Database, Synchronous, Tx
 from octopost.store.idempotency import IdempotencyStore
 from octopost.store.keys import KeyStore
 from octopost.store.posts import PostStore
@@ -16,8 +16,10 @@ from octopost.store.webhooks import WebhookStore
 class Store:
     """Facade over the database: posts, keys, accounts, webhooks, idempotency, dashboard sessions."""
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
-        self.db = Database(path, busy_timeout_ms=busy_timeout_ms)
+    def __init__(
+        self, path: str | Path, *, busy_timeout_ms: int = 5000, synchronous: Synchronous = "full"
+    ) -> None:
+        self.db = Database(path, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous)
         self.posts = PostStore(self.db)
         self.keys = KeyStore(self.db)
         self.accounts = AccountStore(self.db)
@@ -33,4 +35,4 @@ class Store:
         await self.db.close()
 
 
-__all__ = ["Store"]
+__all__ = ["Store", "Tx"]

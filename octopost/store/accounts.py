@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 import msgspec
 
 from octopost.models import AccountRecord, AccountStatus
-from octopost.store.db import Database, from_ms_required, to_ms
+from octopost.store.db import Database, Row, Tx, from_ms_required, to_ms
 
 COLUMNS = (
     "id, platform, username, display_name, remote_id, profile_url, status, status_reason, "
@@ -18,7 +17,7 @@ COLUMNS = (
 _settings = msgspec.json.Decoder(dict[str, Any])
 
 
-def _account(row: aiosqlite.Row) -> AccountRecord:
+def _account(row: Row) -> AccountRecord:
     return AccountRecord(
         id=row["id"],
         platform=row["platform"],
@@ -41,14 +40,11 @@ class AccountStore:
 
     async def replace(self, account: AccountRecord) -> AccountRecord | None:
         """Store `account`, replacing the platform's previous account. Returns the old one."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                f"SELECT {COLUMNS} FROM accounts WHERE platform = ?", [account.platform]
-            )
-            row = await cur.fetchone()
-            await cur.close()
-            await conn.execute("DELETE FROM accounts WHERE platform = ?", [account.platform])
-            await conn.execute(
+
+        def work(tx: Tx) -> AccountRecord | None:
+            row = tx.one(f"SELECT {COLUMNS} FROM accounts WHERE platform = ?", [account.platform])
+            tx.execute("DELETE FROM accounts WHERE platform = ?", [account.platform])
+            tx.execute(
                 f"INSERT INTO accounts ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     account.id,
@@ -67,6 +63,8 @@ class AccountStore:
             )
             return _account(row) if row else None
 
+        return await self.db.run(work)
+
     async def get(self, account_id: str) -> AccountRecord | None:
         row = await self.db.fetchone(f"SELECT {COLUMNS} FROM accounts WHERE id = ?", [account_id])
         return _account(row) if row else None
@@ -82,16 +80,14 @@ class AccountStore:
         return [_account(r) for r in rows]
 
     async def delete(self, account_id: str) -> bool:
-        async with self.db.transaction() as conn:
-            cur = await conn.execute("DELETE FROM accounts WHERE id = ?", [account_id])
-            deleted = cur.rowcount > 0
-            await cur.close()
-            return deleted
+        rows = await self.db.write("DELETE FROM accounts WHERE id = ? RETURNING 1", [account_id])
+        return bool(rows)
 
     async def save_credentials(self, account_id: str, encrypted: bytes, now: datetime) -> None:
         await self.db.write(
             "UPDATE accounts SET credentials = ?, updated_at = ? WHERE id = ?",
             [encrypted, to_ms(now), account_id],
+            urgent=True,  # a token refreshed while publishing
         )
 
     async def set_status(
@@ -103,19 +99,20 @@ class AccountStore:
         *,
         on_change: Any = None,
     ) -> AccountRecord | None:
-        """Change the account's status; `on_change(conn, account)` runs in the same transaction
+        """Change the account's status; `on_change(tx, account)` runs in the same transaction
         when the status actually changed (webhook outbox)."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
+
+        def work(tx: Tx) -> AccountRecord | None:
+            row = tx.one(
                 "UPDATE accounts SET status = ?, status_reason = ?, updated_at = ? "
                 "WHERE id = ? AND status != ? RETURNING " + COLUMNS,
                 [str(status), reason, to_ms(now), account_id, str(status)],
             )
-            row = await cur.fetchone()
-            await cur.close()
             if row is None:
                 return None
             account = _account(row)
             if on_change is not None:
-                await on_change(conn, account)
+                on_change(tx, account)
             return account
+
+        return await self.db.run(work)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from octopost.store.db import Database, one, to_ms
+from octopost.store.db import Database, Tx, to_ms
 
 
 class IdempotencyStore:
@@ -21,9 +21,9 @@ class IdempotencyStore:
     ) -> tuple[bytes, int | None, str | None, bytes | None] | None:
         """Reserve the key. None: reserved now (go ahead). Otherwise the existing
         (fingerprint, status, content type, body); status None means still in progress."""
-        async with self.db.transaction() as conn:
-            row = await one(
-                conn,
+
+        def work(tx: Tx) -> tuple[bytes, int | None, str | None, bytes | None] | None:
+            row = tx.one(
                 "SELECT fingerprint, status, content_type, body, boot FROM idempotency_keys "
                 "WHERE api_key_id = ? AND key = ?",
                 [api_key_id, key],
@@ -31,7 +31,7 @@ class IdempotencyStore:
             if row is not None and (row[1] is not None or row[4] == self.boot):
                 return bytes(row[0]), row[1], row[2], bytes(row[3]) if row[3] is not None else None
             # New, or abandoned by a process that died mid-request: reserve it for us.
-            await conn.execute(
+            tx.execute(
                 "INSERT INTO idempotency_keys (api_key_id, key, fingerprint, boot, created_at) "
                 "VALUES (?,?,?,?,?) ON CONFLICT (api_key_id, key) DO UPDATE SET "
                 "fingerprint = excluded.fingerprint, boot = excluded.boot, "
@@ -40,27 +40,24 @@ class IdempotencyStore:
             )
             return None
 
+        return await self.db.run(work)
+
     async def complete(
         self, api_key_id: str, key: str, status: int, content_type: str, body: bytes
     ) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE idempotency_keys SET status = ?, content_type = ?, body = ? WHERE api_key_id = ? AND key = ?",
-                [status, content_type, body, api_key_id, key],
-            )
+        await self.db.write(
+            "UPDATE idempotency_keys SET status = ?, content_type = ?, body = ? WHERE api_key_id = ? AND key = ?",
+            [status, content_type, body, api_key_id, key],
+        )
 
     async def release(self, api_key_id: str, key: str) -> None:
         """Forget a key whose request failed unexpectedly, so the client can try again."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM idempotency_keys WHERE api_key_id = ? AND key = ?", [api_key_id, key]
-            )
+        await self.db.write(
+            "DELETE FROM idempotency_keys WHERE api_key_id = ? AND key = ?", [api_key_id, key]
+        )
 
     async def purge(self, older_than: datetime) -> int:
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "DELETE FROM idempotency_keys WHERE created_at < ?", [to_ms(older_than)]
-            )
-            count = cur.rowcount
-            await cur.close()
-            return count
+        rows = await self.db.write(
+            "DELETE FROM idempotency_keys WHERE created_at < ? RETURNING 1", [to_ms(older_than)]
+        )
+        return len(rows)

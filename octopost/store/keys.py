@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from octopost.models import ApiKey
-from octopost.store.db import Database, from_ms, from_ms_required, to_ms
+from octopost.store.db import Database, Row, Tx, from_ms, from_ms_required, to_ms
 
 COLUMNS = "id, name, prefix, sandbox, created_at, last_used_at, revoked_at, scopes"
 
 
-def _key(row: aiosqlite.Row) -> ApiKey:
+def _key(row: Row) -> ApiKey:
     return ApiKey(
         id=row["id"],
         name=row["name"],
@@ -30,20 +28,19 @@ class KeyStore:
         self.db = db
 
     async def insert(self, key: ApiKey, digest: bytes) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO api_keys (id, name, prefix, hash, sandbox, created_at, scopes) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (
-                    key.id,
-                    key.name,
-                    key.prefix,
-                    digest,
-                    int(key.sandbox),
-                    to_ms(key.created_at),
-                    " ".join(key.scopes),
-                ),
-            )
+        await self.db.write(
+            "INSERT INTO api_keys (id, name, prefix, hash, sandbox, created_at, scopes) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (
+                key.id,
+                key.name,
+                key.prefix,
+                digest,
+                int(key.sandbox),
+                to_ms(key.created_at),
+                " ".join(key.scopes),
+            ),
+        )
 
     async def by_hash(self, digest: bytes) -> tuple[ApiKey, bytes] | None:
         """The key with this hash (revoked ones included) and the stored hash."""
@@ -63,18 +60,17 @@ class KeyStore:
         return int(row[0]) if row else 0
 
     async def revoke(self, key_id: str, now: datetime) -> ApiKey | None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        def work(tx: Tx) -> ApiKey | None:
+            tx.execute(
                 "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
                 [to_ms(now), key_id],
             )
-            cur = await conn.execute(f"SELECT {COLUMNS} FROM api_keys WHERE id = ?", [key_id])
-            row = await cur.fetchone()
-            await cur.close()
+            row = tx.one(f"SELECT {COLUMNS} FROM api_keys WHERE id = ?", [key_id])
             return _key(row) if row else None
 
+        return await self.db.run(work)
+
     async def touch(self, key_id: str, now: datetime) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE api_keys SET last_used_at = ? WHERE id = ?", [to_ms(now), key_id]
-            )
+        await self.db.write(
+            "UPDATE api_keys SET last_used_at = ? WHERE id = ?", [to_ms(now), key_id]
+        )

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 import msgspec
 
 from octopost.models import (
@@ -17,7 +16,7 @@ from octopost.models import (
     Post,
     PostStatus,
 )
-from octopost.store.db import Database, from_ms, from_ms_required, many, one, to_ms
+from octopost.store.db import Database, Row, Tx, from_ms, from_ms_required, to_ms
 
 _media_decoder = msgspec.json.Decoder(Media)
 _list_decoder = msgspec.json.Decoder(list[str])
@@ -57,7 +56,7 @@ DELIVERY_COLUMNS = (
 )
 
 
-def _post(row: aiosqlite.Row, deliveries: list[Delivery] | None = None) -> Post:
+def _post(row: Row, deliveries: list[Delivery] | None = None) -> Post:
     return Post(
         id=row["id"],
         content=row["content"],
@@ -74,7 +73,7 @@ def _post(row: aiosqlite.Row, deliveries: list[Delivery] | None = None) -> Post:
     )
 
 
-def _delivery(row: aiosqlite.Row) -> Delivery:
+def _delivery(row: Row) -> Delivery:
     retryable = row["retryable"]
     return Delivery(
         post_id=row["post_id"],
@@ -110,7 +109,7 @@ def _post_params(post: Post) -> tuple[Any, ...]:
     )
 
 
-def _delivery_at(row: aiosqlite.Row, start: int) -> Delivery:
+def _delivery_at(row: Row, start: int) -> Delivery:
     """A delivery from the columns of a joined row, from index `start` on."""
     values = tuple(row)[start:]
     retryable = values[8]
@@ -136,18 +135,20 @@ def _placeholders(n: int) -> str:
     return ",".join("?" * n)
 
 
+#: runs inside the transaction of the change, on the writer thread (webhook outbox)
+Hook = Callable[..., None]
+
+
 class PostStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     # -- reading -------------------------------------------------------------
-    async def _deliveries(
-        self, conn: aiosqlite.Connection | None, ids: Sequence[str]
-    ) -> dict[str, list[Delivery]]:
+    def _deliveries(self, tx: Tx | None, ids: Sequence[str]) -> dict[str, list[Delivery]]:
         if not ids:
             return {}
         sql = f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE post_id IN ({_placeholders(len(ids))})"
-        rows = await (many(conn, sql, ids) if conn is not None else self.db.fetchall(sql, ids))
+        rows = tx.all(sql, ids) if tx is not None else self.db.read_all(sql, ids)
         grouped: dict[str, list[Delivery]] = {}
         for row in rows:
             grouped.setdefault(row["post_id"], []).append(_delivery(row))
@@ -164,18 +165,18 @@ class PostStore:
         if sandbox is not None:
             sql += " AND p.sandbox = ?"
             params.append(int(sandbox))
-        rows = await self.db.fetchall(sql, params)
+        rows = self.db.read_all(sql, params)
         if not rows:
             return None
         width = len(POST_COLUMNS.split(","))
         deliveries = [_delivery_at(r, width) for r in rows if r[width] is not None]
         return _post(rows[0], deliveries)
 
-    async def _get_in(self, conn: aiosqlite.Connection, post_id: str) -> Post | None:
-        row = await one(conn, f"SELECT {POST_COLUMNS} FROM posts WHERE id = ?", [post_id])
+    def _get_in(self, tx: Tx, post_id: str) -> Post | None:
+        row = tx.one(f"SELECT {POST_COLUMNS} FROM posts WHERE id = ?", [post_id])
         if row is None:
             return None
-        return _post(row, (await self._deliveries(conn, [post_id])).get(post_id))
+        return _post(row, self._deliveries(tx, [post_id]).get(post_id))
 
     async def page(
         self, *, sandbox: bool, status: str | None, limit: int, offset: int
@@ -190,12 +191,19 @@ class PostStore:
             f"SELECT COALESCE(SUM(n), 0) FROM post_counts WHERE {where}", params
         )
         total = int(total_row[0]) if total_row else 0
-        rows = await self.db.fetchall(
+        rows = self.db.read_all(
             f"SELECT {POST_COLUMNS} FROM posts WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
-        grouped = await self._deliveries(None, [r["id"] for r in rows])
+        grouped = self._deliveries(None, [r["id"] for r in rows])
         return [_post(r, grouped.get(r["id"])) for r in rows], total
+
+    async def next_due(self) -> datetime | None:
+        """The earliest `scheduled_for` of a scheduled post (None: nothing scheduled)."""
+        row = await self.db.fetchone(
+            "SELECT MIN(scheduled_for) FROM posts WHERE status = 'scheduled'"
+        )
+        return from_ms(row[0]) if row is not None and row[0] is not None else None
 
     async def scheduled(self) -> list[tuple[str, datetime]]:
         """(id, scheduled_for) of every scheduled post, soonest first."""
@@ -212,24 +220,26 @@ class PostStore:
         return [r["id"] for r in rows]
 
     # -- writing -------------------------------------------------------------
-    async def insert(self, post: Post, *, on_change: Any = None) -> None:
-        """Store a new post; `on_change(conn, post)` runs in the same transaction."""
+    async def insert(self, post: Post, *, on_change: Hook | None = None) -> None:
+        """Store a new post; `on_change(tx, post)` runs in the same transaction."""
         sql = f"INSERT INTO posts ({POST_COLUMNS}) VALUES ({_placeholders(POST_WIDTH)})"
         params = _post_params(post)
-        if on_change is None:
-            await self.db.write(sql, params)  # one statement: atomic on its own
-            return
-        async with self.db.transaction() as conn:
-            await conn.execute(sql, params)
-            await on_change(conn, post)
+
+        def work(tx: Tx) -> None:
+            tx.execute(sql, params)
+            if on_change is not None:
+                on_change(tx, post)
+
+        await self.db.run(work)
 
     async def insert_many(self, posts: Sequence[Post]) -> None:
         """Bulk insert in one transaction (imports, benchmarks)."""
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                f"INSERT INTO posts ({POST_COLUMNS}) VALUES ({_placeholders(POST_WIDTH)})",
-                [_post_params(p) for p in posts],
+        rows = [_post_params(p) for p in posts]
+        await self.db.run(
+            lambda tx: tx.executemany(
+                f"INSERT INTO posts ({POST_COLUMNS}) VALUES ({_placeholders(POST_WIDTH)})", rows
             )
+        )
 
     async def update(
         self,
@@ -238,52 +248,59 @@ class PostStore:
         changes: dict[str, Any],
         now: datetime,
         *,
-        on_change: Any = None,
+        on_change: Hook | None = None,
     ) -> tuple[Post | None, Post | None]:
         """Apply `changes` (column -> value) to an editable post.
 
         Returns (before, after); `after` is None when the post is not editable
         (caller reports a conflict), both None when it does not exist.
+        `on_change(tx, before, after)` runs in the same transaction.
         """
-        async with self.db.transaction() as conn:
-            before = await self._get_in(conn, post_id)
+        columns: dict[str, Any] = {"updated_at": to_ms(now)}
+        for key, value in changes.items():
+            if key in ("scheduled_for", "published_at"):
+                columns[key] = to_ms(value)
+            elif key == "platforms":
+                columns[key] = _encode(value)
+            elif key == "media":
+                columns[key] = _encode(value) if value is not None else None
+            elif key == "status":
+                columns[key] = str(value)
+            else:
+                columns[key] = value
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+
+        def work(tx: Tx) -> tuple[Post | None, Post | None]:
+            before = self._get_in(tx, post_id)
             if before is None or before.sandbox != sandbox:
                 return None, None
             if before.status not in EDITABLE:
                 return before, None
-            columns: dict[str, Any] = {"updated_at": to_ms(now)}
-            for key, value in changes.items():
-                if key in ("scheduled_for", "published_at"):
-                    columns[key] = to_ms(value)
-                elif key == "platforms":
-                    columns[key] = _encode(value)
-                elif key == "media":
-                    columns[key] = _encode(value) if value is not None else None
-                elif key == "status":
-                    columns[key] = str(value)
-                else:
-                    columns[key] = value
-            assignments = ", ".join(f"{name} = ?" for name in columns)
-            await conn.execute(
-                f"UPDATE posts SET {assignments} WHERE id = ?", [*columns.values(), post_id]
-            )
-            after = await self._get_in(conn, post_id)
+            tx.execute(f"UPDATE posts SET {assignments} WHERE id = ?", [*columns.values(), post_id])
+            after = self._get_in(tx, post_id)
             if on_change is not None and after is not None:
-                await on_change(conn, before, after)
+                on_change(tx, before, after)
             return before, after
+
+        return await self.db.run(work)
 
     async def delete(self, post_id: str, sandbox: bool) -> Post | None:
         """Delete unless publishing. Returns the post as it was (check its status), or None."""
-        async with self.db.transaction() as conn:
-            post = await self._get_in(conn, post_id)
+
+        def work(tx: Tx) -> Post | None:
+            post = self._get_in(tx, post_id)
             if post is None or post.sandbox != sandbox:
                 return None
             if post.status is PostStatus.PUBLISHING:
                 return post
-            await conn.execute("DELETE FROM posts WHERE id = ?", [post_id])
+            tx.execute("DELETE FROM posts WHERE id = ?", [post_id])
             return post
 
+        return await self.db.run(work)
+
     # -- publishing ----------------------------------------------------------
+    # The publisher's and the scheduler's writes are urgent: they never wait behind
+    # a queue of API writes (see Database).
     async def claim(
         self,
         post_id: str,
@@ -293,6 +310,7 @@ class PostStore:
         platforms: Sequence[str] | None = None,
         due_by: datetime | None = None,
         sandbox: bool | None = None,
+        urgent: bool = False,
     ) -> Post | None:
         """Atomically move a post to `publishing` and prepare its deliveries.
 
@@ -313,60 +331,76 @@ class PostStore:
         if sandbox is not None:
             sql += " AND sandbox = ?"
             params.append(int(sandbox))
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(sql + " RETURNING platforms", params)
-            row = await cur.fetchone()
-            await cur.close()
+
+        def work(tx: Tx) -> Post | None:
+            row = tx.one(sql + " RETURNING platforms", params)
             if row is None:
                 return None
             targets = list(platforms) if platforms is not None else _list_decoder.decode(row[0])
-            for platform in targets:
-                await conn.execute(
-                    "INSERT INTO deliveries (post_id, platform, state, updated_at) "
-                    "VALUES (?, ?, 'pending', ?) "
-                    # A retry keeps the checkpoint and `reached`: what earlier attempts
-                    # left on the platform must be found, not sent again. Its attempt
-                    # budget starts afresh (`attempts` keeps counting the total).
-                    "ON CONFLICT (post_id, platform) DO UPDATE SET state = 'pending', "
-                    "error = NULL, error_category = NULL, retryable = NULL, "
-                    "budget_from = deliveries.attempts, updated_at = excluded.updated_at "
-                    "WHERE deliveries.state = 'failed'",
-                    (post_id, platform, to_ms(now)),
-                )
-            return await self._get_in(conn, post_id)
+            tx.executemany(_PREPARE, [(post_id, p, to_ms(now)) for p in targets])
+            return self._get_in(tx, post_id)
 
-    async def due(self, now: datetime, limit: int = 500) -> list[str]:
+        return await self.db.run(work, urgent=urgent)
+
+    async def claim_due(
+        self, *, now: datetime, due_by: datetime, since: datetime, limit: int
+    ) -> list[tuple[str, datetime]]:
+        """Claim up to `limit` scheduled posts due between `since` and `due_by` in one
+        transaction, soonest first: (id, scheduled_for) of each. Atomic like `claim`: a
+        post is claimed once."""
+
+        def work(tx: Tx) -> list[tuple[str, datetime]]:
+            rows = tx.all(
+                "UPDATE posts SET status = 'publishing', updated_at = ? WHERE id IN "
+                "(SELECT id FROM posts WHERE status = 'scheduled' AND scheduled_for <= ? "
+                "AND scheduled_for >= ? ORDER BY scheduled_for LIMIT ?) "
+                "RETURNING id, platforms, scheduled_for",
+                [to_ms(now), to_ms(due_by), to_ms(since), limit],
+            )
+            at = to_ms(now)
+            tx.executemany(
+                _PREPARE,
+                [(r[0], p, at) for r in rows for p in _list_decoder.decode(r[1])],
+            )
+            claimed = [(r[0], from_ms_required(r[2])) for r in rows]
+            claimed.sort(key=lambda c: c[1])
+            return claimed
+
+        return await self.db.run(work, urgent=True)
+
+    async def due(self, now: datetime, limit: int = 500) -> list[tuple[str, datetime]]:
+        """(id, scheduled_for) of scheduled posts due by `now`, soonest first."""
         rows = await self.db.fetchall(
-            "SELECT id FROM posts WHERE status = 'scheduled' AND scheduled_for <= ? "
+            "SELECT id, scheduled_for FROM posts WHERE status = 'scheduled' AND scheduled_for <= ? "
             "ORDER BY scheduled_for LIMIT ?",
             [to_ms(now), limit],
         )
-        return [r["id"] for r in rows]
+        return [(r["id"], from_ms_required(r["scheduled_for"])) for r in rows]
 
     async def fail_missed(
-        self, post_id: str, message: str, now: datetime, *, on_finish: Any = None
+        self, post_id: str, message: str, now: datetime, *, on_finish: Hook | None = None
     ) -> Post | None:
         """Mark a scheduled post that missed its time as failed (unless already claimed)."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
+
+        def work(tx: Tx) -> Post | None:
+            row = tx.one(
                 "UPDATE posts SET status = 'failed', updated_at = ? "
                 "WHERE id = ? AND status = 'scheduled' RETURNING platforms",
                 [to_ms(now), post_id],
             )
-            row = await cur.fetchone()
-            await cur.close()
             if row is None:
                 return None
-            for platform in _list_decoder.decode(row[0]):
-                await conn.execute(
-                    "INSERT OR REPLACE INTO deliveries (post_id, platform, state, error, "
-                    "error_category, retryable, updated_at) VALUES (?, ?, 'failed', ?, 'validation', 0, ?)",
-                    (post_id, platform, message, to_ms(now)),
-                )
-            final = await self._get_in(conn, post_id)
+            tx.executemany(
+                "INSERT OR REPLACE INTO deliveries (post_id, platform, state, error, "
+                "error_category, retryable, updated_at) VALUES (?, ?, 'failed', ?, 'validation', 0, ?)",
+                [(post_id, p, message, to_ms(now)) for p in _list_decoder.decode(row[0])],
+            )
+            final = self._get_in(tx, post_id)
             if on_finish is not None and final is not None:
-                await on_finish(conn, final)
+                on_finish(tx, final)
             return final
+
+        return await self.db.run(work, urgent=True)
 
     async def mark_sending(self, post_id: str, platform: str, now: datetime) -> int:
         """Record that a request is about to leave; returns the attempt number."""
@@ -374,6 +408,7 @@ class PostStore:
             "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ? "
             "WHERE post_id = ? AND platform = ? RETURNING attempts",
             [to_ms(now), post_id, platform],
+            urgent=True,
         )
         return int(rows[0][0]) if rows else 0
 
@@ -386,6 +421,7 @@ class PostStore:
             "UPDATE deliveries SET state = 'pending', reached = MAX(reached, ?), updated_at = ? "
             "WHERE post_id = ? AND platform = ? AND state = 'sending'",
             [int(reached), to_ms(now), post_id, platform],
+            urgent=True,
         )
 
     async def mark_reached(self, post_id: str, platform: str, now: datetime) -> None:
@@ -393,6 +429,7 @@ class PostStore:
         await self.db.write(
             "UPDATE deliveries SET reached = 1, updated_at = ? WHERE post_id = ? AND platform = ?",
             [to_ms(now), post_id, platform],
+            urgent=True,
         )
 
     async def save_checkpoint(
@@ -401,6 +438,7 @@ class PostStore:
         await self.db.write(
             "UPDATE deliveries SET checkpoint = ?, updated_at = ? WHERE post_id = ? AND platform = ?",
             [_encode(state), to_ms(now), post_id, platform],
+            urgent=True,
         )
 
     async def record_success(
@@ -418,6 +456,7 @@ class PostStore:
             "error = NULL, error_category = NULL, retryable = NULL, simulated = ?, updated_at = ? "
             "WHERE post_id = ? AND platform = ?",
             [remote_id, remote_url, int(simulated), to_ms(now), post_id, platform],
+            urgent=True,
         )
 
     async def record_failure(
@@ -434,16 +473,20 @@ class PostStore:
             "UPDATE deliveries SET state = 'failed', error = ?, error_category = ?, "
             "retryable = ?, updated_at = ? WHERE post_id = ? AND platform = ?",
             [error, category, int(retryable), to_ms(now), post_id, platform],
+            urgent=True,
         )
 
-    async def finish(self, post_id: str, now: datetime, *, on_finish: Any = None) -> Post | None:
+    async def finish(
+        self, post_id: str, now: datetime, *, on_finish: Hook | None = None
+    ) -> Post | None:
         """Settle a publishing post: `published` if any platform succeeded, else `failed`.
 
         Only when every delivery is final; otherwise returns None and changes nothing.
-        `on_finish(conn, post)` runs inside the same transaction (webhook outbox).
+        `on_finish(tx, post)` runs inside the same transaction (webhook outbox).
         """
-        async with self.db.transaction() as conn:
-            post = await self._get_in(conn, post_id)
+
+        def work(tx: Tx) -> Post | None:
+            post = self._get_in(tx, post_id)
             if post is None or post.status is not PostStatus.PUBLISHING:
                 return None
             states = {d.state for d in post.deliveries}
@@ -452,11 +495,27 @@ class PostStore:
             succeeded = DeliveryState.SUCCEEDED in states
             status = PostStatus.PUBLISHED if succeeded else PostStatus.FAILED
             published_at = post.published_at or (now if succeeded else None)
-            await conn.execute(
+            tx.execute(
                 "UPDATE posts SET status = ?, published_at = ?, updated_at = ? WHERE id = ?",
                 [str(status), to_ms(published_at), to_ms(now), post_id],
             )
-            final = await self._get_in(conn, post_id)
+            final = self._get_in(tx, post_id)
             if on_finish is not None and final is not None:
-                await on_finish(conn, final)
+                on_finish(tx, final)
             return final
+
+        return await self.db.run(work, urgent=True)
+
+
+#: a delivery made ready to send by a claim
+_PREPARE = (
+    "INSERT INTO deliveries (post_id, platform, state, updated_at) "
+    "VALUES (?, ?, 'pending', ?) "
+    # A retry keeps the checkpoint and `reached`: what earlier attempts
+    # left on the platform must be found, not sent again. Its attempt
+    # budget starts afresh (`attempts` keeps counting the total).
+    "ON CONFLICT (post_id, platform) DO UPDATE SET state = 'pending', "
+    "error = NULL, error_category = NULL, retryable = NULL, "
+    "budget_from = deliveries.attempts, updated_at = excluded.updated_at "
+    "WHERE deliveries.state = 'failed'"
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from octopost.models import DashboardSession
-from octopost.store.db import Database, from_ms_required, one, to_ms
+from octopost.store.db import Database, Tx, from_ms_required, to_ms
 from octopost.store.keys import COLUMNS as KEY_COLUMNS
 from octopost.store.keys import _key
 
@@ -56,18 +56,19 @@ class SessionStore:
         )
 
     async def pop_notice(self, token_hash: bytes) -> str | None:
-        async with self.db.transaction() as conn:
-            row = await one(
-                conn,
+        def work(tx: Tx) -> str | None:
+            row = tx.one(
                 "SELECT notice FROM dashboard_sessions WHERE token_hash = ? AND notice IS NOT NULL",
                 [token_hash],
             )
             if row is None:
                 return None
-            await conn.execute(
+            tx.execute(
                 "UPDATE dashboard_sessions SET notice = NULL WHERE token_hash = ?", [token_hash]
             )
             return str(row["notice"])
+
+        return await self.db.run(work)
 
     async def delete(self, token_hash: bytes) -> None:
         await self.db.write("DELETE FROM dashboard_sessions WHERE token_hash = ?", [token_hash])

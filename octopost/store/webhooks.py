@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 import msgspec
 
 from octopost.models import OutboxItem, Webhook, WebhookAttempt, WebhookDelivery
-from octopost.store.db import Database, from_ms, from_ms_required, many, to_ms
+from octopost.store.db import Database, Row, Tx, from_ms, from_ms_required, to_ms
 
 HOOK_COLUMNS = "id, url, events, description, enabled, sandbox, secret, created_at, updated_at"
 DELIVERY_COLUMNS = (
@@ -19,7 +18,7 @@ DELIVERY_COLUMNS = (
 _events = msgspec.json.Decoder(list[str])
 
 
-def _hook(row: aiosqlite.Row) -> Webhook:
+def _hook(row: Row) -> Webhook:
     return Webhook(
         id=row["id"],
         url=row["url"],
@@ -33,7 +32,7 @@ def _hook(row: aiosqlite.Row) -> Webhook:
     )
 
 
-def _delivery(row: aiosqlite.Row) -> WebhookDelivery:
+def _delivery(row: Row) -> WebhookDelivery:
     return WebhookDelivery(
         id=row[0],
         webhook_id=row[1],
@@ -56,21 +55,20 @@ class WebhookStore:
 
     # -- webhooks ------------------------------------------------------------
     async def insert(self, hook: Webhook) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                f"INSERT INTO webhooks ({HOOK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    hook.id,
-                    hook.url,
-                    msgspec.json.encode(hook.events),
-                    hook.description,
-                    int(hook.enabled),
-                    int(hook.sandbox),
-                    hook.secret_enc,
-                    to_ms(hook.created_at),
-                    to_ms(hook.updated_at),
-                ),
-            )
+        await self.db.write(
+            f"INSERT INTO webhooks ({HOOK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                hook.id,
+                hook.url,
+                msgspec.json.encode(hook.events),
+                hook.description,
+                int(hook.enabled),
+                int(hook.sandbox),
+                hook.secret_enc,
+                to_ms(hook.created_at),
+                to_ms(hook.updated_at),
+            ),
+        )
 
     async def get(self, hook_id: str, sandbox: bool) -> Webhook | None:
         row = await self.db.fetchone(
@@ -97,28 +95,22 @@ class WebhookStore:
                 else (int(value) if key == "enabled" else value)
             )
         assignments = ", ".join(f"{name} = ?" for name in columns)
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                f"UPDATE webhooks SET {assignments} WHERE id = ? AND sandbox = ? RETURNING {HOOK_COLUMNS}",
-                [*columns.values(), hook_id, int(sandbox)],
-            )
-            row = await cur.fetchone()
-            await cur.close()
-            return _hook(row) if row else None
+        rows = await self.db.write(
+            f"UPDATE webhooks SET {assignments} WHERE id = ? AND sandbox = ? RETURNING {HOOK_COLUMNS}",
+            [*columns.values(), hook_id, int(sandbox)],
+        )
+        return _hook(rows[0]) if rows else None
 
     async def delete(self, hook_id: str, sandbox: bool) -> bool:
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "DELETE FROM webhooks WHERE id = ? AND sandbox = ?", [hook_id, int(sandbox)]
-            )
-            deleted = cur.rowcount > 0
-            await cur.close()
-            return deleted
+        rows = await self.db.write(
+            "DELETE FROM webhooks WHERE id = ? AND sandbox = ? RETURNING 1", [hook_id, int(sandbox)]
+        )
+        return bool(rows)
 
     # -- outbox --------------------------------------------------------------
-    async def enqueue(
+    def enqueue(
         self,
-        conn: aiosqlite.Connection,
+        tx: Tx,
         *,
         event_id: str,
         event_type: str,
@@ -130,22 +122,21 @@ class WebhookStore:
     ) -> int:
         """Inside the caller's transaction: store the event and one delivery per subscribed
         enabled webhook. Returns the number of deliveries."""
-        await conn.execute(
+        tx.execute(
             "INSERT INTO events (id, type, sandbox, payload, created_at) VALUES (?,?,?,?,?)",
             (event_id, event_type, int(sandbox), payload, to_ms(now)),
         )
         if only_webhook is not None:
-            rows = await many(conn, "SELECT id, events FROM webhooks WHERE id = ?", [only_webhook])
+            rows = tx.all("SELECT id, events FROM webhooks WHERE id = ?", [only_webhook])
             targets = [r["id"] for r in rows]
         else:
-            rows = await many(
-                conn,
+            rows = tx.all(
                 "SELECT id, events FROM webhooks WHERE enabled = 1 AND sandbox = ?",
                 [int(sandbox)],
             )
             targets = [r["id"] for r in rows if event_type in _events.decode(r["events"])]
         for hook_id in targets:
-            await conn.execute(
+            tx.execute(
                 "INSERT INTO webhook_deliveries (id, webhook_id, event_id, state, next_attempt_at, created_at, updated_at) "
                 "VALUES (?, ?, ?, 'pending', ?, ?, ?)",
                 (new_id("whd_"), hook_id, event_id, to_ms(now), to_ms(now), to_ms(now)),
@@ -162,19 +153,21 @@ class WebhookStore:
         if delivery_id is not None:
             where += " AND d.id = ?"
             params.append(delivery_id)
-        async with self.db.transaction() as conn:
-            rows = await many(
-                conn,
+
+        def work(tx: Tx) -> list[Row]:
+            rows = tx.all(
                 "SELECT d.id, d.webhook_id, w.url, w.secret, d.event_id, e.payload, d.attempts, d.created_at "
                 "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.id = d.event_id "
                 f"WHERE {where} ORDER BY d.next_attempt_at LIMIT ?",
                 [*params, limit],
             )
-            for row in rows:
-                await conn.execute(
-                    "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?",
-                    [to_ms(lease_until), row[0]],
-                )
+            tx.executemany(
+                "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?",
+                [(to_ms(lease_until), row[0]) for row in rows],
+            )
+            return rows
+
+        rows = await self.db.run(work)
         return [
             OutboxItem(
                 delivery_id=r[0],
@@ -207,19 +200,19 @@ class WebhookStore:
         state: str,
         next_attempt_at: datetime | None,
     ) -> None:
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
+        def work(tx: Tx) -> None:
+            row = tx.one(
                 "UPDATE webhook_deliveries SET attempts = attempts + 1, state = ?, next_attempt_at = ?, "
                 "last_status = ?, last_error = ?, last_duration_ms = ?, updated_at = ? WHERE id = ? RETURNING attempts",
                 [state, to_ms(next_attempt_at), status, error, duration_ms, to_ms(at), delivery_id],
             )
-            row = await cur.fetchone()
-            await cur.close()
             if row is not None:
-                await conn.execute(
+                tx.execute(
                     "INSERT INTO webhook_attempts (delivery_id, number, at, status, error, duration_ms) VALUES (?,?,?,?,?,?)",
                     (delivery_id, row[0], to_ms(at), status, error, duration_ms),
                 )
+
+        await self.db.run(work)
 
     async def deliveries(
         self, hook_id: str, limit: int, offset: int
@@ -269,16 +262,17 @@ class WebhookStore:
     async def purge(self, older_than: datetime) -> int:
         """Forget finished deliveries (and their events) created before `older_than`."""
         cutoff = to_ms(older_than)
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
+
+        def work(tx: Tx) -> int:
+            removed = tx.execute(
                 "DELETE FROM webhook_deliveries WHERE state != 'pending' AND created_at < ?",
                 [cutoff],
-            )
-            removed = cur.rowcount
-            await cur.close()
-            await conn.execute(
+            ).rowcount
+            tx.execute(
                 "DELETE FROM events WHERE created_at < ? AND NOT EXISTS "
                 "(SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id)",
                 [cutoff],
             )
             return removed
+
+        return await self.db.run(work)
