@@ -1,19 +1,44 @@
-"""Run every benchmark: python -m bench [api|publish]."""
+"""Run the benchmarks: python -m bench [--quick] [api] [publish] [load].
+
+Every goal of the performance issue is printed as a figure next to its target as it
+is measured, and all of them again at the end. `--quick` runs smaller sizes and
+finishes in under a minute (indicative figures; the full run is the one to quote).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import time
 
-from bench import api, publish
+from bench import common
 
 
 def main() -> None:
-    which = sys.argv[1:] or ["api", "publish"]
+    args = sys.argv[1:]
+    common.QUICK = "--quick" in args
+    for arg in args:
+        if arg.startswith("--synchronous="):
+            common.SERVER_ENV["OCTOPOST_DATABASE_SYNCHRONOUS"] = arg.partition("=")[2]
+    which = [a for a in args if not a.startswith("--")] or ["api", "publish", "load"]
+    from bench import api, load, publish  # after QUICK is set
+
+    started = time.perf_counter()
+    print(
+        f"Octopost benchmark ({'quick' if common.QUICK else 'full'}): {' '.join(which)} "
+        f"{common.SERVER_ENV or ''}"
+    )
     if "api" in which:
         asyncio.run(api.main())
     if "publish" in which:
         asyncio.run(publish.main())
+    if "load" in which:
+        asyncio.run(load.main())
+    print(f"\n== Goals ({time.perf_counter() - started:.0f} s) ==")
+    for found in common.GOALS:
+        print("  " + found.line())
+    met = sum(g.met for g in common.GOALS)
+    print(f"  {met} of {len(common.GOALS)} met")
 
 
 main()

@@ -1,6 +1,7 @@
-"""API throughput and latency: create, get, list; list at 100,000 posts; vs a bare Litestar app.
+"""API figures: create and get against a bare Litestar app on the same stack; list at
+1,000,000 posts; start-up time on that database and idle RSS.
 
-Run: make bench   (or .venv/bin/python -m bench api)
+Run: make bench   (or .venv/bin/python -m bench api [--quick])
 """
 
 from __future__ import annotations
@@ -16,15 +17,14 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.common import load, summary
-from octopost.keys import random_id
-from octopost.models import Post, PostStatus
+from bench import common
+from bench.common import goal, load, pct, rss_mb, summary
+from octopost.keys import KeyService, random_id
+from octopost.models import Delivery, DeliveryState, Post, PostStatus
 from octopost.store import Store
 from tests.server import ServerProcess, free_port
 
 CONCURRENCY = 16
-REQUESTS = 3000
-SEED = 100_000
 
 
 async def _wait_http(url: str, timeout: float = 20) -> None:
@@ -37,52 +37,18 @@ async def _wait_http(url: str, timeout: float = 20) -> None:
                         return
             except aiohttp.ClientError:
                 pass
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.05)
     raise RuntimeError(f"{url} did not come up")
 
 
-async def seed(db_path: Path, count: int) -> None:
-    """Insert `count` posts straight into the database (the server keeps running: WAL)."""
-    store = await Store(db_path).open()
-    statuses = [PostStatus.DRAFT, PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.SCHEDULED]
-    start = datetime.now(UTC) - timedelta(days=30)
-    try:
-        batch: list[Post] = []
-        for i in range(count):
-            when = start + timedelta(seconds=i)
-            status = statuses[i % len(statuses)]
-            batch.append(
-                Post(
-                    id=random_id("post_"),
-                    content=f"Seeded post number {i} with a little text to make it realistic.",
-                    platforms=["mastodon", "bluesky", "twitter"],
-                    status=status,
-                    scheduled_for=when + timedelta(days=60)
-                    if status is PostStatus.SCHEDULED
-                    else None,
-                    media=None,
-                    created_at=when,
-                    updated_at=when,
-                    published_at=when if status is PostStatus.PUBLISHED else None,
-                )
-            )
-            if len(batch) == 10_000:
-                await store.posts.insert_many(batch)
-                batch = []
-        if batch:
-            await store.posts.insert_many(batch)
-    finally:
-        await store.close()
-
-
-async def main() -> None:
-    print("\n== API benchmark (bench/api.py) ==")
-    print(
-        f"   {CONCURRENCY} concurrent clients, {REQUESTS} requests per case, client and server on this machine"
-    )
+async def throughput() -> None:
+    rounds, per_round = (3, 300) if common.QUICK else (8, 600)
+    print(f"\n== Throughput: {CONCURRENCY} clients, Octopost and a bare Litestar app ==")
+    print(f"   {rounds} interleaved rounds of {per_round} requests each (noise hits both alike)")
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        server = ServerProcess(data, {"OCTOPOST_SERVER_LOG_LEVEL": "warning"})
+        server = ServerProcess(
+            Path(tmp), {"OCTOPOST_SERVER_LOG_LEVEL": "warning", **common.SERVER_ENV}
+        )
         bare_port = free_port()
         bare = subprocess.Popen(
             [sys.executable, "-m", "bench.bare", str(bare_port)],
@@ -93,15 +59,22 @@ async def main() -> None:
             await asyncio.to_thread(server.start)
             await _wait_http(f"http://127.0.0.1:{bare_port}/bare/x")
             secret = next(w for w in server.stdout().split() if w.startswith("oct_live_"))
-            headers = {"Authorization": f"Bearer {secret}"}
             connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
-            async with aiohttp.ClientSession(
-                base_url=server.url, headers=headers, connector=connector
-            ) as http:
+            async with (
+                aiohttp.ClientSession(
+                    base_url=server.url,
+                    headers={"Authorization": f"Bearer {secret}"},
+                    connector=connector,
+                ) as http,
+                aiohttp.ClientSession(
+                    base_url=f"http://127.0.0.1:{bare_port}",
+                    connector=aiohttp.TCPConnector(limit=CONCURRENCY * 2),
+                ) as bare_http,
+            ):
                 ids: list[str] = []
+                body = {"content": "Benchmark post", "platforms": ["mastodon", "bluesky"]}
 
                 async def create(i: int) -> None:
-                    body = {"content": f"Benchmark post {i}", "platforms": ["mastodon", "bluesky"]}
                     async with http.post("/v1/posts", json=body) as resp:
                         assert resp.status == 201, await resp.text()
                         ids.append((await resp.json())["id"])
@@ -111,37 +84,8 @@ async def main() -> None:
                         assert resp.status == 200
                         await resp.read()
 
-                async def list_page(i: int) -> None:
-                    async with http.get("/v1/posts", params={"limit": "100"}) as resp:
-                        assert resp.status == 200
-                        await resp.read()
-
-                await load(create, total=200, concurrency=CONCURRENCY)  # warm-up
-                results = {}
-                results["create"] = summary(
-                    "POST /v1/posts", *await load(create, total=REQUESTS, concurrency=CONCURRENCY)
-                )
-                results["get"] = summary(
-                    "GET /v1/posts/{id}", *await load(read, total=REQUESTS, concurrency=CONCURRENCY)
-                )
-                results["list"] = summary(
-                    f"GET /v1/posts?limit=100 ({len(ids)} posts)",
-                    *await load(list_page, total=REQUESTS // 3, concurrency=CONCURRENCY),
-                )
-
-            async with aiohttp.ClientSession(
-                base_url=f"http://127.0.0.1:{bare_port}",
-                connector=aiohttp.TCPConnector(limit=CONCURRENCY * 2),
-            ) as bare_http:
-
                 async def bare_create(i: int) -> None:
-                    async with bare_http.post(
-                        "/bare",
-                        json={
-                            "content": f"Benchmark post {i}",
-                            "platforms": ["mastodon", "bluesky"],
-                        },
-                    ) as resp:
+                    async with bare_http.post("/bare", json=body) as resp:
                         assert resp.status == 201
                         await resp.read()
 
@@ -150,31 +94,168 @@ async def main() -> None:
                         assert resp.status == 200
                         await resp.read()
 
-                await load(bare_create, total=200, concurrency=CONCURRENCY)
-                results["bare_create"] = summary(
-                    "bare Litestar POST (same stack)",
-                    *await load(bare_create, total=REQUESTS, concurrency=CONCURRENCY),
+                cases = {
+                    "create": create,
+                    "bare_create": bare_create,
+                    "get": read,
+                    "bare_get": bare_read,
+                }
+                for call in cases.values():  # warm-up
+                    await load(call, total=200, concurrency=CONCURRENCY)
+                samples: dict[str, list[float]] = {name: [] for name in cases}
+                seconds = dict.fromkeys(cases, 0.0)
+                for _ in range(rounds):
+                    for name, call in cases.items():
+                        lat, took = await load(call, total=per_round, concurrency=CONCURRENCY)
+                        samples[name] += lat
+                        seconds[name] += took
+            rows = {
+                name: summary(label, samples[name], seconds[name])
+                for name, label in (
+                    ("create", "POST /v1/posts"),
+                    ("bare_create", "bare Litestar POST (same stack)"),
+                    ("get", "GET /v1/posts/{id}"),
+                    ("bare_get", "bare Litestar GET (same stack)"),
                 )
-                results["bare_get"] = summary(
-                    "bare Litestar GET (same stack)",
-                    *await load(bare_read, total=REQUESTS, concurrency=CONCURRENCY),
+            }
+            goal(
+                "create / bare POST (throughput ratio)",
+                rows["create"]["rps"] / rows["bare_create"]["rps"],
+                0.7,
+                "x",
+                higher=True,
+            )
+            goal(
+                "get / bare GET (throughput ratio)",
+                rows["get"]["rps"] / rows["bare_get"]["rps"],
+                0.8,
+                "x",
+                higher=True,
+            )
+        finally:
+            bare.terminate()
+            bare.wait(10)
+            server.kill()
+
+
+async def seed(db_path: Path, count: int) -> str:
+    """`count` posts (with their deliveries) straight into a new database, before the
+    service starts; returns a live API key's secret."""
+    store = await Store(db_path, synchronous="normal").open()
+    platforms = ["mastodon", "bluesky", "twitter"]
+    start = datetime.now(UTC) - timedelta(days=400)
+    rng = random.Random(17)
+    try:
+        _, secret = await KeyService(store).create("bench")
+        batch: list[Post] = []
+        for i in range(count):
+            when = start + timedelta(seconds=30 * i)
+            roll = rng.random()
+            status = (
+                PostStatus.PUBLISHED
+                if roll < 0.70
+                else PostStatus.FAILED
+                if roll < 0.80
+                else PostStatus.DRAFT
+                if roll < 0.95
+                else PostStatus.SCHEDULED
+            )
+            pid = random_id("post_")
+            final = status in (PostStatus.PUBLISHED, PostStatus.FAILED)
+            deliveries = [
+                Delivery(
+                    post_id=pid,
+                    platform=p,
+                    state=DeliveryState.SUCCEEDED
+                    if status is PostStatus.PUBLISHED
+                    else DeliveryState.FAILED,
+                    attempts=1,
+                    remote_id=f"{p}-{i}" if status is PostStatus.PUBLISHED else None,
+                    remote_url=f"https://{p}.example/{i}"
+                    if status is PostStatus.PUBLISHED
+                    else None,
+                    error=None if status is PostStatus.PUBLISHED else "The platform said no.",
+                    error_category=None if status is PostStatus.PUBLISHED else "rejected",
+                    retryable=None if status is PostStatus.PUBLISHED else False,
+                    updated_at=when,
                 )
-
-            print(
-                f"  ratio create / bare POST: {results['create']['rps'] / results['bare_create']['rps']:.2f} of the framework's throughput"
+                for p in platforms
+                if final
+            ]
+            batch.append(
+                Post(
+                    id=pid,
+                    content=f"Seeded post number {i} with a little text to make it realistic.",
+                    platforms=platforms,
+                    status=status,
+                    scheduled_for=datetime.now(UTC) + timedelta(days=30, seconds=i)
+                    if status is PostStatus.SCHEDULED
+                    else None,
+                    media=None,
+                    created_at=when,
+                    updated_at=when,
+                    published_at=when if status is PostStatus.PUBLISHED else None,
+                    deliveries=deliveries,
+                )
             )
-            print(
-                f"  ratio get / bare GET:     {results['get']['rps'] / results['bare_get']['rps']:.2f} of the framework's throughput"
-            )
+            if len(batch) == 20_000:
+                await store.posts.insert_many(batch)
+                batch = []
+        if batch:
+            await store.posts.insert_many(batch)
+    finally:
+        await store.close()
+    return secret
 
-            started = time.perf_counter()
-            await seed(data / "octopost.db", SEED)
-            print(f"\n  seeded {SEED:,} posts in {time.perf_counter() - started:.1f} s")
+
+async def big_database() -> None:
+    count = 100_000 if common.QUICK else 1_000_000
+    print(f"\n== A database of {count:,} posts: start-up, idle memory, list ==")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        started = time.perf_counter()
+        secret = await seed(data / "octopost.db", count)
+        print(
+            f"  seeded {count:,} posts (2.4 deliveries each) in {time.perf_counter() - started:.0f} s"
+        )
+        headers = {"Authorization": f"Bearer {secret}"}
+        server = ServerProcess(data, {"OCTOPOST_SERVER_LOG_LEVEL": "warning", **common.SERVER_ENV})
+        server.starts += 1
+        out = open(data / f"stdout-{server.starts}.log", "wb")  # noqa: SIM115
+        err = open(data / f"stderr-{server.starts}.log", "wb")  # noqa: SIM115
+        try:
             async with aiohttp.ClientSession(base_url=server.url, headers=headers) as http:
+                spawned = time.perf_counter()
+                server.proc = subprocess.Popen(
+                    [sys.executable, "-m", "octopost", "serve"],
+                    env=server.env,
+                    stdout=out,
+                    stderr=err,
+                )
+                while True:
+                    try:
+                        async with http.get("/v1/posts", params={"limit": "1"}) as resp:
+                            if resp.status == 200:
+                                break
+                    except aiohttp.ClientError:
+                        pass
+                    if server.proc.poll() is not None:
+                        raise RuntimeError(f"server exited:\n{server.stderr()}")
+                    await asyncio.sleep(0.005)
+                first = time.perf_counter() - spawned
+                goal(
+                    f"start to first answer, {count:,} posts",
+                    first,
+                    1.0,
+                    "s",
+                    note="spawn of `octopost serve` to the first 200 of GET /v1/posts",
+                )
+                await asyncio.sleep(3)
+                goal("idle RSS after start", rss_mb(server.proc.pid), 80, "MB")
                 for label, params in (
-                    ("list limit=100, newest page", {"limit": "100"}),
-                    ("list limit=100, status=published", {"limit": "100", "status": "published"}),
-                    ("list limit=100, offset=50000", {"limit": "100", "offset": "50000"}),
+                    ("newest page", {"limit": "100"}),
+                    ("status=published", {"limit": "100", "status": "published"}),
+                    ("offset deep", {"limit": "100", "offset": str(count // 2)}),
                 ):
 
                     async def one(i: int, params: dict[str, str] = params) -> None:
@@ -183,10 +264,17 @@ async def main() -> None:
                             await resp.read()
 
                     await load(one, total=20, concurrency=1)
-                    summary(
-                        f"{label} @ {SEED // 1000}k", *await load(one, total=300, concurrency=1)
+                    lat, took = await load(one, total=100 if common.QUICK else 300, concurrency=1)
+                    name = (
+                        f"list limit=100 offset={count // 2:,}" if label == "offset deep" else label
                     )
+                    summary(name, lat, took)
+                    goal(f"list p99, {name} @ {count:,}", pct(lat, 99), 10, "ms")
+                goal("RSS after the list runs", rss_mb(server.proc.pid), 80, "MB")
         finally:
-            bare.terminate()
-            bare.wait(10)
             server.kill()
+
+
+async def main() -> None:
+    await throughput()
+    await big_database()

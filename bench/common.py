@@ -1,12 +1,23 @@
-"""Shared benchmark helpers: percentiles, a concurrent load loop, process RSS."""
+"""Shared benchmark helpers: percentiles, a concurrent load loop, process RSS, the goals."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+#: `--quick`: smaller sizes, the whole run in under a minute (figures are indicative)
+QUICK = False
+#: extra environment for every Octopost process the benchmark starts
+#: (`--synchronous=normal` sets OCTOPOST_DATABASE_SYNCHRONOUS)
+SERVER_ENV: dict[str, str] = {}
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -25,7 +36,7 @@ def summary(name: str, latencies_ms: list[float], seconds: float) -> dict[str, f
         "p99": pct(latencies_ms, 99),
         "mean": statistics.fmean(latencies_ms) if latencies_ms else float("nan"),
     }
-    print(f"  {name:<34} {rps:9.0f} req/s   p50 {row['p50']:7.2f} ms   p99 {row['p99']:7.2f} ms")
+    print(f"  {name:<40} {rps:9.0f} req/s   p50 {row['p50']:7.2f} ms   p99 {row['p99']:7.2f} ms")
     return row
 
 
@@ -47,9 +58,62 @@ async def load(
     return latencies, time.perf_counter() - started
 
 
-def peak_rss_mb(pid: int) -> float:
-    """Peak resident set size (VmHWM) of a live process, in MiB."""
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident set size (VmRSS now, or VmHWM: the peak) of a live process, in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a live process has used, in seconds: a figure the other
+    work on a shared machine does not inflate the way it inflates wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    return rss_mb(pid, "VmHWM")
+
+
+async def connect_accounts(
+    http: aiohttp.ClientSession, credentials: dict[str, dict[str, Any]]
+) -> None:
+    for platform, creds in credentials.items():
+        body = {"platform": platform, "credentials": creds}
+        async with http.post("/v1/accounts", json=body) as resp:
+            assert resp.status == 201, await resp.text()
+
+
+@dataclass
+class Goal:
+    name: str
+    figure: float
+    target: float
+    unit: str
+    higher: bool  # True: the figure must reach the target; False: stay at or under it
+    note: str = ""
+
+    @property
+    def met(self) -> bool:
+        return self.figure >= self.target if self.higher else self.figure <= self.target
+
+    def line(self) -> str:
+        sign = ">=" if self.higher else "<="
+        verdict = "MET" if self.met else "NOT MET"
+        text = f"{self.name:<52} {self.figure:9.2f}{self.unit:<3} target {sign} {self.target:g}{self.unit:<3} {verdict}"
+        return text + (f"   ({self.note})" if self.note else "")
+
+
+GOALS: list[Goal] = []
+
+
+def goal(
+    name: str, figure: float, target: float, unit: str = "", *, higher: bool = False, note: str = ""
+) -> Goal:
+    """Record a goal's figure and print it with its target at once."""
+    found = Goal(name, figure, target, unit, higher, note)
+    GOALS.append(found)
+    print("  GOAL " + found.line())
+    return found

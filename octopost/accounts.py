@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,10 @@ MAX_VALUE_CHARS = 10_000
 AdapterFactory = Callable[[str, Account], Adapter]
 #: runs inside the transaction of the change, on the store's writer thread: synchronous
 AccountHook = Callable[[Any, AccountRecord], None]
+
+
+#: seconds an account read for publishing is reused (a burst publishes thousands at once)
+RECORD_TTL = 2.0
 
 
 def reconnect_message(platform: str) -> str:
@@ -101,6 +106,8 @@ class AccountService:
         self.on_reauth = on_reauth
         self._handles: dict[str, Account] = {}
         self._guard = asyncio.Lock()
+        #: platform -> (account, monotonic time read): every delivery of a burst asks
+        self._records: dict[str, tuple[AccountRecord | None, float]] = {}
 
     async def connect(
         self, platform: str, credentials: dict[str, Any], settings: dict[str, Any]
@@ -139,6 +146,7 @@ class AccountService:
             updated_at=now,
         )
         old = await self.store.accounts.replace(record)
+        self._records.clear()
         if old is not None:
             self._handles.pop(old.id, None)
         log.info("connected %s account %s (@%s)", platform, record.id, record.username)
@@ -154,12 +162,22 @@ class AccountService:
         return record
 
     async def delete(self, account_id: str) -> None:
-        if not await self.store.accounts.delete(account_id):
+        deleted = await self.store.accounts.delete(account_id)
+        self._records.clear()
+        if not deleted:
             raise NotFoundError(f"No account with id '{account_id}'")
         self._handles.pop(account_id, None)
 
     async def for_platform(self, platform: str) -> AccountRecord | None:
-        return await self.store.accounts.for_platform(platform)
+        """The platform's account, read at most every RECORD_TTL seconds (every change made
+        through this service is seen at once)."""
+        now = time.monotonic()
+        cached = self._records.get(platform)
+        if cached is not None and now - cached[1] < RECORD_TTL:
+            return cached[0]
+        record = await self.store.accounts.for_platform(platform)
+        self._records[platform] = (record, now)
+        return record
 
     async def handle(self, record: AccountRecord) -> Account:
         """The shared live handle of an account (decrypted credentials, refresh lock)."""
@@ -189,6 +207,7 @@ class AccountService:
         changed = await self.store.accounts.set_status(
             account_id, AccountStatus.REAUTH_REQUIRED, reason, utcnow(), on_change=self.on_reauth
         )
+        self._records.clear()
         self._handles.pop(account_id, None)
         if changed is not None:
             log.warning(

@@ -36,6 +36,28 @@ Sleep = Callable[[float], Awaitable[None]]
 FinishHook = Callable[[Any, Post], None]
 
 
+class _Slot:
+    """One delivery's share of `publishing.max_in_flight`: held while it talks to its
+    platform (checks, attempts, looking for an earlier attempt's post), given back while
+    it waits to retry."""
+
+    __slots__ = ("held", "slots")
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self.slots = slots
+        self.held = False
+
+    async def take(self) -> None:
+        if not self.held:
+            await self.slots.acquire()
+            self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.slots.release()
+            self.held = False
+
+
 class Publisher:
     def __init__(
         self,
@@ -242,8 +264,13 @@ class Publisher:
         self, post: Post, delivery: Delivery, draft: Draft, media: PublishMedia
     ) -> None:
         platform = delivery.platform
+        slot = _Slot(self._slots)
         try:
-            await self._deliver_inner(post, delivery, draft, media)
+            # The slot is taken before the checks: a burst of posts then prepares only as
+            # many deliveries as can be in flight, instead of all of them at once ahead of
+            # the requests that are due to leave.
+            await slot.take()
+            await self._deliver_inner(post, delivery, draft, media, slot)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -265,9 +292,11 @@ class Publisher:
                     post.id,
                     platform,
                 )
+        finally:
+            slot.release()
 
     async def _deliver_inner(
-        self, post: Post, delivery: Delivery, draft: Draft, media: PublishMedia
+        self, post: Post, delivery: Delivery, draft: Draft, media: PublishMedia, slot: _Slot
     ) -> None:
         platform = delivery.platform
         label = ADAPTERS[platform].label
@@ -331,8 +360,9 @@ class Publisher:
 
         reached = delivery.reached
         while True:
-            attempt, outcome = await self._attempt(adapter, draft, job, post.id, platform)
+            attempt, outcome = await self._attempt(adapter, draft, job, post.id, platform, slot)
             if not isinstance(outcome, PlatformError):
+                slot.release()  # recording the outcome needs no platform
                 await self._succeed(post.id, platform, outcome)
                 return
             decision = decide(
@@ -353,6 +383,7 @@ class Publisher:
                     decision.delay,
                 )
                 await self.store.posts.mark_pending(post.id, platform, self.clock())
+                slot.release()  # not held while waiting to retry
                 await self.sleep(decision.delay)
                 continue
             if decision.action is Action.RECOVER:
@@ -409,16 +440,23 @@ class Publisher:
         await self._fail(post_id, platform, message, category, decision.retryable)
 
     async def _attempt(
-        self, adapter: Adapter, draft: Draft, job: PublishJob, post_id: str, platform: str
+        self,
+        adapter: Adapter,
+        draft: Draft,
+        job: PublishJob,
+        post_id: str,
+        platform: str,
+        slot: _Slot,
     ) -> tuple[int, Published | PlatformError]:
-        """One request to the platform, holding an in-flight slot only while it runs."""
-        async with self._slots:
-            attempt = await self.store.posts.mark_sending(post_id, platform, self.clock())
-            job.attempt = attempt
-            try:
-                return attempt, await adapter.publish(draft, job)
-            except PlatformError as exc:
-                return attempt, exc
+        """One request to the platform, holding an in-flight slot (taken again after a
+        wait to retry)."""
+        await slot.take()
+        attempt = await self.store.posts.mark_sending(post_id, platform, self.clock())
+        job.attempt = attempt
+        try:
+            return attempt, await adapter.publish(draft, job)
+        except PlatformError as exc:
+            return attempt, exc
 
     def _job(
         self, post_id: str, platform: str, delivery: Delivery, media: PublishMedia

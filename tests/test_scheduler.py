@@ -6,7 +6,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from octopost.models import iso
+import pytest
+
+from octopost import scheduler as scheduler_module
+from octopost.keys import random_id
+from octopost.models import Post, PostStatus, iso
 from tests.helpers import Api, make_config, running_api
 
 
@@ -153,3 +157,35 @@ async def test_sandbox_publish_still_checks_every_platform(api: Api) -> None:
     assert failing == {"platforms.twitter", "platforms.bluesky", "platforms.youtube"}
     body = (await api.get(f"/v1/posts/{pid}", key=key)).json()
     assert body["status"] == "draft" and body["platform_results"] is None
+
+
+async def test_a_burst_due_at_once_is_claimed_in_batches_and_published_once(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scheduler_module, "CLAIM_BATCH", 7)
+    now = datetime.now(UTC)
+    due = now - timedelta(seconds=1)
+    posts = [
+        Post(
+            random_id("post_"),
+            f"burst {i}",
+            ["mastodon", "bluesky"],
+            PostStatus.SCHEDULED,
+            due,
+            None,
+            now,
+            now,
+            sandbox=True,
+        )
+        for i in range(30)
+    ]
+    await api.services.store.posts.insert_many(posts)
+    scheduler = api.services.scheduler
+    wins = await asyncio.gather(scheduler.drain(), scheduler.sweep())
+    assert sum(wins) == 30  # each post claimed once, by one of them
+    assert await api.services.publisher.wait_idle(30)
+    for post in posts:
+        got = await api.services.store.posts.get(post.id)
+        assert got is not None and got.status is PostStatus.PUBLISHED
+        assert [d.attempts for d in got.deliveries] == [1, 1]
+    assert scheduler.next_wake() is None

@@ -13,6 +13,7 @@ account's timeline before anything is sent again.
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from typing import Any, ClassVar
 
@@ -71,6 +72,10 @@ NOT_READY = "have not finished processing"
 _limits_cache: weakref.WeakKeyDictionary[HttpClient, dict[str, tuple[float, MastodonLimits]]] = (
     weakref.WeakKeyDictionary()
 )
+#: limit fetches in flight, shared by every publish that needs them meanwhile
+_limits_pending: weakref.WeakKeyDictionary[
+    HttpClient, dict[str, asyncio.Future[MastodonLimits]]
+] = weakref.WeakKeyDictionary()
 
 
 class MastodonAdapter:
@@ -151,7 +156,13 @@ class MastodonAdapter:
         cached = cache.get(base)
         if cached is not None and now - cached[0] < LIMITS_TTL:
             return cached[1]
-        limits = await self._fetch_limits(base, creds)
+        # One fetch at a time per server: a burst of publishes asks once, not once each.
+        pending = _limits_pending.setdefault(self.deps.http, {})
+        fetch = pending.get(base)
+        if fetch is None:
+            fetch = pending[base] = asyncio.ensure_future(self._fetch_limits(base, creds))
+            fetch.add_done_callback(lambda _f: pending.pop(base, None))
+        limits = await asyncio.shield(fetch)
         cache[base] = (now, limits)
         return limits
 

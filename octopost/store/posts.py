@@ -233,13 +233,39 @@ class PostStore:
         await self.db.run(work)
 
     async def insert_many(self, posts: Sequence[Post]) -> None:
-        """Bulk insert in one transaction (imports, benchmarks)."""
+        """Bulk insert, deliveries included, in one transaction (imports, benchmarks)."""
         rows = [_post_params(p) for p in posts]
-        await self.db.run(
-            lambda tx: tx.executemany(
+        deliveries = [
+            (
+                d.post_id,
+                d.platform,
+                str(d.state),
+                d.attempts,
+                d.remote_id,
+                d.remote_url,
+                d.error,
+                d.error_category,
+                None if d.retryable is None else int(d.retryable),
+                int(d.simulated),
+                _encode(d.checkpoint),
+                to_ms(d.updated_at),
+                int(d.reached),
+                d.budget_from,
+            )
+            for p in posts
+            for d in p.deliveries
+        ]
+
+        def work(tx: Tx) -> None:
+            tx.executemany(
                 f"INSERT INTO posts ({POST_COLUMNS}) VALUES ({_placeholders(POST_WIDTH)})", rows
             )
-        )
+            tx.executemany(
+                f"INSERT INTO deliveries ({DELIVERY_COLUMNS}) VALUES ({_placeholders(14)})",
+                deliveries,
+            )
+
+        await self.db.run(work)
 
     async def update(
         self,
