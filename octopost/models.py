@@ -201,10 +201,11 @@ def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with `Z`; milliseconds only when the time has them."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
+    # isoformat, not strftime: ~10x faster, and every response carries three of these
+    value = value.astimezone(UTC).replace(tzinfo=None)
     if value.microsecond:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.isoformat(timespec="milliseconds") + "Z"
+    return value.isoformat(timespec="seconds") + "Z"
 
 
 class Webhook(msgspec.Struct):

@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
-import secrets
 import sys
 import time
 from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from octopost.keys import random_bytes
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -112,7 +113,7 @@ class RequestLog:
         for name, value in scope.get("headers", []):
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
-        rid = incoming if incoming and _SAFE_ID.match(incoming) else secrets.token_hex(8)
+        rid = incoming if incoming and _SAFE_ID.match(incoming) else random_bytes(8).hex()
         token = request_id_var.set(rid)
         started = time.perf_counter()
         status = 500
