@@ -47,3 +47,41 @@ async def test_migrations_are_tracked_and_reopen_cleanly(tmp_path: Path) -> None
     await store.close()
     again = await Store(tmp_path / "db.sqlite").open()  # no migration re-runs
     await again.close()
+
+
+async def test_deep_offsets_skip_counted_blocks_and_match_a_plain_scan(tmp_path: Path) -> None:
+    store = await Store(tmp_path / "db.sqlite").open()
+    try:
+        statuses = [PostStatus.DRAFT, PostStatus.PUBLISHED, PostStatus.FAILED]
+        posts = [_post(statuses[i % 3], sandbox=i % 7 == 0) for i in range(10_000)]
+        await store.posts.insert_many(posts)
+        gone = {p.id for p in posts[100:3000:3] if not p.sandbox}
+        for post_id in gone:
+            await store.posts.delete(post_id, sandbox=False)
+        moved = posts[5001]  # a draft in the middle of a block changes status
+        await store.posts.claim(
+            moved.id, now=datetime.now(UTC), from_states=(PostStatus.DRAFT, PostStatus.PUBLISHED)
+        )
+        newest_first = [p for p in reversed(posts) if p.id not in gone]
+
+        def expected(status: str | None, sandbox: bool) -> list[str]:
+            return [
+                p.id
+                for p in newest_first
+                if p.sandbox == sandbox
+                and (status is None or (p.status if p is not moved else "publishing") == status)
+            ]
+
+        for status in (None, "draft", "publishing"):
+            want = expected(status, False)
+            for offset in (0, 1, 4095, 4096, 4097, 5000, 8191, len(want) - 3, len(want), 10**6):
+                got, total = await store.posts.page(
+                    sandbox=False, status=status, limit=7, offset=offset
+                )
+                assert total == len(want)
+                assert [p.id for p in got] == want[offset : offset + 7], (status, offset)
+        got, total = await store.posts.page(sandbox=True, status=None, limit=100, offset=1000)
+        assert total == len(expected(None, True))
+        assert [p.id for p in got] == expected(None, True)[1000:1100]
+    finally:
+        await store.close()

@@ -25,7 +25,7 @@ import logging
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -343,6 +343,16 @@ class Database:
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self.read_all(sql, params)
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Callable[[str, Sequence[Any]], list[Row]]]:
+        """Several reads that see the same state of the database (one read transaction)."""
+        assert self._read is not None, "database is not open"
+        self._read.execute("BEGIN")
+        try:
+            yield self.read_all
+        finally:
+            self._read.execute("COMMIT")
 
     def read_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         assert self._read is not None, "database is not open"

@@ -57,40 +57,31 @@ DELIVERY_COLUMNS = (
 
 
 def _post(row: Row, deliveries: list[Delivery] | None = None) -> Post:
+    # By position (POST_COLUMNS order): a list page builds a hundred of these.
+    (pid, sandbox, content, platforms, status, scheduled_for, media, created, updated, published,
+     language) = tuple(row)[:POST_WIDTH]  # fmt: skip
     return Post(
-        id=row["id"],
-        content=row["content"],
-        platforms=_list_decoder.decode(row["platforms"]),
-        status=PostStatus(row["status"]),
-        scheduled_for=from_ms(row["scheduled_for"]),
-        media=_media_decoder.decode(row["media"]) if row["media"] else None,
-        created_at=from_ms_required(row["created_at"]),
-        updated_at=from_ms_required(row["updated_at"]),
-        published_at=from_ms(row["published_at"]),
-        sandbox=bool(row["sandbox"]),
+        id=pid,
+        content=content,
+        platforms=_list_decoder.decode(platforms),
+        status=_POST_STATUS[status],
+        scheduled_for=from_ms(scheduled_for),
+        media=_media_decoder.decode(media) if media else None,
+        created_at=from_ms_required(created),
+        updated_at=from_ms_required(updated),
+        published_at=from_ms(published),
+        sandbox=bool(sandbox),
         deliveries=deliveries or [],
-        language=row["language"],
+        language=language,
     )
+
+
+_POST_STATUS = {s.value: s for s in PostStatus}
+_DELIVERY_STATE = {s.value: s for s in DeliveryState}
 
 
 def _delivery(row: Row) -> Delivery:
-    retryable = row["retryable"]
-    return Delivery(
-        post_id=row["post_id"],
-        platform=row["platform"],
-        state=DeliveryState(row["state"]),
-        attempts=row["attempts"],
-        remote_id=row["remote_id"],
-        remote_url=row["remote_url"],
-        error=row["error"],
-        error_category=row["error_category"],
-        retryable=None if retryable is None else bool(retryable),
-        simulated=bool(row["simulated"]),
-        checkpoint=_dict_decoder.decode(row["checkpoint"]),
-        updated_at=from_ms(row["updated_at"]),
-        reached=bool(row["reached"]),
-        budget_from=row["budget_from"],
-    )
+    return _delivery_at(row, 0)
 
 
 def _post_params(post: Post) -> tuple[Any, ...]:
@@ -113,10 +104,11 @@ def _delivery_at(row: Row, start: int) -> Delivery:
     """A delivery from the columns of a joined row, from index `start` on."""
     values = tuple(row)[start:]
     retryable = values[8]
+    checkpoint = values[10]
     return Delivery(
         post_id=values[0],
         platform=values[1],
-        state=DeliveryState(values[2]),
+        state=_DELIVERY_STATE[values[2]],
         attempts=values[3],
         remote_id=values[4],
         remote_url=values[5],
@@ -124,11 +116,16 @@ def _delivery_at(row: Row, start: int) -> Delivery:
         error_category=values[7],
         retryable=None if retryable is None else bool(retryable),
         simulated=bool(values[9]),
-        checkpoint=_dict_decoder.decode(values[10]),
+        checkpoint={} if checkpoint == "{}" else _dict_decoder.decode(checkpoint),
         updated_at=from_ms(values[11]),
         reached=bool(values[12]),
         budget_from=values[13],
     )
+
+
+#: posts per counted block (by seq): see migration 7 and PostStore.page
+BLOCK_BITS = 12
+BLOCK = 1 << BLOCK_BITS
 
 
 def _placeholders(n: int) -> str:
@@ -151,7 +148,7 @@ class PostStore:
         rows = tx.all(sql, ids) if tx is not None else self.db.read_all(sql, ids)
         grouped: dict[str, list[Delivery]] = {}
         for row in rows:
-            grouped.setdefault(row["post_id"], []).append(_delivery(row))
+            grouped.setdefault(row[0], []).append(_delivery(row))
         return grouped
 
     async def get(self, post_id: str, sandbox: bool | None = None) -> Post | None:
@@ -181,22 +178,47 @@ class PostStore:
     async def page(
         self, *, sandbox: bool, status: str | None, limit: int, offset: int
     ) -> tuple[list[Post], int]:
-        """A page of posts, newest first, and the size of the whole filtered set."""
+        """A page of posts, newest first, and the size of the whole filtered set.
+
+        The counts per block of 4,096 posts (migration 7) give the total, and turn a deep
+        `offset` into "the posts before block B, skipping fewer than 4,096": a page at
+        offset 500,000 of a million posts reads about as much as the first page."""
         where = "sandbox = ?"
         params: list[Any] = [int(sandbox)]
         if status is not None:
             where += " AND status = ?"
             params.append(status)
-        total_row = await self.db.fetchone(
-            f"SELECT COALESCE(SUM(n), 0) FROM post_counts WHERE {where}", params
-        )
-        total = int(total_row[0]) if total_row else 0
-        rows = self.db.read_all(
-            f"SELECT {POST_COLUMNS} FROM posts WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
-        grouped = self._deliveries(None, [r["id"] for r in rows])
-        return [_post(r, grouped.get(r["id"])) for r in rows], total
+        # One snapshot for the counts and the page, so they agree with each other.
+        with self.db.snapshot() as read:
+            blocks = read(
+                f"SELECT block, SUM(n) FROM post_blocks WHERE {where} "
+                "GROUP BY block ORDER BY block DESC",
+                params,
+            )
+            total = sum(int(n) for _, n in blocks)
+            skip, before = offset, None
+            if offset >= BLOCK:
+                for block, n in blocks:
+                    if skip < n:
+                        break
+                    skip -= n
+                    before = block << BLOCK_BITS
+            if offset >= total:
+                rows = []
+            elif before is None:
+                rows = read(
+                    f"SELECT {POST_COLUMNS} FROM posts WHERE {where} "
+                    "ORDER BY seq DESC LIMIT ? OFFSET ?",
+                    [*params, limit, offset],
+                )
+            else:
+                rows = read(
+                    f"SELECT {POST_COLUMNS} FROM posts WHERE {where} AND seq < ? "
+                    "ORDER BY seq DESC LIMIT ? OFFSET ?",
+                    [*params, before, limit, skip],
+                )
+            grouped = self._deliveries(None, [r[0] for r in rows])
+        return [_post(r, grouped.get(r[0])) for r in rows], total
 
     async def next_due(self) -> datetime | None:
         """The earliest `scheduled_for` of a scheduled post (None: nothing scheduled)."""

@@ -183,4 +183,40 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL DEFAULT '';
     """,
+    # 8: the post counts per block of 4,096 consecutive posts (by seq), still kept by
+    # triggers: a total is a sum over a few hundred rows, and a deep `offset` skips whole
+    # blocks instead of stepping over every post before the page (see PostStore.page)
+    """
+    CREATE TABLE post_blocks (
+        sandbox INTEGER NOT NULL,
+        status  TEXT NOT NULL,
+        block   INTEGER NOT NULL,
+        n       INTEGER NOT NULL,
+        PRIMARY KEY (sandbox, status, block)
+    ) WITHOUT ROWID;
+    INSERT INTO post_blocks (sandbox, status, block, n)
+        SELECT sandbox, status, seq >> 12, COUNT(*) FROM posts GROUP BY 1, 2, 3;
+    DROP TRIGGER post_counts_insert;
+    DROP TRIGGER post_counts_delete;
+    DROP TRIGGER post_counts_update;
+    DROP TABLE post_counts;
+
+    CREATE TRIGGER post_blocks_insert AFTER INSERT ON posts BEGIN
+        INSERT INTO post_blocks (sandbox, status, block, n)
+            VALUES (NEW.sandbox, NEW.status, NEW.seq >> 12, 1)
+            ON CONFLICT (sandbox, status, block) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER post_blocks_delete AFTER DELETE ON posts BEGIN
+        UPDATE post_blocks SET n = n - 1
+            WHERE sandbox = OLD.sandbox AND status = OLD.status AND block = OLD.seq >> 12;
+    END;
+    CREATE TRIGGER post_blocks_update AFTER UPDATE OF status, sandbox ON posts
+        WHEN OLD.status IS NOT NEW.status OR OLD.sandbox IS NOT NEW.sandbox BEGIN
+        UPDATE post_blocks SET n = n - 1
+            WHERE sandbox = OLD.sandbox AND status = OLD.status AND block = OLD.seq >> 12;
+        INSERT INTO post_blocks (sandbox, status, block, n)
+            VALUES (NEW.sandbox, NEW.status, NEW.seq >> 12, 1)
+            ON CONFLICT (sandbox, status, block) DO UPDATE SET n = n + 1;
+    END;
+    """,
 ]
