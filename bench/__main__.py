@@ -1,4 +1,5 @@
-"""Run the benchmarks: python -m bench [--quick] [api] [publish] [load].
+"""Run the benchmarks: python -m bench [--quick] [--synchronous=normal] [--env=K=V]
+[--logs=DIR] [api] [publish] [load].
 
 Every goal of the performance issue is printed as a figure next to its target as it
 is measured, and all of them again at the end. `--quick` runs smaller sizes and
@@ -20,6 +21,11 @@ def main() -> None:
     for arg in args:
         if arg.startswith("--synchronous="):
             common.SERVER_ENV["OCTOPOST_DATABASE_SYNCHRONOUS"] = arg.partition("=")[2]
+        elif arg.startswith("--env="):  # --env=OCTOPOST_SERVER_LOG_LEVEL=info
+            name, _, value = arg.removeprefix("--env=").partition("=")
+            common.SERVER_ENV[name] = value
+        elif arg.startswith("--logs="):  # keep each service's stderr in this directory
+            common.LOG_DIR = arg.partition("=")[2]
     which = [a for a in args if not a.startswith("--")] or ["api", "publish", "load"]
     from bench import api, load, publish  # after QUICK is set
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 
 from bench import common
-from bench.common import goal, load, pct, rss_mb, summary
+from bench.common import goal, keep_log, load, pct, rss_mb, summary
 from octopost.keys import KeyService, random_id
 from octopost.models import Delivery, DeliveryState, Post, PostStatus
 from octopost.store import Store
@@ -136,6 +136,7 @@ async def throughput() -> None:
             bare.terminate()
             bare.wait(10)
             server.kill()
+            keep_log(server, "throughput")
 
 
 async def seed(db_path: Path, count: int) -> str:
@@ -275,6 +276,7 @@ async def big_database() -> None:
                 goal("RSS after the list runs", rss_mb(server.proc.pid), 80, "MB")
         finally:
             server.kill()
+            keep_log(server, "big-database")
 
 
 async def main() -> None:

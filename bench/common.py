@@ -18,6 +18,15 @@ QUICK = False
 #: extra environment for every Octopost process the benchmark starts
 #: (`--synchronous=normal` sets OCTOPOST_DATABASE_SYNCHRONOUS)
 SERVER_ENV: dict[str, str] = {}
+#: `--logs=DIR`: where to keep the stderr of every service process started
+LOG_DIR = ""
+
+
+def keep_log(server: Any, name: str) -> None:
+    """Copy a finished service's stderr into LOG_DIR (when set)."""
+    if LOG_DIR:
+        Path(LOG_DIR).mkdir(parents=True, exist_ok=True)
+        (Path(LOG_DIR) / f"{name}.log").write_text(server.stderr())
 
 
 def pct(samples: list[float], q: float) -> float:

@@ -21,7 +21,7 @@ from pathlib import Path
 import aiohttp
 
 from bench import common
-from bench.common import connect_accounts, goal, pct
+from bench.common import connect_accounts, goal, keep_log, pct
 from bench.fakes import FakesProcess
 from octopost.models import iso
 from tests.server import ServerProcess
@@ -61,6 +61,7 @@ async def main() -> None:
                 await _run(server, live, duration)
         finally:
             server.kill()
+            keep_log(server, "load")
 
 
 async def _sandbox_key(server: ServerProcess) -> str:

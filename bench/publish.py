@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 
 from bench import common
-from bench.common import connect_accounts, cpu_seconds, goal, pct, peak_rss_mb
+from bench.common import connect_accounts, cpu_seconds, goal, keep_log, pct, peak_rss_mb
 from bench.fakes import FakesProcess
 from octopost.keys import KeyService, random_id
 from octopost.models import Post, PostStatus
@@ -126,6 +126,7 @@ async def fanout() -> None:
                     )
         finally:
             server.kill()
+            keep_log(server, "fanout")
 
 
 async def _seed_due(db: Path, count: int, due: datetime) -> str:
@@ -235,6 +236,7 @@ async def burst() -> None:
             )
         finally:
             server.kill()
+            keep_log(server, "burst")
 
 
 async def main() -> None:

@@ -22,6 +22,7 @@ from octopost.mcp.http import McpEndpoint
 from octopost.models import utcnow
 from octopost.services import Services, build_services
 from octopost.web.accounts import AccountController
+from octopost.web.admission import Admission
 from octopost.web.auth import AUTH_EXCLUDE, ApiKeyAuth
 from octopost.web.errors import EXCEPTION_HANDLERS
 from octopost.web.hooks import HeadAsGet, before_request
@@ -116,7 +117,9 @@ def create_app(
         logging_config=None,
     )
     check_declared(app)
-    # One access line and one request id for every request, 404/405 included; HEAD
-    # is answered by the GET handler.
-    app.asgi_handler = RequestLog(HeadAsGet(app.asgi_handler))
+    # One access line and one request id for every request, 404/405 included (its time
+    # includes any wait for admission); HEAD is answered by the GET handler.
+    app.asgi_handler = RequestLog(
+        Admission(HeadAsGet(app.asgi_handler), config.server.max_active_requests)
+    )
     return app

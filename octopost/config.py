@@ -61,6 +61,9 @@ class ServerConfig(Section):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: seconds in-flight publishes get to finish after SIGTERM before the process exits
     shutdown_grace: Seconds = 20.0
+    #: requests handled at once; more wait their turn (writes first), so publishing
+    #: and scheduling never queue behind a flood of requests
+    max_active_requests: Count = 32
 
 
 class DatabaseConfig(Section):
