@@ -1,5 +1,5 @@
 """Run the benchmarks: python -m bench [--quick] [--synchronous=normal] [--env=K=V]
-[--logs=DIR] [api] [publish] [load].
+[--logs=DIR] [api | throughput] [publish] [load].
 
 Every goal of the performance issue is printed as a figure next to its target as it
 is measured, and all of them again at the end. `--quick` runs smaller sizes and
@@ -36,6 +36,8 @@ def main() -> None:
     )
     if "api" in which:
         asyncio.run(api.main())
+    if "throughput" in which:  # only the create/get comparison of `api`
+        asyncio.run(api.throughput())
     if "publish" in which:
         asyncio.run(publish.main())
     if "load" in which:

@@ -102,6 +102,8 @@ async def fanout() -> None:
                 # answering at once (uploads, status polls, containers).
                 async with control.post(f"{fakes.control}/delay", params={"seconds": "0"}):
                     pass
+                for label, extra in cases.items():  # warm-up: connections, sessions, caches
+                    await _publish_and_wait(http, {"content": f"Warm-up {label}", **extra})
                 protocol = {label: await run(label, extra) for label, extra in cases.items()}
                 async with control.post(
                     f"{fakes.control}/delay", params={"seconds": str(FANOUT_DELAY)}
