@@ -32,10 +32,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from octopost.datadir import secure_dir, secure_file
-from octopost.datadir import secure_dir, secure_file
 from octopost.errors import StorageFullError
 from octopost.store.schema import MIGRATIONS
-from octopost.store.snapshot import pre_migration_copy
 from octopost.store.snapshot import pre_migration_copy
 
 log = logging.getLogger("octopost.store")
@@ -197,9 +195,7 @@ class Database:
         if 0 < version < len(MIGRATIONS) and self.path != ":memory:":
             # An upgrade: keep the database as it was before any migration touches it, so
             # a failed or regretted upgrade can go back (see README, "Upgrading").
-            copy = await asyncio.to_thread(
-                pre_migration_copy, self.path, version, datetime.now(UTC)
-            )
+            copy = pre_migration_copy(self.path, version, datetime.now(UTC))
             log.info(
                 "database at schema %d, migrating to %d; copy of the old one: %s",
                 version,

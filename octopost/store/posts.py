@@ -123,7 +123,7 @@ def _delivery_at(row: Row, start: int) -> Delivery:
     )
 
 
-#: posts per counted block (by seq): see migration 7 and PostStore.page
+#: posts per counted block (by seq): see migration 8 and PostStore.page
 BLOCK_BITS = 12
 BLOCK = 1 << BLOCK_BITS
 
@@ -180,7 +180,7 @@ class PostStore:
     ) -> tuple[list[Post], int]:
         """A page of posts, newest first, and the size of the whole filtered set.
 
-        The counts per block of 4,096 posts (migration 7) give the total, and turn a deep
+        The counts per block of 4,096 posts (migration 8) give the total, and turn a deep
         `offset` into "the posts before block B, skipping fewer than 4,096": a page at
         offset 500,000 of a million posts reads about as much as the first page."""
         where = "sandbox = ?"
