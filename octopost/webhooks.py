@@ -77,10 +77,12 @@ class Events:
         tx: Tx,
         event_type: str,
         sandbox: bool,
-        data: dict[str, Any],
+        data: dict[str, Any] | Callable[[], dict[str, Any]],
         only_webhook: str | None = None,
         wake: bool = True,
     ) -> str:
+        """`data` may be a function: it is called only when some webhook subscribes (a
+        publish burst with no webhooks builds no payloads)."""
         now = self.clock()
         event_id = random_id("evt_")
         count = self.store.webhooks.enqueue(
@@ -88,7 +90,9 @@ class Events:
             event_id=event_id,
             event_type=event_type,
             sandbox=sandbox,
-            payload=event_payload(event_id, event_type, now, data),
+            payload=lambda: event_payload(
+                event_id, event_type, now, data() if callable(data) else data
+            ),
             now=now,
             new_id=random_id,
             only_webhook=only_webhook,
@@ -98,20 +102,24 @@ class Events:
         return event_id
 
     def post_finished(self, tx: Tx, post: Post) -> None:
-        results = post.platform_results() or {}
-        data = {
-            "post": self.post_view(post),
-            "succeeded_platforms": [p for p, r in results.items() if r.success],
-            "failed_platforms": [p for p, r in results.items() if not r.success],
-        }
+        def data() -> dict[str, Any]:
+            results = post.platform_results() or {}
+            return {
+                "post": self.post_view(post),
+                "succeeded_platforms": [p for p, r in results.items() if r.success],
+                "failed_platforms": [p for p, r in results.items() if not r.success],
+            }
+
         event = "post.published" if post.status.value == "published" else "post.failed"
         self.emit(tx, event, post.sandbox, data)
 
     def post_scheduled(self, tx: Tx, post: Post) -> None:
-        self.emit(tx, "post.scheduled", post.sandbox, {"post": self.post_view(post)})
+        self.emit(tx, "post.scheduled", post.sandbox, lambda: {"post": self.post_view(post)})
 
     def account_reauth(self, tx: Tx, account: AccountRecord) -> None:
-        self.emit(tx, "account.reauth_required", False, {"account": self.account_view(account)})
+        self.emit(
+            tx, "account.reauth_required", False, lambda: {"account": self.account_view(account)}
+        )
 
 
 def _check_events(events: list[str], errors: list[FieldError]) -> None:

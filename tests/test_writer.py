@@ -141,3 +141,24 @@ async def test_a_burst_of_due_posts_is_claimed_once_in_batches(store: Store) -> 
         assert got is not None and got.status is PostStatus.PUBLISHING
         assert sorted(d.platform for d in got.deliveries) == ["bluesky", "mastodon"]
     assert await store.posts.next_due() == later.scheduled_for
+
+
+async def test_an_event_nobody_subscribes_to_is_neither_built_nor_stored(store: Store) -> None:
+    built: list[str] = []
+
+    def payload() -> bytes:
+        built.append("built")
+        return b"{}"
+
+    count = await store.db.run(
+        lambda tx: store.webhooks.enqueue(
+            tx,
+            event_id="evt_nobody",
+            event_type="post.published",
+            sandbox=False,
+            payload=payload,
+            now=datetime.now(UTC),
+            new_id=random_id,
+        )
+    )
+    assert count == 0 and built == []

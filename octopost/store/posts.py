@@ -547,8 +547,14 @@ class PostStore:
                 "UPDATE posts SET status = ?, published_at = ?, updated_at = ? WHERE id = ?",
                 [str(status), to_ms(published_at), to_ms(now), post_id],
             )
-            final = self._get_in(tx, post_id)
-            if on_finish is not None and final is not None:
+            # what was just written, without reading it back (milliseconds, as stored)
+            final = msgspec.structs.replace(
+                post,
+                status=status,
+                published_at=from_ms(to_ms(published_at)),
+                updated_at=from_ms_required(to_ms(now) or 0),
+            )
+            if on_finish is not None:
                 on_finish(tx, final)
             return final
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -115,17 +116,14 @@ class WebhookStore:
         event_id: str,
         event_type: str,
         sandbox: bool,
-        payload: bytes,
+        payload: Callable[[], bytes],
         now: datetime,
         new_id: Any,
         only_webhook: str | None = None,
     ) -> int:
         """Inside the caller's transaction: store the event and one delivery per subscribed
-        enabled webhook. Returns the number of deliveries."""
-        tx.execute(
-            "INSERT INTO events (id, type, sandbox, payload, created_at) VALUES (?,?,?,?,?)",
-            (event_id, event_type, int(sandbox), payload, to_ms(now)),
-        )
+        enabled webhook. Returns the number of deliveries. An event nobody subscribes to
+        is not stored (its `payload()` is never built): only deliveries refer to events."""
         if only_webhook is not None:
             rows = tx.all("SELECT id, events FROM webhooks WHERE id = ?", [only_webhook])
             targets = [r["id"] for r in rows]
@@ -135,6 +133,12 @@ class WebhookStore:
                 [int(sandbox)],
             )
             targets = [r["id"] for r in rows if event_type in _events.decode(r["events"])]
+        if not targets:
+            return 0
+        tx.execute(
+            "INSERT INTO events (id, type, sandbox, payload, created_at) VALUES (?,?,?,?,?)",
+            (event_id, event_type, int(sandbox), payload(), to_ms(now)),
+        )
         for hook_id in targets:
             tx.execute(
                 "INSERT INTO webhook_deliveries (id, webhook_id, event_id, state, next_attempt_at, created_at, updated_at) "
