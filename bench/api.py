@@ -42,7 +42,7 @@ async def _wait_http(url: str, timeout: float = 20) -> None:
 
 
 async def throughput() -> None:
-    rounds, per_round = (3, 300) if common.QUICK else (8, 600)
+    rounds, per_round = (2, 200) if common.QUICK else (8, 600)
     print(f"\n== Throughput: {CONCURRENCY} clients, Octopost and a bare Litestar app ==")
     print(f"   {rounds} interleaved rounds of {per_round} requests each (noise hits both alike)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,7 +101,7 @@ async def throughput() -> None:
                     "bare_get": bare_read,
                 }
                 for call in cases.values():  # warm-up
-                    await load(call, total=200, concurrency=CONCURRENCY)
+                    await load(call, total=100 if common.QUICK else 200, concurrency=CONCURRENCY)
                 samples: dict[str, list[float]] = {name: [] for name in cases}
                 seconds = dict.fromkeys(cases, 0.0)
                 for _ in range(rounds):
@@ -216,7 +216,7 @@ async def seed(db_path: Path, count: int) -> str:
 
 
 async def big_database() -> None:
-    count = 100_000 if common.QUICK else 1_000_000
+    count = 20_000 if common.QUICK else 1_000_000
     print(f"\n== A database of {count:,} posts: start-up, idle memory, list ==")
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
@@ -257,7 +257,7 @@ async def big_database() -> None:
                     "s",
                     note="spawn of `octopost serve` to the first 200 of GET /v1/posts",
                 )
-                await asyncio.sleep(3)
+                await asyncio.sleep(1 if common.QUICK else 3)
                 goal("idle RSS after start", rss_mb(server.proc.pid), 80, "MB")
                 for label, params in (
                     ("newest page", {"limit": "100"}),

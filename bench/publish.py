@@ -57,7 +57,7 @@ async def _publish_and_wait(http: aiohttp.ClientSession, body: dict[str, Any]) -
 
 
 async def fanout() -> None:
-    reps = 3 if common.QUICK else 7
+    reps = 2 if common.QUICK else 7
     print(
         f"\n== Fan-out: one post to every platform fake, each answering after "
         f"{int(FANOUT_DELAY * 1000)} ms (p50 of {reps}) =="
@@ -158,7 +158,7 @@ async def _seed_due(db: Path, count: int, due: datetime) -> str:
 
 
 async def burst() -> None:
-    count = 2000 if common.QUICK else 10_000
+    count = 1000 if common.QUICK else 10_000
     deliveries = count * len(BURST_PLATFORMS)
     floor = BURST_DELAY * deliveries / MAX_IN_FLIGHT
     print(
@@ -171,7 +171,9 @@ async def burst() -> None:
     with FakesProcess(BURST_DELAY, BURST_PLATFORMS) as fakes, tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         # Time to seed, start the service and connect the accounts (a busy machine).
-        due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=12 + count / 2000)
+        due = datetime.now(UTC).replace(microsecond=0) + timedelta(
+            seconds=(7 if common.QUICK else 12) + count / 2000
+        )
         key = await _seed_due(data / "octopost.db", count, due)
         server = ServerProcess(
             data,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -57,6 +58,14 @@ def bind(host: str, port: int) -> socket.socket:
 class Server(uvicorn.Server):
     """uvicorn, with Octopost's signal handling: a clean shutdown exits 0 (uvicorn
     re-raises the signal, which made it 143), and a second signal stops at once."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # Everything made at start-up (modules, the app, compiled patterns) lives until
+        # exit: moved out of the collector's sight, a full collection no longer walks it
+        # (those walks were the tail of request latency under load).
+        gc.collect()
+        gc.freeze()
 
     def __init__(self, config: uvicorn.Config, on_force: Callable[[], None]) -> None:
         super().__init__(config)
