@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from octopost.media import Fetcher
-from octopost.platforms._bluesky_files import decode_html, encoding_of, parse_open_graph
+from octopost.platforms._files import decode_html, encoding_of, parse_open_graph
 from tests.fakes.media import OG_PAGE, MediaServer, StreamedPage
 
 LATE_TAGS = b'<meta property="og:description" content="Arrived late"></head><body>x</body></html>'

@@ -18,18 +18,18 @@ from typing import Any
 import aiohttp
 import pytest
 
-from octopost.platforms._bluesky_api import classify, new_tid, post_url
-from octopost.platforms._bluesky_files import parse_open_graph
-from octopost.platforms._bluesky_richtext import (
+from octopost.platforms._files import parse_open_graph
+from octopost.platforms._http import Response
+from octopost.platforms.base import Account, Draft, ImageRef, Published, VideoRef
+from octopost.platforms.bluesky import BlueskyAdapter
+from octopost.platforms.bluesky.api import classify, new_tid, post_url
+from octopost.platforms.bluesky.text import (
     detect,
     graphemes,
     string_problems,
     to_record_facets,
     utf8_length,
 )
-from octopost.platforms._http import Response
-from octopost.platforms.base import Account, Draft, ImageRef, Published, VideoRef
-from octopost.platforms.bluesky import BlueskyAdapter
 from octopost.platforms.errors import (
     AuthExpiredError,
     MediaError,

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from octopost.platforms._bluesky_richtext import detect, is_valid_did, is_valid_uri
 from octopost.platforms.base import Draft, ImageRef, VideoRef
+from octopost.platforms.bluesky.text import detect, is_valid_did, is_valid_uri
 from octopost.platforms.errors import AuthExpiredError, MediaError
 from tests.fakes.media import JPEG, MediaServer, StreamedPage
 from tests.platforms.test_bluesky import DID, bluesky, fake_of, post_record, raw

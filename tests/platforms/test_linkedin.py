@@ -17,7 +17,6 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from octopost.platforms._linkedin_text import RESERVED, escape_commentary
 from octopost.platforms.base import Draft, ImageRef, Published, VideoRef
 from octopost.platforms.errors import (
     AuthExpiredError,
@@ -29,6 +28,7 @@ from octopost.platforms.errors import (
     UnavailableError,
 )
 from octopost.platforms.linkedin import LinkedinAdapter
+from octopost.platforms.linkedin.text import RESERVED, escape_commentary
 from tests.fakes.linkedin import Fake, render_little
 from tests.fakes.media import MediaServer
 from tests.platforms.harness import Rig, rig

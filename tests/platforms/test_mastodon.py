@@ -11,8 +11,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from octopost.platforms._mastodon_api import normalise_instance_url
-from octopost.platforms._mastodon_text import status_length
 from octopost.platforms.base import Draft, ImageRef, VideoRef
 from octopost.platforms.errors import (
     AuthExpiredError,
@@ -23,6 +21,8 @@ from octopost.platforms.errors import (
     UnavailableError,
 )
 from octopost.platforms.mastodon import MastodonAdapter, MastodonLimits
+from octopost.platforms.mastodon.api import normalise_instance_url
+from octopost.platforms.mastodon.text import status_length
 from tests.fakes._lengths import mastodon_length
 from tests.fakes.mastodon import NOT_READY, Fake
 from tests.fakes.media import MediaServer

@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from octopost.platforms._graph.errors import classifier
 from octopost.platforms._http import Response
-from octopost.platforms._meta import classifier
 from octopost.platforms.base import Draft, ImageRef, VideoRef
 from octopost.platforms.errors import (
     AuthExpiredError,

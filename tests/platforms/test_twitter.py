@@ -21,7 +21,6 @@ from aiohttp import web
 from twitter_text import extract_urls, extract_urls_with_indices, parse_tweet
 
 from octopost.platforms._http import Response
-from octopost.platforms._twitter_api import classify, reason
 from octopost.platforms.base import Draft, ImageRef, VideoRef
 from octopost.platforms.errors import (
     AuthExpiredError,
@@ -33,6 +32,7 @@ from octopost.platforms.errors import (
     UnavailableError,
 )
 from octopost.platforms.twitter import TwitterAdapter
+from octopost.platforms.twitter.api import classify, reason
 from tests.fakes.media import JPEG, MP4, PNG, MediaServer
 from tests.fakes.twitter import DUPLICATE, OAUTH1_PERMISSIONS, TOO_LONG, Fake
 from tests.platforms.harness import rig

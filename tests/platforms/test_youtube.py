@@ -15,7 +15,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from octopost.platforms._youtube_api import until_midnight_pacific, video_title
 from octopost.platforms.base import Draft, ImageRef, Published, VideoRef
 from octopost.platforms.errors import (
     AuthExpiredError,
@@ -25,6 +24,7 @@ from octopost.platforms.errors import (
     UnavailableError,
 )
 from octopost.platforms.youtube import YoutubeAdapter
+from octopost.platforms.youtube.api import until_midnight_pacific, video_title
 from tests.fakes.media import JPEG, MP4, MediaServer
 from tests.fakes.youtube import Fake
 from tests.platforms.harness import Rig, rig

@@ -15,7 +15,6 @@ import msgspec
 
 from octopost import netguard
 from octopost.platforms._http import Response
-from octopost.platforms._mastodon_text import URL_LENGTH
 from octopost.platforms.base import Limits
 from octopost.platforms.errors import (
     AuthExpiredError,
@@ -24,6 +23,7 @@ from octopost.platforms.errors import (
     RejectedError,
     UnavailableError,
 )
+from octopost.platforms.mastodon.text import URL_LENGTH
 
 T = TypeVar("T")
 

@@ -18,9 +18,9 @@ import msgspec
 import regex
 from twitter_text import extract_urls
 
+from octopost.platforms._graph.containers import GraphApi, GraphPublisher, Plan
+from octopost.platforms._graph.errors import graph_error
 from octopost.platforms._http import Response
-from octopost.platforms._meta import graph_error
-from octopost.platforms._meta_publish import GraphApi, GraphPublisher, Plan
 from octopost.platforms.base import (
     Account,
     Deps,

@@ -28,28 +28,6 @@ from yarl import URL
 
 from octopost.platforms._http import Response, bounded_poll
 from octopost.platforms._lookup import Inconclusive, settled_lookup, window_for
-from octopost.platforms._twitter_api import (
-    LABEL,
-    AccountSettings,
-    CreateAnswer,
-    MeAnswer,
-    OAuth2Credentials,
-    TimelineAnswer,
-    UploadAnswer,
-    UploadData,
-    XAuth,
-    classify,
-    decode,
-    decode_creds,
-    reason,
-)
-from octopost.platforms._twitter_text import (
-    MAX_WEIGHTED_LENGTH,
-    comparable,
-    invalid_characters,
-    is_blank,
-    weighted_length,
-)
 from octopost.platforms.base import (
     Account,
     Deps,
@@ -68,6 +46,28 @@ from octopost.platforms.errors import (
     OutcomeUnknownError,
     PlatformError,
     RejectedError,
+)
+from octopost.platforms.twitter.api import (
+    LABEL,
+    AccountSettings,
+    CreateAnswer,
+    MeAnswer,
+    OAuth2Credentials,
+    TimelineAnswer,
+    UploadAnswer,
+    UploadData,
+    XAuth,
+    classify,
+    decode,
+    decode_creds,
+    reason,
+)
+from octopost.platforms.twitter.text import (
+    MAX_WEIGHTED_LENGTH,
+    comparable,
+    invalid_characters,
+    is_blank,
+    weighted_length,
 )
 
 CHUNK_SIZE = 4 * 1024 * 1024  # X allows up to 5 MB per APPEND segment

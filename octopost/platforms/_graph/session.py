@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from octopost.platforms._graph.errors import classifier, reason
 from octopost.platforms._http import Classifier, Response
-from octopost.platforms._meta import classifier, reason
 from octopost.platforms.base import Account, Deps, decode_credentials
 from octopost.platforms.errors import AuthExpiredError, RejectedError, UnavailableError
 

@@ -27,27 +27,9 @@ from typing import ClassVar
 
 import msgspec
 
-from octopost.platforms._facebook_api import (
-    WEB,
-    AccountSettings,
-    Created,
-    Credentials,
-    MeNode,
-    PageNode,
-    VideoNode,
-    VideoStatus,
-    comparable,
-    decode,
-    facebook_rules,
-    find_on_page,
-    first_url,
-    full_post_id,
-    is_link_error,
-    post_url,
-)
+from octopost.platforms._graph.errors import classifier, reason
 from octopost.platforms._http import Response, bounded_poll
 from octopost.platforms._lookup import Inconclusive, settled_lookup, window_for
-from octopost.platforms._meta import classifier, reason
 from octopost.platforms.base import (
     Account,
     Deps,
@@ -67,6 +49,24 @@ from octopost.platforms.errors import (
     PlatformError,
     RejectedError,
     UnavailableError,
+)
+from octopost.platforms.facebook.api import (
+    WEB,
+    AccountSettings,
+    Created,
+    Credentials,
+    MeNode,
+    PageNode,
+    VideoNode,
+    VideoStatus,
+    comparable,
+    decode,
+    facebook_rules,
+    find_on_page,
+    first_url,
+    full_post_id,
+    is_link_error,
+    post_url,
 )
 
 #: Our clock vs Facebook's `created_time` when matching a post after a lost answer.

@@ -22,18 +22,6 @@ import msgspec
 from yarl import URL
 
 from octopost.platforms._http import Response
-from octopost.platforms._youtube_api import (
-    LABEL,
-    Channels,
-    Settings,
-    Video,
-    YoutubeApi,
-    decode,
-    log,
-    sanitize,
-    stored_bytes,
-    video_title,
-)
 from octopost.platforms.base import (
     Account,
     Deps,
@@ -52,6 +40,18 @@ from octopost.platforms.errors import (
     PlatformError,
     RejectedError,
     UnavailableError,
+)
+from octopost.platforms.youtube.api import (
+    LABEL,
+    Channels,
+    Settings,
+    Video,
+    YoutubeApi,
+    decode,
+    log,
+    sanitize,
+    stored_bytes,
+    video_title,
 )
 
 #: Google's recommended piece size for streaming and resumable chunks (a 256 KiB multiple)

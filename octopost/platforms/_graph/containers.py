@@ -31,9 +31,9 @@ from typing import Any
 
 import msgspec
 
+from octopost.platforms._graph.errors import describe, graph_error
+from octopost.platforms._graph.session import DAY, GraphApi, GraphSession, IdAnswer, decode
 from octopost.platforms._http import Classifier, Response, bounded_poll
-from octopost.platforms._meta import describe, graph_error
-from octopost.platforms._meta_session import DAY, GraphApi, GraphSession, IdAnswer, decode
 from octopost.platforms.base import Account, Deps, Published, PublishJob
 from octopost.platforms.errors import (
     MediaError,

@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import regex
 
-from octopost.platforms._bluesky_tlds import TLDS
+from octopost.platforms.bluesky.tlds import TLDS
 
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000

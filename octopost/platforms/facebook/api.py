@@ -16,8 +16,8 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
+from octopost.platforms._graph.errors import THROTTLE_CODES, describe, graph_error, regain_after
 from octopost.platforms._http import Classifier, Response
-from octopost.platforms._meta import THROTTLE_CODES, describe, graph_error, regain_after
 from octopost.platforms.errors import (
     DuplicateError,
     MediaError,

@@ -20,23 +20,6 @@ from typing import Any, ClassVar
 import msgspec
 
 from octopost.platforms._http import HttpClient, Response, bounded_poll
-from octopost.platforms._mastodon_api import (
-    AccountSettings,
-    Credentials,
-    InstanceEntity,
-    MastodonLimits,
-    MeAccount,
-    StatusEntity,
-    classify,
-    comparable,
-    decode,
-    html_to_text,
-    normalise_instance_url,
-    reason,
-    timestamp,
-)
-from octopost.platforms._mastodon_media import MediaUploads
-from octopost.platforms._mastodon_text import URL_LENGTH, status_length
 from octopost.platforms.base import (
     Account,
     Deps,
@@ -54,6 +37,23 @@ from octopost.platforms.errors import (
     PlatformError,
     RejectedError,
 )
+from octopost.platforms.mastodon.api import (
+    AccountSettings,
+    Credentials,
+    InstanceEntity,
+    MastodonLimits,
+    MeAccount,
+    StatusEntity,
+    classify,
+    comparable,
+    decode,
+    html_to_text,
+    normalise_instance_url,
+    reason,
+    timestamp,
+)
+from octopost.platforms.mastodon.media import MediaUploads
+from octopost.platforms.mastodon.text import URL_LENGTH, status_length
 
 #: How long Mastodon remembers an Idempotency-Key (PostStatusService: 3,600 s).
 IDEMPOTENCY_WINDOW = 3600.0

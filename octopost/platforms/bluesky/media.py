@@ -27,16 +27,7 @@ from urllib.parse import urljoin
 
 import msgspec
 
-from octopost.platforms._bluesky_api import (
-    LABEL,
-    BlueskyApi,
-    ServiceToken,
-    decode,
-    did_web,
-    error_reason,
-    xrpc_error,
-)
-from octopost.platforms._bluesky_files import (
+from octopost.platforms._files import (
     aspect_ratio,
     decode_html,
     image_type,
@@ -45,6 +36,15 @@ from octopost.platforms._bluesky_files import (
 )
 from octopost.platforms._http import Response, bounded_poll
 from octopost.platforms.base import Download, ImageRef, PublishJob, VideoRef
+from octopost.platforms.bluesky.api import (
+    LABEL,
+    BlueskyApi,
+    ServiceToken,
+    decode,
+    did_web,
+    error_reason,
+    xrpc_error,
+)
 from octopost.platforms.errors import (
     MediaError,
     PlatformError,

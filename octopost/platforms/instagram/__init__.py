@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 import msgspec
 import regex
 
+from octopost.platforms._graph.containers import GraphApi, GraphPublisher, Plan
+from octopost.platforms._graph.errors import describe, graph_error
 from octopost.platforms._http import Response
-from octopost.platforms._meta import describe, graph_error
-from octopost.platforms._meta_publish import GraphApi, GraphPublisher, Plan
 from octopost.platforms.base import (
     Account,
     Deps,

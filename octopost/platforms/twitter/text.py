@@ -51,7 +51,7 @@ from twitter_text.regexp.invalid_url_without_protocol_preceding_chars import (
 from twitter_text.regexp.valid_ascii_domain import valid_ascii_domain
 from twitter_text.regexp.valid_tco_url import valid_tco_url
 
-from octopost.platforms._twitter_emoji import LENGTHS, SEQUENCES
+from octopost.platforms.twitter.emoji import LENGTHS, SEQUENCES
 
 MAX_WEIGHTED_LENGTH = 280
 SCALE = 100

@@ -28,21 +28,6 @@ import msgspec
 from yarl import URL
 
 from octopost.platforms._http import bounded_poll
-from octopost.platforms._tiktok_api import (
-    LABEL,
-    PRIVATE_FIRST,
-    CreatorInfo,
-    InitAnswer,
-    Settings,
-    Status,
-    TiktokApi,
-    UploadExpiredError,
-    UserInfo,
-    decode_settings,
-    failure_error,
-    log,
-    mp4_duration,
-)
 from octopost.platforms.base import (
     Account,
     Deps,
@@ -60,6 +45,21 @@ from octopost.platforms.errors import (
     OutcomeUnknownError,
     PlatformError,
     RejectedError,
+)
+from octopost.platforms.tiktok.api import (
+    LABEL,
+    PRIVATE_FIRST,
+    CreatorInfo,
+    InitAnswer,
+    Settings,
+    Status,
+    TiktokApi,
+    UploadExpiredError,
+    UserInfo,
+    decode_settings,
+    failure_error,
+    log,
+    mp4_duration,
 )
 
 #: TikTok's chunk rules: 5-64 MB per chunk (decimal), the remainder merged into the last one

@@ -14,9 +14,9 @@ from typing import Any
 import aiohttp
 
 from octopost.platforms._http import PlatformHttp, bounded_poll
-from octopost.platforms._mastodon_api import MediaEntity, decode, filename_for
 from octopost.platforms.base import Deps, Draft, PublishJob
 from octopost.platforms.errors import MediaError, UnavailableError
+from octopost.platforms.mastodon.api import MediaEntity, decode, filename_for
 
 
 class MediaUploads:

@@ -24,7 +24,22 @@ from urllib.parse import quote
 from yarl import URL
 
 from octopost.platforms._http import bounded_poll
-from octopost.platforms._linkedin_api import (
+from octopost.platforms._lookup import Inconclusive, settled_lookup, window_for
+from octopost.platforms.base import (
+    Account,
+    Deps,
+    Draft,
+    Identity,
+    ImageRef,
+    Limits,
+    PlatformSettings,
+    Published,
+    PublishJob,
+    VideoRef,
+    standard_checks,
+)
+from octopost.platforms.errors import MediaError, OutcomeUnknownError, RejectedError
+from octopost.platforms.linkedin.api import (
     LABEL,
     OCTET_STREAM,
     ORGANIZATION,
@@ -43,22 +58,7 @@ from octopost.platforms._linkedin_api import (
     media_ids,
     post_url,
 )
-from octopost.platforms._linkedin_text import escape_commentary, utf16_length
-from octopost.platforms._lookup import Inconclusive, settled_lookup, window_for
-from octopost.platforms.base import (
-    Account,
-    Deps,
-    Draft,
-    Identity,
-    ImageRef,
-    Limits,
-    PlatformSettings,
-    Published,
-    PublishJob,
-    VideoRef,
-    standard_checks,
-)
-from octopost.platforms.errors import MediaError, OutcomeUnknownError, RejectedError
+from octopost.platforms.linkedin.text import escape_commentary, utf16_length
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
 MAX_ALT_TEXT = 4086

@@ -22,7 +22,18 @@ from typing import Any, ClassVar
 import msgspec
 
 from octopost.language import normalize_language
-from octopost.platforms._bluesky_api import (
+from octopost.platforms.base import (
+    Account,
+    Deps,
+    Draft,
+    Identity,
+    Limits,
+    PlatformSettings,
+    Published,
+    PublishJob,
+    standard_checks,
+)
+from octopost.platforms.bluesky.api import (
     LABEL,
     POST,
     BlueskyApi,
@@ -37,8 +48,8 @@ from octopost.platforms._bluesky_api import (
     post_url,
     xrpc_error,
 )
-from octopost.platforms._bluesky_media import Media
-from octopost.platforms._bluesky_richtext import (
+from octopost.platforms.bluesky.media import Media
+from octopost.platforms.bluesky.text import (
     MAX_BYTES,
     MAX_GRAPHEMES,
     Facet,
@@ -47,17 +58,6 @@ from octopost.platforms._bluesky_richtext import (
     graphemes,
     to_record_facets,
     utf8_length,
-)
-from octopost.platforms.base import (
-    Account,
-    Deps,
-    Draft,
-    Identity,
-    Limits,
-    PlatformSettings,
-    Published,
-    PublishJob,
-    standard_checks,
 )
 from octopost.platforms.errors import (
     AuthExpiredError,
