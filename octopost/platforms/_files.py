@@ -1,12 +1,16 @@
-"""What Bluesky posts need to read out of files and pages: image and video dimensions,
-an image's real type, and a page's Open Graph tags in the page's own encoding.
+"""What adapters read out of downloaded files and pages.
 
-Image sizes come from the `imagesize` package; the MP4/MOV track header (`tkhd`) is read
-with a few lines of box walking; pages are parsed with the standard library's HTMLParser.
+- A file's real image type from its first bytes (servers mislabel: image/jpg,
+  application/octet-stream), an image's size (the `imagesize` package).
+- MP4/MOV boxes: the first video track's display size (`tkhd`), the duration (`mvhd`).
+- Byte ranges, for platforms that choose how a file is split (LinkedIn, TikTok).
+- A web page's text in the page's own encoding (HTML's rules) and its Open Graph tags
+  (the standard library's HTMLParser), for link cards.
 """
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import re
 import struct
@@ -17,23 +21,30 @@ import imagesize
 
 from octopost.platforms.base import Download
 
+#: the first bytes of each image type platforms take
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
 
 def image_type(download: Download) -> str | None:
-    """The image's real type from its first bytes (servers mislabel: image/jpg, octet-stream)."""
+    """The image's real type from its first bytes, None when it is none of JPEG, PNG,
+    GIF and WebP."""
     with download.path.open("rb") as fh:
         head = fh.read(12)
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
+    for signature, kind in _SIGNATURES:
+        if head.startswith(signature):
+            return kind
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     return None
 
 
 def aspect_ratio(download: Download) -> dict[str, int] | None:
+    """An image's width and height, None when its header cannot be read."""
     try:
         width, height = imagesize.get(download.path)
     except (OSError, ValueError):
@@ -43,44 +54,63 @@ def aspect_ratio(download: Download) -> dict[str, int] | None:
     return {"width": width, "height": height}
 
 
+async def read_range(download: Download, first: int, last: int) -> bytes:
+    """Bytes `first` to `last` (inclusive, as in Content-Range) of the file."""
+
+    def read() -> bytes:
+        with download.path.open("rb") as fh:
+            fh.seek(first)
+            return fh.read(last - first + 1)
+
+    return await asyncio.to_thread(read)
+
+
+# -- MP4 / MOV (ISO base media file format boxes) ---------------------------------------
+
+
+def find_box(fh: BinaryIO, kind: bytes, start: int, end: int) -> tuple[int, int] | None:
+    """(payload start, box end) of the first `kind` box between `start` and `end`."""
+    pos = start
+    while pos + 8 <= end:
+        fh.seek(pos)
+        header = fh.read(16)
+        if len(header) < 8:
+            return None
+        size, name = struct.unpack(">I4s", header[:8])
+        offset = 8
+        if size == 1:  # a 64-bit size follows the type
+            if len(header) < 16:
+                return None
+            size = struct.unpack(">Q", header[8:16])[0]
+            offset = 16
+        elif size == 0:  # the box runs to the end of its parent
+            size = end - pos
+        if size < offset:
+            return None
+        if name == kind:
+            return pos + offset, min(pos + size, end)
+        pos += size
+    return None
+
+
 def video_aspect_ratio(download: Download) -> dict[str, int] | None:
     """Display width and height of the first video track of an MP4/MOV (its `tkhd` box)."""
     try:
         with download.path.open("rb") as fh:
-            moov = _box(fh, b"moov", download.size)
+            moov = find_box(fh, b"moov", 0, download.size)
             if moov is None:
                 return None
-            fh.seek(moov[0])
-            while (trak := _box(fh, b"trak", moov[1])) is not None:
-                fh.seek(trak[0])
-                tkhd = _box(fh, b"tkhd", trak[1])
+            pos = moov[0]
+            while (trak := find_box(fh, b"trak", pos, moov[1])) is not None:
+                tkhd = find_box(fh, b"tkhd", trak[0], trak[1])
                 if tkhd is not None:  # audio tracks have no size: try the next track
                     fh.seek(tkhd[0])
                     ratio = _tkhd_ratio(fh.read(min(tkhd[1] - tkhd[0], 100)))
                     if ratio:
                         return ratio
-                fh.seek(trak[1])
+                pos = trak[1]
     except (OSError, struct.error):
         return None
-    return None
-
-
-def _box(fh: BinaryIO, kind: bytes, end: int) -> tuple[int, int] | None:
-    """(payload start, box end) of the next `kind` box before `end`, from the file position."""
-    while fh.tell() + 8 <= end:
-        start = fh.tell()
-        size, found = struct.unpack(">I4s", fh.read(8))
-        header = 8
-        if size == 1:
-            (size,) = struct.unpack(">Q", fh.read(8))
-            header = 16
-        elif size == 0:
-            size = end - start
-        if size < header:
-            return None
-        if found == kind:
-            return start + header, min(start + size, end)
-        fh.seek(start + size)
     return None
 
 
@@ -98,6 +128,27 @@ def _tkhd_ratio(data: bytes) -> dict[str, int] | None:
         width, height = height, width
     return {"width": width, "height": height}
 
+
+def mp4_duration(download: Download) -> float | None:
+    """Duration in seconds from the MP4/MOV `moov/mvhd` box; None when it cannot be read."""
+    try:
+        with download.path.open("rb") as fh:
+            moov = find_box(fh, b"moov", 0, download.path.stat().st_size)
+            mvhd = find_box(fh, b"mvhd", *moov) if moov is not None else None
+            if mvhd is None:
+                return None
+            fh.seek(mvhd[0])
+            head = fh.read(32)
+            if head[:1] == b"\x01":
+                timescale, duration = struct.unpack(">IQ", head[20:32])
+            else:
+                timescale, duration = struct.unpack(">II", head[12:20])
+    except (OSError, struct.error):
+        return None
+    return float(duration / timescale) if timescale else None
+
+
+# -- web pages ---------------------------------------------------------------------------
 
 #: WHATWG Encoding labels whose Python codec differs from the name (encoding.spec.whatwg.org):
 #: browsers read "latin1" and "ascii" pages as windows-1252, Shift_JIS as Windows-31J, ...

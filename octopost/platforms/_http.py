@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import msgspec
@@ -44,6 +44,19 @@ log = logging.getLogger("octopost.platforms")
 
 _json_decoder = msgspec.json.Decoder()
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+T = TypeVar("T")
+
+#: The one text of an expired or revoked login, on every platform.
+RECONNECT = "Token expired. Reconnect your {label} account."
+
+
+def reconnect_message(label: str) -> str:
+    return RECONNECT.format(label=label)
+
+
+def expired(label: str, *, status: int | None = None) -> AuthExpiredError:
+    """The platform no longer accepts the account's token: refresh once, else reconnect."""
+    return AuthExpiredError(reconnect_message(label), status=status)
 
 
 @dataclass
@@ -54,6 +67,24 @@ class Response:
     headers: Mapping[str, str]
     body: bytes
     url: str
+    #: who answered (the label the client was bound to), for messages
+    label: str = "The platform"
+
+    def decode(self, kind: type[T]) -> T:
+        """The body as `kind`, a msgspec type holding only the fields the adapter uses.
+
+        An answer of another shape is an `UnavailableError`: the platform (or a proxy in
+        front of it) did not answer as its API does. The body is never repeated in the
+        message: it is not ours to show.
+        """
+        try:
+            return msgspec.json.decode(self.body, type=kind)
+        except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
+            raise UnavailableError(
+                f"{self.label} sent an answer that is not what its API returns "
+                f"(HTTP {self.status})",
+                status=self.status,
+            ) from exc
 
     def json(self) -> Any:
         """The body as JSON, or None when it is empty or not JSON (proxy HTML pages)."""
@@ -68,10 +99,25 @@ class Response:
         return self.body[:limit].decode("utf-8", "replace")
 
 
-#: Given a non-2xx response, return the error to raise, or None for the default mapping.
-Classifier = Callable[[Response], PlatformError | None]
+#: Given a non-accepted response and the time now (epoch seconds), the error to raise, or
+#: None for the default mapping. Every adapter's `api.classify` has this shape.
+Classifier = Callable[[Response, float], PlatformError | None]
 #: Extracts the platform's human-readable reason from an error response.
 ReasonFn = Callable[[Response], str | None]
+
+
+def chain(*classifiers: Classifier | None) -> Classifier:
+    """One classifier trying `classifiers` in order (the first answer wins)."""
+    rules = [c for c in classifiers if c is not None]
+
+    def classify(resp: Response, now: float) -> PlatformError | None:
+        for rule in rules:
+            error = rule(resp, now)
+            if error is not None:
+                return error
+        return None
+
+    return classify
 
 
 def parse_reset(value: str | None, now: float) -> float | None:
@@ -186,12 +232,16 @@ class HttpClient:
         *,
         reason: ReasonFn = default_reason,
         classify: Classifier | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> PlatformHttp:
-        return PlatformHttp(self, label, reason, classify)
+        return PlatformHttp(self, label, reason, classify, clock or self.clock)
 
 
 class PlatformHttp:
-    """Requests for one platform; raises typed `PlatformError`s."""
+    """Requests for one platform; raises typed `PlatformError`s.
+
+    `clock` is the adapter's (the time reset headers are counted from).
+    """
 
     def __init__(
         self,
@@ -199,11 +249,13 @@ class PlatformHttp:
         label: str,
         reason: ReasonFn,
         classify: Classifier | None,
+        clock: Callable[[], float],
     ) -> None:
         self.client = client
         self.label = label
         self.reason = reason
         self.classify = classify
+        self.clock = clock
 
     async def request(
         self,
@@ -222,11 +274,15 @@ class PlatformHttp:
 
         `url`: a string, or a `yarl.URL(..., encoded=True)` to send it byte for byte
         (percent-encoded URNs in paths, signed upload URLs).
+        `data`: a body, or a function building one: a stream or multipart body can be
+        sent only once, so a caller that may repeat the request passes the function.
         `ok`: statuses returned instead of raised (default: any 2xx).
         `safe_to_retry`: whether repeating this request cannot create a second
         post (default: true for GET/PUT/DELETE, false for POST/PATCH).
         """
         method = method.upper()
+        if callable(data):
+            data = data()
         if safe_to_retry is None:
             safe_to_retry = method in SAFE_METHODS
         body_json = msgspec.json.encode(json) if json is not None else None
@@ -250,7 +306,7 @@ class PlatformHttp:
                 allow_redirects=method in ("GET", "HEAD"),
             ) as raw:
                 body = await raw.read()
-                resp = Response(raw.status, raw.headers, body, str(raw.url))
+                resp = Response(raw.status, raw.headers, body, str(raw.url), self.label)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             if netguard.blocked(exc):
                 raise RejectedError(
@@ -288,20 +344,19 @@ class PlatformHttp:
 
     def error_for(self, resp: Response) -> PlatformError:
         """Map a non-accepted answer to a typed error (adapter classifier first)."""
+        now = self.clock()
         if self.classify is not None:
-            custom = self.classify(resp)
+            custom = self.classify(resp, now)
             if custom is not None:
                 return custom
         reason = self.reason(resp) or f"HTTP {resp.status}"
         status = resp.status
         if status == 401:
-            error = AuthExpiredError(
-                f"Token expired. Reconnect your {self.label} account.", status=status
-            )
+            error = expired(self.label, status=status)
             error.detail = self.reason(resp)
             return error
         if status == 429:
-            delay = retry_after(resp.headers, self.client.clock())
+            delay = retry_after(resp.headers, now)
             return RateLimitedError(
                 f"{self.label} rate limit reached: {reason}", retry_after=delay, status=status
             )
@@ -311,7 +366,7 @@ class PlatformHttp:
                 status=status,
                 # Only Retry-After: rate-limit reset headers on a 5xx describe the quota
                 # window, not when the server will be back.
-                retry_after=retry_after(resp.headers, self.client.clock(), ("retry-after",)),
+                retry_after=retry_after(resp.headers, now, ("retry-after",)),
             )
         return RejectedError(f"{self.label} rejected the post: {reason}", status=status)
 

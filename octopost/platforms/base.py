@@ -1,7 +1,7 @@
 """The Adapter protocol and its small value types. No I/O here.
 
-One adapter class per platform (`platforms/<id>.py`) implements `Adapter`. The
-publisher builds one adapter instance per (account, publish) with an `Account`
+One adapter class per platform (`platforms/<id>/__init__.py`) implements `Adapter`.
+The publisher builds one adapter instance per (account, publish) with an `Account`
 handle and the shared `Deps`, then calls `publish()`; the accounts service calls
 `verify()`; validation calls the class-level `check()`.
 """
@@ -13,14 +13,21 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 import msgspec
 
+from octopost.platforms._http import (
+    Classifier,
+    HttpClient,
+    PlatformHttp,
+    ReasonFn,
+    bounded_poll,
+    default_reason,
+)
 from octopost.platforms.errors import RejectedError
 
-if TYPE_CHECKING:
-    from octopost.platforms._http import HttpClient
+T = TypeVar("T")
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True):
@@ -31,6 +38,12 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     video: bool = True
     requires_media: bool = False
     requires_video: bool = False
+    #: images and a video may go together in one post
+    images_with_video: bool = True
+    #: images and video together, when a post holds several as a carousel (None: no such limit)
+    max_items: int | None = None
+    #: the longest alt text of an image (None: no limit Octopost knows of)
+    max_alt_text: int | None = None
     #: media come from public URLs the platform fetches itself (Threads, Instagram, ...)
     needs_public_media: bool = False
 
@@ -128,6 +141,31 @@ class Deps:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     clock: Callable[[], float] = time.time
 
+    def bind(
+        self, label: str, *, reason: ReasonFn = default_reason, classify: Classifier | None = None
+    ) -> PlatformHttp:
+        """Requests for one platform, its errors read by `reason` and `classify`."""
+        return self.http.bind(label, reason=reason, classify=classify, clock=self.clock)
+
+    async def poll(
+        self,
+        check: Callable[[], Awaitable[T | None]],
+        *,
+        label: str,
+        what: str = "processing",
+        timeout: float | None = None,
+    ) -> T:
+        """`check()` every `poll_interval` until it returns a value, for `poll_timeout` at most."""
+        result: T = await bounded_poll(
+            check,
+            interval=self.settings.poll_interval,
+            timeout=self.settings.poll_timeout if timeout is None else timeout,
+            sleep=self.sleep,
+            what=what,
+            label=label,
+        )
+        return result
+
 
 CredentialSaver = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -156,23 +194,6 @@ class Account:
         """Persist new credentials (atomically, before they are used) and adopt them."""
         await self.saver(credentials)
         self.credentials = credentials
-
-    async def refresh(
-        self,
-        stale: Mapping[str, Any],
-        refresh: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
-    ) -> dict[str, Any]:
-        """Refresh once: run `refresh(current)` unless another task already replaced `stale`.
-
-        `refresh` gets the current credentials and returns the complete new set; it
-        is stored before this returns, so a rotated refresh token is never lost.
-        """
-        async with self.lock:
-            if dict(self.credentials) != dict(stale):
-                return self.credentials
-            new = await refresh(dict(self.credentials))
-            await self.save_credentials(new)
-            return new
 
 
 @dataclass
@@ -208,6 +229,8 @@ class Adapter(Protocol):
     """Default limits (an account may narrow or widen them, see `current_limits`)."""
     default_settings: ClassVar[PlatformSettings]
     """Public endpoints and defaults; config `[platforms.<id>]` overrides them."""
+    options: ClassVar[type[Options]]
+    """What an account's `settings` may hold on this platform (unknown keys are refused)."""
 
     def __init__(self, account: Account, deps: Deps) -> None: ...
 
@@ -241,10 +264,34 @@ class Adapter(Protocol):
         ...
 
 
-def standard_checks(cls: type[Adapter], draft: Draft, limits: Limits) -> list[str]:
-    """The checks every platform shares: length by its own rule, media count and kind."""
+def _blank(text: str) -> bool:
+    return not text.strip()
+
+
+class Rules(Protocol):
+    """What the shared checks need of an adapter class."""
+
+    label: ClassVar[str]
+
+    @classmethod
+    def measure(cls, text: str) -> int: ...
+
+
+def standard_checks(
+    cls: type[Rules],
+    draft: Draft,
+    limits: Limits,
+    *,
+    length: int | None = None,
+    blank: Callable[[str], bool] = _blank,
+) -> list[str]:
+    """The checks every platform shares, by what its `limits` declare: the length by its
+    own rule (`length` when it depends on the limits), the media count and kind, that a
+    post has something in it (`blank`: what the platform takes for no text), alt text.
+    """
     problems: list[str] = []
-    length = cls.measure(draft.content)
+    if length is None:
+        length = cls.measure(draft.content)
     if length > limits.max_chars:
         problems.append(
             f"Content is {length} characters as {cls.label} counts them; the limit is {limits.max_chars}."
@@ -261,7 +308,44 @@ def standard_checks(cls: type[Adapter], draft: Draft, limits: Limits) -> list[st
         problems.append(f"{cls.label} needs a video.")
     elif limits.requires_media and draft.video is None and not draft.images:
         problems.append(f"{cls.label} needs an image or a video.")
+    elif blank(draft.content) and draft.video is None and not draft.images:
+        problems.append(f"{cls.label} needs text, images or a video.")
+    items = len(draft.images) + (draft.video is not None)
+    if limits.max_items is not None and items > limits.max_items:
+        article = "An" if cls.label[:1] in "AEIOU" else "A"
+        problems.append(
+            f"{article} {cls.label} carousel holds at most {limits.max_items} items; "
+            f"the post has {items}."
+        )
+    if draft.images and draft.video is not None and not limits.images_with_video:
+        problems.append(
+            f"{cls.label} cannot combine images with a video: "
+            "a post carries images or one video, not both."
+        )
+    for number, image in enumerate(draft.images, 1):
+        alt = image.alt_text or ""
+        if limits.max_alt_text is not None and len(alt) > limits.max_alt_text:
+            problems.append(
+                f"Alt text of image {number} is {len(alt)} characters; "
+                f"{cls.label} allows {limits.max_alt_text}."
+            )
     return problems
+
+
+class Options(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Base of every adapter's `Options`: what an account's `settings` may hold.
+
+    Unknown keys are refused, so a typo in account settings is an error on every
+    platform instead of an option silently not taken.
+    """
+
+    @classmethod
+    def of(cls, settings: Mapping[str, Any] | None, label: str) -> Self:
+        """The options in an account's `settings`; bad input is a rejection."""
+        try:
+            return msgspec.convert(dict(settings or {}), cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise RejectedError(f"Invalid {label} account settings: {exc}") from exc
 
 
 StructT = TypeVar("StructT", bound=msgspec.Struct)
@@ -273,3 +357,34 @@ def decode_credentials(kind: type[StructT], raw: Mapping[str, Any], label: str) 
         return msgspec.convert(dict(raw), kind, strict=False)
     except msgspec.ValidationError as exc:
         raise RejectedError(f"Invalid {label} credentials: {exc}") from exc
+
+
+class BaseAdapter:
+    """What every adapter writes the same way, written once (one level, no I/O): its
+    account and shared services, its declared limits, the shared checks.
+
+    An adapter subclasses this, declares the `Adapter` class attributes and builds its
+    client (`self.api`) and media helper (`self.media`) in `__init__`.
+    """
+
+    platform: ClassVar[str]
+    label: ClassVar[str]
+    limits: ClassVar[Limits]
+    default_settings: ClassVar[PlatformSettings]
+    options: ClassVar[type[Options]]
+
+    def __init__(self, account: Account, deps: Deps) -> None:
+        self.account = account
+        self.deps = deps
+
+    @classmethod
+    def check(cls, draft: Draft, limits: Limits) -> list[str]:
+        return standard_checks(cls, draft, limits)
+
+    @classmethod
+    def measure(cls, text: str) -> int:
+        """Code points, for platforms that document no other unit."""
+        return len(text)
+
+    async def current_limits(self) -> Limits:
+        return self.limits

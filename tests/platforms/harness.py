@@ -25,18 +25,26 @@ def fake_class(platform: str) -> type[FakePlatform]:
 
 
 class VirtualTime:
-    """The adapter's clock and sleep: a sleep moves the clock on at once (no wall time)."""
+    """The adapter's clock and sleep: a sleep moves the clock on at once (no wall time).
+
+    Between sleeps the clock is the wall clock, so reset times a fake computes from its
+    own clock read the same to the adapter (until the adapter has slept).
+    """
 
     def __init__(self) -> None:
-        self.now = time.time()
+        self.skipped = 0.0
         self.slept: list[float] = []
+
+    @property
+    def now(self) -> float:
+        return time.time() + self.skipped
 
     def clock(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
-        self.now += max(0.0, seconds)
+        self.skipped += max(0.0, seconds)
 
 
 @dataclass

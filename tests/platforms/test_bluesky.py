@@ -20,16 +20,11 @@ import pytest
 
 from octopost.platforms._files import parse_open_graph
 from octopost.platforms._http import Response
+from octopost.platforms._text import graphemes, utf8_length
 from octopost.platforms.base import Account, Draft, ImageRef, Published, VideoRef
 from octopost.platforms.bluesky import BlueskyAdapter
 from octopost.platforms.bluesky.api import classify, new_tid, post_url
-from octopost.platforms.bluesky.text import (
-    detect,
-    graphemes,
-    string_problems,
-    to_record_facets,
-    utf8_length,
-)
+from octopost.platforms.bluesky.text import detect, string_problems, to_record_facets
 from octopost.platforms.errors import (
     AuthExpiredError,
     MediaError,
@@ -149,7 +144,7 @@ async def test_missing_credential_fields_are_rejected() -> None:
 async def test_bad_settings_fail_the_connect() -> None:
     async with bluesky(verify=False) as r:
         r.account.settings = {"link_cards": True}
-        with pytest.raises(RejectedError, match="Invalid Bluesky settings"):
+        with pytest.raises(RejectedError, match="Invalid Bluesky account settings"):
             await r.adapter.verify()
 
 
@@ -887,19 +882,23 @@ def _response(status: int, body: dict[str, Any], url: str = "https://pds/xrpc/x.
 
 
 def test_classify_xrpc_quirks() -> None:
-    expired = classify(_response(400, {"error": "ExpiredToken", "message": "Token has expired"}))
+    expired = classify(
+        _response(400, {"error": "ExpiredToken", "message": "Token has expired"}), 0.0
+    )
     assert isinstance(expired, AuthExpiredError) and expired.message == SEED_AUTH
-    assert isinstance(classify(_response(400, {"error": "InvalidToken"})), AuthExpiredError)
-    assert isinstance(classify(_response(413, {"error": "PayloadTooLarge"})), MediaError)
-    assert isinstance(classify(_response(400, {"error": "BlobNotFound"})), MediaError)
+    assert isinstance(classify(_response(400, {"error": "InvalidToken"}), 0.0), AuthExpiredError)
+    assert isinstance(classify(_response(413, {"error": "PayloadTooLarge"}), 0.0), MediaError)
+    assert isinstance(classify(_response(400, {"error": "BlobNotFound"}), 0.0), MediaError)
     taken = classify(
-        _response(401, {"error": "AccountTakedown", "message": "Account has been taken down"})
+        _response(401, {"error": "AccountTakedown", "message": "Account has been taken down"}), 0.0
     )
     assert isinstance(taken, AuthExpiredError) and "taken down" in taken.message
-    missing = classify(_response(501, {"error": "MethodNotImplemented"}, "https://pds/xrpc/a.b.c"))
+    missing = classify(
+        _response(501, {"error": "MethodNotImplemented"}, "https://pds/xrpc/a.b.c"), 0.0
+    )
     assert isinstance(missing, RejectedError) and "does not implement a.b.c" in missing.message
-    assert classify(_response(400, {"error": "InvalidRequest", "message": "bad"})) is None
-    assert classify(_response(502, {"error": "UpstreamFailure"})) is None
+    assert classify(_response(400, {"error": "InvalidRequest", "message": "bad"}), 0.0) is None
+    assert classify(_response(502, {"error": "UpstreamFailure"}), 0.0) is None
 
 
 async def test_fake_checks_tokens() -> None:

@@ -156,3 +156,22 @@ async def test_late_listed_lost_answer_is_found_not_sent_again(
             found = await adapter.publish(draft, job)
         assert len(fake.posts) == 1
         assert found.post_id == fake.posts[0]["id"]
+
+
+async def test_an_unknown_option_is_refused_before_any_request(
+    platform: str, media_server: MediaServer
+) -> None:
+    """Account settings are the adapter's `Options`: a typo is an error, never ignored."""
+    async with fake_class(platform)() as fake, rig(platform, fake) as r:
+        r.account.settings = {"no_such_option": True}
+        sent = len(fake.requests)
+        for step in (
+            r.adapter.verify(),
+            r.adapter.publish(sample_draft(fake.contract_media, media_server), r.job()),
+        ):
+            with pytest.raises(RejectedError) as info:
+                await step
+            assert "account settings" in info.value.message
+            assert "no_such_option" in info.value.message
+        assert len(fake.requests) == sent
+        assert fake.posts == []

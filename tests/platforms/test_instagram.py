@@ -22,7 +22,9 @@ from octopost.platforms.errors import (
     RejectedError,
     UnavailableError,
 )
-from octopost.platforms.instagram import InstagramAdapter, _classify, hashtags, mentions
+from octopost.platforms.instagram import InstagramAdapter
+from octopost.platforms.instagram.api import classify
+from octopost.platforms.instagram.text import hashtags, mentions
 from tests.fakes._meta_graph import DAY
 from tests.fakes.instagram import Fake
 from tests.fakes.media import MediaServer
@@ -143,7 +145,7 @@ async def test_facebook_login_variant_needs_the_account_id() -> None:
             pages=Fetcher(allow_private=False, max_bytes=1),
         )
         adapter = InstagramAdapter(Account("a", "instagram", {"access_token": "EAAB"}), deps)
-        assert adapter.graph.api.refresh_grant is None  # Page tokens are not refreshed here
+        assert adapter.api.refresh_grant is None  # Page tokens are not refreshed here
         with pytest.raises(RejectedError) as info:
             await adapter.verify()
         assert "user_id" in info.value.message
@@ -276,7 +278,7 @@ async def test_spent_quota_waits_until_a_slot_frees(media_server: MediaServer) -
 
 def test_publishing_limit_answer_is_rate_limited() -> None:
     body = {"error": {"message": "Limit", "code": 9, "error_subcode": 2207042}}
-    error = _classify(Response(400, {}, json.dumps(body).encode(), "u"))
+    error = classify(Response(400, {}, json.dumps(body).encode(), "u"), 0.0)
     assert isinstance(error, RateLimitedError)
 
 

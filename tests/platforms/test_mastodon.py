@@ -189,8 +189,9 @@ def test_check_media_rules() -> None:
         images=(ImageRef("https://e.example/a.jpg"),),
         video=VideoRef("https://e.example/v.mp4"),
     )
-    assert "Mastodon cannot combine a video with images in one post." in MastodonAdapter.check(
-        mixed, limits
+    assert (
+        "Mastodon cannot combine images with a video: a post carries images or one video, not both."
+        in MastodonAdapter.check(mixed, limits)
     )
     five = Draft("x", images=tuple(ImageRef(f"https://e.example/{i}.jpg") for i in range(5)))
     assert MastodonAdapter.check(five, limits) == [

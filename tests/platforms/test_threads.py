@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from octopost.platforms._graph.errors import classifier
+from octopost.platforms._graph.errors import classify as graph_classify
 from octopost.platforms._http import Response
 from octopost.platforms.base import Draft, ImageRef, VideoRef
 from octopost.platforms.errors import (
@@ -21,7 +21,8 @@ from octopost.platforms.errors import (
     RejectedError,
     UnavailableError,
 )
-from octopost.platforms.threads import ThreadsAdapter, threads_length, unique_links
+from octopost.platforms.threads import ThreadsAdapter
+from octopost.platforms.threads.text import threads_length, unique_links
 from tests.fakes._meta_graph import DAY
 from tests.fakes.media import MediaServer
 from tests.fakes.threads import Fake, meta_length
@@ -102,7 +103,7 @@ def test_links_are_counted_once_each() -> None:
 
 
 def test_check_media_rules(media_server: MediaServer) -> None:
-    assert ThreadsAdapter.check(Draft(""), LIMITS) == ["Threads needs text, an image or a video."]
+    assert ThreadsAdapter.check(Draft(""), LIMITS) == ["Threads needs text, images or a video."]
     assert not ThreadsAdapter.check(Draft("", images=images(media_server, 1)), LIMITS)
     many = tuple(ImageRef(media_server.at("image.jpg")) for _ in range(20))
     assert not ThreadsAdapter.check(Draft("x", images=many), LIMITS)
@@ -422,7 +423,9 @@ async def test_link_limit_answer_from_threads(media_server: MediaServer) -> None
 
 
 def test_string_and_numeric_graph_codes() -> None:
-    classify = classifier("Threads")
+    def classify(resp: Response) -> object:
+        return graph_classify(resp, 0.0)
+
     body = {"error": {"message": "Invalid parameter", "code": "THREADS_API__LINK_LIMIT_EXCEEDED"}}
     assert isinstance(classify(Response(400, {}, json.dumps(body).encode(), "u")), RejectedError)
     spam = {"error": {"message": "Blocked", "code": 4, "error_subcode": 2207051}}

@@ -23,7 +23,8 @@ from octopost.platforms.errors import (
     RejectedError,
     UnavailableError,
 )
-from octopost.platforms.tiktok import TiktokAdapter, chunk_plan, chunk_ranges
+from octopost.platforms.tiktok import TiktokAdapter
+from octopost.platforms.tiktok.media import chunk_plan, chunk_ranges
 from tests.fakes.media import MP4, MediaServer
 from tests.fakes.tiktok import PRIVATE_OPTIONS, Fake
 from tests.platforms.harness import Rig, rig
@@ -434,7 +435,7 @@ async def test_two_concurrent_publishes_refresh_once(media_server: MediaServer, 
 async def test_refused_refresh_is_auth_expired(media_server: MediaServer) -> None:
     async with tiktok() as (fake, r):
         stale = r.account.credentials["refresh_token"]
-        await r.adapter.api.refresh(dict(r.account.credentials))  # rotates
+        await r.adapter.api.keeper.refresh(dict(r.account.credentials))  # rotates
         r.account.credentials = {**r.account.credentials, "refresh_token": stale, "expires_at": 0}
         with pytest.raises(AuthExpiredError) as info:
             await r.adapter.publish(video(media_server), r.job())

@@ -2,7 +2,7 @@
 
 Vectors: tests/data/twitter-emoji.json, measured with npm `twitter-text` 3.1.0 (X's web
 library) and with the Java library's emoji regex on the JDK (X's server library); see
-`octopost/platforms/_twitter_text.py` for the evidence, class by class.
+`octopost/platforms/twitter/text.py` for the evidence, class by class.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ from octopost.platforms.errors import (
     UnavailableError,
 )
 from octopost.platforms.youtube import YoutubeAdapter
-from octopost.platforms.youtube.api import until_midnight_pacific, video_title
+from octopost.platforms.youtube.api import until_midnight_pacific
+from octopost.platforms.youtube.text import video_title
 from tests.fakes.media import JPEG, MP4, MediaServer
 from tests.fakes.youtube import Fake
 from tests.platforms.harness import Rig, rig

@@ -17,24 +17,24 @@ container can be published only once (afterwards its status is PUBLISHED), so a
 repeat can never become a second post. A lost answer to step 3 is settled by the
 container's status before anything is sent again.
 
-Calls and token upkeep: `_meta_session.py`.
+Calls and token upkeep: `session.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from octopost.platforms._graph.errors import describe, graph_error
-from octopost.platforms._graph.session import DAY, GraphApi, GraphSession, IdAnswer, decode
-from octopost.platforms._http import Classifier, Response, bounded_poll
-from octopost.platforms.base import Account, Deps, Published, PublishJob
+from octopost.platforms._graph.session import DAY, GraphSession, IdAnswer
+from octopost.platforms._http import Response
+from octopost.platforms._text import parse_timestamp
+from octopost.platforms.base import Published, PublishJob
 from octopost.platforms.errors import (
     MediaError,
     OutcomeUnknownError,
@@ -58,6 +58,23 @@ IN_PROGRESS, FINISHED, PUBLISHED, ERROR, EXPIRED = (
 )
 #: Instagram: 2207027 not ready, 2207008 media builder expired, 2207020 container expired.
 RETRY_LATER_SUBCODES = frozenset({2207008, 2207020, 2207027})
+
+
+@dataclass(frozen=True)
+class Flow:
+    """The differences between Threads and Instagram in the shared flow."""
+
+    #: POST: create a container; GET: the account's posts, newest first
+    create_edge: str
+    publish_edge: str
+    quota_edge: str
+    #: container fields to read, the one holding the state, the one explaining ERROR
+    status_fields: str
+    status_key: str
+    error_key: str
+    #: the post text field in media listings ("text" / "caption")
+    text_field: str
+    profile_url: Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -100,30 +117,17 @@ class _Expired(Exception):
     """A container expired before it was published: build the post again."""
 
 
-def parse_time(value: str) -> float | None:
-    """Meta timestamps: `2026-01-05T12:05:00+0000`."""
-    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"):
-        try:
-            return datetime.strptime(value, fmt).timestamp()
-        except ValueError:
-            continue
+def classify(resp: Response, now: float) -> PlatformError | None:
+    """Answers of the publish step that mean "try again later" (run before the platform's
+    rules and the Graph table)."""
+    err = graph_error(resp)
+    if err is not None and (err.number == 9007 or err.error_subcode in RETRY_LATER_SUBCODES):
+        # "Media ID is not available": the container is not ready (or expired and
+        # must be rebuilt); a retried publish() polls it again first.
+        return UnavailableError(
+            f"{resp.label} is not ready to publish: {describe(err)}", status=resp.status
+        )
     return None
-
-
-def _container_rules(label: str, extra: Classifier | None) -> Classifier:
-    """Answers of the publish step that mean "try again later", then the platform's rules."""
-
-    def classify(resp: Response) -> PlatformError | None:
-        err = graph_error(resp)
-        if err is not None and (err.number == 9007 or err.error_subcode in RETRY_LATER_SUBCODES):
-            # "Media ID is not available": the container is not ready (or expired and
-            # must be rebuilt); a retried publish() polls it again first.
-            return UnavailableError(
-                f"{label} is not ready to publish: {describe(err)}", status=resp.status
-            )
-        return extra(resp) if extra is not None else None
-
-    return classify
 
 
 def _fingerprint(params: Mapping[str, str]) -> str:
@@ -131,18 +135,19 @@ def _fingerprint(params: Mapping[str, str]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-class GraphPublisher:
-    """Publishing through one account's containers (one instance per adapter)."""
+class Containers:
+    """Publishing through one account's containers (one instance per adapter).
 
-    def __init__(
-        self, api: GraphApi, account: Account, deps: Deps, *, extra: Classifier | None = None
-    ) -> None:
-        self.api = api
-        self.account = account
-        self.deps = deps
-        self.label = api.label
-        self.session = GraphSession(api, account, deps, _container_rules(api.label, extra))
-        self.call = self.session.call
+    The adapter's session classifies with this module's `classify` first.
+    """
+
+    def __init__(self, flow: Flow, session: GraphSession) -> None:
+        self.flow = flow
+        self.session = session
+        self.account = session.account
+        self.deps = session.deps
+        self.label = session.label
+        self.call = session.call
 
     # -- publishing -----------------------------------------------------------------
     async def publish(self, plan: Plan, job: PublishJob) -> Published:
@@ -191,7 +196,7 @@ class GraphPublisher:
         try:
             resp = await self.call(
                 "POST",
-                f"{uid}/{self.api.publish_edge}",
+                f"{uid}/{self.flow.publish_edge}",
                 data={"creation_id": creation_id},
                 safe_to_retry=False,
             )
@@ -200,7 +205,7 @@ class GraphPublisher:
             if await self.status(creation_id) == PUBLISHED:
                 return await self._found(plan, job, uid, creation_id)
             raise
-        media_id = decode(resp, IdAnswer, self.label).id
+        media_id = resp.decode(IdAnswer).id
         await job.checkpoint(media_id=media_id)
         return await self._published(job, media_id)
 
@@ -214,44 +219,37 @@ class GraphPublisher:
         # A repeat after a lost answer leaves an unused container (they expire after
         # 24 h), never a post: safe to retry.
         resp = await self.call(
-            "POST", f"{uid}/{self.api.create_edge}", data=params, safe_to_retry=True
+            "POST", f"{uid}/{self.flow.create_edge}", data=params, safe_to_retry=True
         )
-        container_id = decode(resp, IdAnswer, self.label).id
+        container_id = resp.decode(IdAnswer).id
         containers[slot] = {"id": container_id, "src": fingerprint}
         await job.checkpoint(containers=containers)
         return container_id
 
     async def container_status(self, container_id: str) -> dict[str, Any]:
-        resp = await self.call("GET", container_id, params={"fields": self.api.status_fields})
+        resp = await self.call("GET", container_id, params={"fields": self.flow.status_fields})
         data = resp.json()
         return data if isinstance(data, dict) else {}
 
     async def status(self, container_id: str) -> str:
-        return str((await self.container_status(container_id)).get(self.api.status_key) or "")
+        return str((await self.container_status(container_id)).get(self.flow.status_key) or "")
 
     async def _wait(self, container_id: str) -> str:
         """Poll until FINISHED or PUBLISHED; ERROR -> MediaError, EXPIRED -> _Expired."""
 
         async def check() -> str | None:
             info = await self.container_status(container_id)
-            state = str(info.get(self.api.status_key) or "")
+            state = str(info.get(self.flow.status_key) or "")
             if state in (FINISHED, PUBLISHED):
                 return state
             if state == ERROR:
-                detail = str(info.get(self.api.error_key) or "").strip() or "unknown error"
+                detail = str(info.get(self.flow.error_key) or "").strip() or "unknown error"
                 raise MediaError(f"{self.label} could not process the media: {detail}")
             if state == EXPIRED:
                 raise _Expired(container_id)
             return None
 
-        result: str = await bounded_poll(
-            check,
-            interval=self.deps.settings.poll_interval,
-            timeout=self.deps.settings.poll_timeout,
-            sleep=self.deps.sleep,
-            what="media processing",
-            label=self.label,
-        )
+        result: str = await self.deps.poll(check, label=self.label, what="media processing")
         return result
 
     async def _published(self, job: PublishJob, media_id: str) -> Published:
@@ -262,7 +260,7 @@ class GraphPublisher:
             url = str((resp.json() or {}).get("permalink") or "")
         except PlatformError as exc:
             log.warning("%s permalink lookup for %s failed: %s", self.label, media_id, exc)
-        url = url or self.api.profile_url(self.account.username or "")
+        url = url or self.flow.profile_url(self.account.username or "")
         await job.checkpoint(post_url=url)
         return Published(media_id, url)
 
@@ -289,15 +287,15 @@ class GraphPublisher:
 
     async def _match(self, plan: Plan, job: PublishJob, uid: str) -> _Media | None:
         """The earliest post since the publish call whose text equals the draft's."""
-        fields = f"id,timestamp,permalink,{self.api.text_field}"
+        fields = f"id,timestamp,permalink,{self.flow.text_field}"
         resp = await self.call(
-            "GET", f"{uid}/{self.api.create_edge}", params={"fields": fields, "limit": "25"}
+            "GET", f"{uid}/{self.flow.create_edge}", params={"fields": fields, "limit": "25"}
         )
         since = float(job.state.get("publish_sent_at") or 0) - MATCH_SLACK
         wanted = plan.text.strip()
         best: tuple[float, _Media] | None = None
-        for media in decode(resp, _MediaList, self.label).data:
-            when = parse_time(media.timestamp)
+        for media in resp.decode(_MediaList).data:
+            when = parse_timestamp(media.timestamp)
             if when is None or when < since:
                 continue
             if (media.text or media.caption).strip() != wanted:
@@ -314,9 +312,9 @@ class GraphPublisher:
         """
         try:
             resp = await self.call(
-                "GET", f"{uid}/{self.api.quota_edge}", params={"fields": "quota_usage,config"}
+                "GET", f"{uid}/{self.flow.quota_edge}", params={"fields": "quota_usage,config"}
             )
-            quotas = decode(resp, _QuotaList, self.label).data
+            quotas = resp.decode(_QuotaList).data
         except (RejectedError, UnavailableError) as exc:
             log.warning("%s publishing quota could not be read: %s", self.label, exc)
             return
@@ -347,16 +345,16 @@ class GraphPublisher:
         try:
             resp = await self.call(
                 "GET",
-                f"{uid}/{self.api.create_edge}",
+                f"{uid}/{self.flow.create_edge}",
                 params={"fields": "id,timestamp", "limit": str(min(100, max(used, 25)))},
             )
-            listed = decode(resp, _MediaList, self.label).data
+            listed = resp.decode(_MediaList).data
         except PlatformError:
             return window
         stamps = sorted(
             (
                 t
-                for t in (parse_time(m.timestamp) for m in listed)
+                for t in (parse_timestamp(m.timestamp) for m in listed)
                 if t is not None and t > now - window
             ),
             reverse=True,

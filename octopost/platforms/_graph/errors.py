@@ -14,21 +14,19 @@ Every Meta API answers errors with the same envelope
 Throttling carries its wait in `X-Business-Use-Case-Usage`
 (`estimated_time_to_regain_access`, in minutes) rather than a Retry-After header.
 
-Usage: `http = deps.http.bind(label, reason=reason, classify=classifier(label))`,
-optionally with `extra=` for a platform's own rules (run first).
+Usage: `deps.bind(label, reason=reason, classify=chain(platform_rules, classify))`: a
+platform's own rules first, then this table (`session.GraphSession` does that).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
-from octopost.platforms._http import Classifier, Response, retry_after
+from octopost.platforms._http import Response, expired, retry_after
 from octopost.platforms.errors import (
-    AuthExpiredError,
     DuplicateError,
     MediaError,
     PlatformError,
@@ -152,50 +150,36 @@ def regain_after(headers: Mapping[str, str], now: float) -> float | None:
     return retry_after(headers, now)
 
 
-def classifier(
-    label: str,
-    *,
-    extra: Classifier | None = None,
-    clock: Callable[[], float] = time.time,
-) -> Classifier:
-    """`classify=` for `HttpClient.bind`: Graph error codes to typed errors.
+def classify(resp: Response, now: float) -> PlatformError | None:
+    """Graph error codes to typed errors, for the platform `resp.label` names.
 
     Non-Graph bodies (proxy pages, empty answers) fall through to the HTTP status
-    mapping in `_http.py`. `extra` runs first for a platform's own rules.
+    mapping in `_http.py`.
     """
-
-    def classify(resp: Response) -> PlatformError | None:
-        if extra is not None:
-            custom = extra(resp)
-            if custom is not None:
-                return custom
-        err = graph_error(resp)
-        if err is None:
-            return None
-        code, sub, status = err.number, err.error_subcode, resp.status
-        text = describe(err)
-        if code in AUTH_CODES or code in PERMISSION_CODES or status == 401:
-            return AuthExpiredError(
-                f"Token expired. Reconnect your {label} account.", status=status
-            )
-        if sub in PERMANENT_SUBCODES:
-            return RejectedError(f"{label} refused the post: {text}", status=status)
-        if code in THROTTLE_CODES or status == 429:
-            return RateLimitedError(
-                f"{label} rate limit reached: {text}",
-                retry_after=regain_after(resp.headers, clock()),
-                status=status,
-            )
-        if code in TRANSIENT_CODES or err.is_transient or status >= 500:
-            return UnavailableError(
-                f"{label} is unavailable: {text}",
-                status=status,
-                retry_after=regain_after(resp.headers, clock()),
-            )
-        if code in DUPLICATE_CODES:
-            return DuplicateError(f"{label} refused a duplicate post: {text}", status=status)
-        if code in MEDIA_CODES or sub in MEDIA_SUBCODES:
-            return MediaError(f"{label} refused the media: {text}", status=status)
-        return RejectedError(f"{label} rejected the post: {text}", status=status)
-
-    return classify
+    err = graph_error(resp)
+    if err is None:
+        return None
+    label = resp.label
+    code, sub, status = err.number, err.error_subcode, resp.status
+    text = describe(err)
+    if code in AUTH_CODES or code in PERMISSION_CODES or status == 401:
+        return expired(label, status=status)
+    if sub in PERMANENT_SUBCODES:
+        return RejectedError(f"{label} refused the post: {text}", status=status)
+    if code in THROTTLE_CODES or status == 429:
+        return RateLimitedError(
+            f"{label} rate limit reached: {text}",
+            retry_after=regain_after(resp.headers, now),
+            status=status,
+        )
+    if code in TRANSIENT_CODES or err.is_transient or status >= 500:
+        return UnavailableError(
+            f"{label} is unavailable: {text}",
+            status=status,
+            retry_after=regain_after(resp.headers, now),
+        )
+    if code in DUPLICATE_CODES:
+        return DuplicateError(f"{label} refused a duplicate post: {text}", status=status)
+    if code in MEDIA_CODES or sub in MEDIA_SUBCODES:
+        return MediaError(f"{label} refused the media: {text}", status=status)
+    return RejectedError(f"{label} rejected the post: {text}", status=status)

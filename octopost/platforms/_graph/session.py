@@ -1,30 +1,33 @@
-"""Threads and Instagram: one account's Graph calls and its long-lived token.
+"""One account's calls to a Meta Graph host, for Facebook, Instagram and Threads.
 
-Tokens live 60 days and can be refreshed while unexpired and at least 24 h old
-(`GET /refresh_access_token?grant_type=th_refresh_token|ig_refresh_token`, docs:
-developers.facebook.com/docs/threads/get-started/long-lived-tokens,
+How the token travels is the one difference in the calls themselves (`authorize`): in
+the query, as in Meta's Threads and Instagram examples (the default), or for Facebook
+Page tokens in an Authorization header with an `appsecret_proof`.
+
+Threads and Instagram (Instagram Login) tokens live 60 days and can be refreshed while
+unexpired and at least 24 h old (`GET /refresh_access_token?grant_type=th_refresh_token|
+ig_refresh_token`, docs: developers.facebook.com/docs/threads/get-started/long-lived-tokens,
 developers.facebook.com/documentation/instagram-platform/reference/refresh_access_token).
-They are refreshed in the last `REFRESH_WINDOW` before expiry, and once after an
-expired-token answer, through `Account.refresh` (one refresh per account at a time).
+They are refreshed in the last `REFRESH_WINDOW` before expiry (`refresh_if_due`), and once
+after an expired-token answer (`_oauth.TokenKeeper`), one refresh per account at a time.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 
-from octopost.platforms._graph.errors import classifier, reason
-from octopost.platforms._http import Classifier, Response
+from octopost.platforms._graph.errors import classify as graph_classify
+from octopost.platforms._graph.errors import reason
+from octopost.platforms._http import Classifier, Response, chain, expired
+from octopost.platforms._oauth import TokenKeeper, refresh_once
 from octopost.platforms.base import Account, Deps, decode_credentials
 from octopost.platforms.errors import AuthExpiredError, RejectedError, UnavailableError
 
 log = logging.getLogger("octopost.platforms")
-
-T = TypeVar("T")
 
 DAY = 86400.0
 #: A long-lived token lives 60 days from issue or refresh.
@@ -33,6 +36,9 @@ TOKEN_LIFETIME = 60 * DAY
 REFRESH_WINDOW = 7 * DAY
 #: ...and is at least this old (Meta refuses younger tokens).
 MIN_REFRESH_AGE = DAY
+
+#: credentials -> (headers, query parameters) that carry the token
+Authorize = Callable[[Mapping[str, Any]], tuple[dict[str, str], dict[str, str]]]
 
 
 class GraphCredentials(msgspec.Struct):
@@ -47,28 +53,6 @@ class GraphCredentials(msgspec.Struct):
     issued_at: float = 0.0
 
 
-@dataclass(frozen=True)
-class GraphApi:
-    """The differences between Threads and Instagram in the shared flow."""
-
-    label: str
-    #: POST: create a container; GET: the account's posts, newest first
-    create_edge: str
-    publish_edge: str
-    quota_edge: str
-    #: container fields to read, the one holding the state, the one explaining ERROR
-    status_fields: str
-    status_key: str
-    error_key: str
-    #: the post text field in media listings ("text" / "caption")
-    text_field: str
-    #: `grant_type` of /refresh_access_token; None when the token cannot be refreshed
-    refresh_grant: str | None
-    profile_url: Callable[[str], str]
-    #: the /me field holding the id used in paths (Instagram: `user_id`, not the app-scoped `id`)
-    user_id_field: str = "id"
-
-
 class IdAnswer(msgspec.Struct):
     id: str
 
@@ -78,41 +62,48 @@ class _Token(msgspec.Struct):
     expires_in: float | None = None
 
 
-def decode(resp: Response, kind: type[T], label: str) -> T:
-    try:
-        return msgspec.json.decode(resp.body, type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise UnavailableError(
-            f"{label} sent an answer that is not what its API returns (HTTP {resp.status})",
-            status=resp.status,
-        ) from exc
+def _no_expiry(_: Mapping[str, Any]) -> float | None:
+    return None  # `refresh_if_due` keeps the 60-day token alive; a refusal refreshes once
 
 
 class GraphSession:
-    """One account's calls to a Meta Graph host, with its token kept fresh."""
+    """One account's Graph calls; `classify` holds the platform's own rules (run first)."""
 
-    def __init__(self, api: GraphApi, account: Account, deps: Deps, classify: Classifier) -> None:
-        self.api = api
+    def __init__(
+        self,
+        label: str,
+        account: Account,
+        deps: Deps,
+        *,
+        classify: Classifier | None = None,
+        authorize: Authorize | None = None,
+        refresh_grant: str | None = None,
+        user_id_field: str = "id",
+    ) -> None:
+        self.label = label
         self.account = account
         self.deps = deps
-        self.label = api.label
-        self.http = deps.http.bind(
-            api.label,
-            reason=reason,
-            classify=classifier(api.label, extra=classify, clock=deps.clock),
+        self.authorize = authorize or self._token_in_query
+        #: `grant_type` of /refresh_access_token; None when the token cannot be refreshed
+        self.refresh_grant = refresh_grant
+        #: the /me field holding the id used in paths (Instagram: `user_id`, not the app-scoped `id`)
+        self.user_id_field = user_id_field
+        self.http = deps.bind(label, reason=reason, classify=chain(classify, graph_classify))
+        self.keeper = TokenKeeper(
+            account,
+            deps.clock,
+            self._exchange,
+            expires_at=_no_expiry,
+            can_refresh=lambda _: refresh_grant is not None,
         )
 
-    # -- plumbing ---------------------------------------------------------------
-    def credentials(self) -> GraphCredentials:
-        creds = decode_credentials(GraphCredentials, self.account.credentials, self.label)
-        if not creds.access_token.strip():
-            raise RejectedError(f"Invalid {self.label} credentials: access_token is empty")
-        return creds
-
-    def url(self, path: str) -> str:
+    def url(self, path: str, *, upload: bool = False) -> str:
+        """The versioned URL of `path`, on the upload host when `upload` (Facebook video)."""
         settings = self.deps.settings
+        base = settings.upload_url if upload and settings.upload_url else settings.base_url
         version = settings.api_version.strip("/")
-        return f"{settings.base_url}/{version}/{path}" if version else f"{settings.base_url}/{path}"
+        base = base.rstrip("/")
+        return f"{base}/{version}/{path}" if version else f"{base}/{path}"
 
     async def call(
         self,
@@ -122,51 +113,49 @@ class GraphSession:
         params: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
         safe_to_retry: bool | None = None,
+        ok: tuple[int, ...] | None = None,
+        timeout: float | None = None,
+        upload: bool = False,
     ) -> Response:
         """One Graph call with the account's token; after an expired-token answer, refresh
         once and repeat (Meta refused the first call, so repeating cannot duplicate it)."""
-        stale = dict(self.account.credentials)
-        try:
-            return await self._send(method, path, params, data, safe_to_retry)
-        except AuthExpiredError as exc:
-            if self.api.refresh_grant is None:
-                raise
-            try:
-                await self.account.refresh(stale, self._refreshed)
-            except (RejectedError, UnavailableError):
-                raise exc from None
-            return await self._send(method, path, params, data, safe_to_retry)
 
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str] | None,
-        data: Mapping[str, str] | None,
-        safe_to_retry: bool | None,
-    ) -> Response:
-        # The token goes in the query, as in all of Meta's examples (Bearer headers
-        # are accepted too, but only third-party SDKs document them for Threads).
-        query = {**(params or {}), "access_token": self.credentials().access_token.strip()}
-        return await self.http.request(
-            method,
-            self.url(path),
-            params=query,
-            data=dict(data) if data else None,
-            safe_to_retry=safe_to_retry,
-        )
+        async def attempt(creds: dict[str, Any]) -> Response:
+            headers, query = self.authorize(creds)
+            return await self.http.request(
+                method,
+                self.url(path, upload=upload),
+                headers=headers or None,
+                params={**(params or {}), **query} or None,
+                data=dict(data) if data else None,
+                safe_to_retry=safe_to_retry,
+                ok=ok,
+                timeout=timeout,
+            )
 
-    # -- tokens -------------------------------------------------------------------
+        return await self.keeper.send(attempt)
+
+    # -- user tokens (Threads, Instagram) -----------------------------------------------
+    def credentials(self, raw: Mapping[str, Any] | None = None) -> GraphCredentials:
+        creds = decode_credentials(GraphCredentials, raw or self.account.credentials, self.label)
+        if not creds.access_token.strip():
+            raise RejectedError(f"Invalid {self.label} credentials: access_token is empty")
+        return creds
+
+    def _token_in_query(self, raw: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+        """The token in the query, as in all of Meta's Threads and Instagram examples (Bearer
+        headers are accepted too, but only third-party SDKs document them for Threads)."""
+        return {}, {"access_token": self.credentials(raw).access_token.strip()}
+
     async def _refreshed(self, current: dict[str, Any]) -> dict[str, Any]:
         """The complete new credentials after `GET /refresh_access_token` (unversioned)."""
         creds = decode_credentials(GraphCredentials, current, self.label)
-        assert self.api.refresh_grant is not None
         resp = await self.http.request(
             "GET",
             f"{self.deps.settings.base_url}/refresh_access_token",
-            params={"grant_type": self.api.refresh_grant, "access_token": creds.access_token},
+            params={"grant_type": self.refresh_grant or "", "access_token": creds.access_token},
         )
-        token = decode(resp, _Token, self.label)
+        token = resp.decode(_Token)
         now = self.deps.clock()
         return {
             **current,
@@ -174,6 +163,13 @@ class GraphSession:
             "expires_at": now + (token.expires_in or TOKEN_LIFETIME),
             "issued_at": now,
         }
+
+    async def _exchange(self, current: dict[str, Any]) -> dict[str, Any]:
+        """After a refused call: a refresh that fails for any reason means reconnecting."""
+        try:
+            return await self._refreshed(current)
+        except (RejectedError, UnavailableError) as exc:
+            raise expired(self.label) from exc
 
     async def refresh_if_due(self) -> None:
         """Refresh a token that expires within REFRESH_WINDOW (and is old enough).
@@ -183,7 +179,7 @@ class GraphSession:
         fresh (expiring 60 days from now). A refresh that fails for any reason but an
         invalid token leaves the current token in use.
         """
-        if self.api.refresh_grant is None:
+        if self.refresh_grant is None:
             return
         creds = self.credentials()
         now = self.deps.clock()
@@ -201,7 +197,7 @@ class GraphSession:
                 return {**current, "expires_at": now + TOKEN_LIFETIME, "issued_at": now}
 
         try:
-            await self.account.refresh(dict(self.account.credentials), refresh)
+            await refresh_once(self.account, dict(self.account.credentials), refresh)
         except (RejectedError, UnavailableError) as exc:
             log.warning("%s token refresh failed (%s); using the current token", self.label, exc)
 
@@ -222,8 +218,8 @@ class GraphSession:
         creds = self.credentials()
         if creds.user_id:
             return creds.user_id
-        me = await self.me(self.api.user_id_field)
-        user_id = str(me.get(self.api.user_id_field) or me.get("id") or "")
+        me = await self.me(self.user_id_field)
+        user_id = str(me.get(self.user_id_field) or me.get("id") or "")
         if not user_id:
             raise UnavailableError(f"{self.label} did not say which account the token belongs to")
         await self.adopt_user_id(user_id)

@@ -3,10 +3,10 @@
 Docs: https://docs.bsky.app/docs/advanced-guides/posts (records, facets, embeds).
 
 - Session: handle/email/DID + app password, cached in the credentials and renewed by
-  refreshSession (`_bluesky_api.py`); login happens once, not per post.
+  refreshSession (`api.py`); login happens once, not per post.
 - Text: plain text plus facets with UTF-8 byte offsets for links, mentions (handles resolved
-  to DIDs) and hashtags, detected as the official app does (`_bluesky_richtext.py`).
-- Media (`_bluesky_media.py`): up to 4 images as blobs, or one video through the video
+  to DIDs) and hashtags, detected as the official app does (`text.py`).
+- Media (`media.py`): up to 4 images as blobs, or one video through the video
   service; a post with a link and no media gets a link card from the page's Open Graph tags.
 - No idempotency header exists, so we choose the record key: a TID generated once and
   checkpointed before the first create. A repeated create with that key can never make a
@@ -19,15 +19,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import msgspec
-
 from octopost.language import normalize_language
+from octopost.platforms._text import graphemes, utf8_length
 from octopost.platforms.base import (
     Account,
+    BaseAdapter,
     Deps,
     Draft,
     Identity,
     Limits,
+    Options,
     PlatformSettings,
     Published,
     PublishJob,
@@ -36,14 +37,14 @@ from octopost.platforms.base import (
 from octopost.platforms.bluesky.api import (
     LABEL,
     POST,
-    BlueskyApi,
+    Api,
+    BlueskyOptions,
     Created,
     Credentials,
     Profile,
     Record,
     Resolved,
     SessionInfo,
-    decode,
     new_tid,
     post_url,
     xrpc_error,
@@ -55,9 +56,7 @@ from octopost.platforms.bluesky.text import (
     Facet,
     detect,
     first_link,
-    graphemes,
     to_record_facets,
-    utf8_length,
 )
 from octopost.platforms.errors import (
     AuthExpiredError,
@@ -69,28 +68,23 @@ from octopost.platforms.errors import (
 )
 
 
-class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Per-account options (`settings` at connect time)."""
-
-    #: attach a link card for the first link of a post without media
-    link_card: bool = True
-
-
-class BlueskyAdapter:
+class BlueskyAdapter(BaseAdapter):
     platform: ClassVar[str] = "bluesky"
     label: ClassVar[str] = LABEL
-    limits: ClassVar[Limits] = Limits(max_chars=MAX_GRAPHEMES, max_images=4)
+    limits: ClassVar[Limits] = Limits(
+        max_chars=MAX_GRAPHEMES, max_images=4, images_with_video=False
+    )
     default_settings: ClassVar[PlatformSettings] = PlatformSettings(
         base_url="https://bsky.social",
         upload_url="https://video.bsky.app",
         poll_interval=1.5,
         poll_timeout=600.0,
     )
+    options: ClassVar[type[Options]] = BlueskyOptions
 
     def __init__(self, account: Account, deps: Deps) -> None:
-        self.account = account
-        self.deps = deps
-        self.api = BlueskyApi(account, deps)
+        super().__init__(account, deps)
+        self.api = Api(account, deps)
         self.media = Media(self.api)
 
     # -- rules ---------------------------------------------------------------------------
@@ -107,31 +101,21 @@ class BlueskyAdapter:
             problems.append(
                 f"Content is {size} bytes in UTF-8; {LABEL} allows at most {MAX_BYTES}."
             )
-        if draft.images and draft.video is not None:
-            problems.append(f"{LABEL} posts carry images or one video, not both.")
-        if not draft.content.strip() and not draft.images and draft.video is None:
-            problems.append(f"{LABEL} needs text, images or a video.")
         # `langs` items have the lexicon format `language` (BCP 47, as Octopost checks it)
         if draft.language and normalize_language(draft.language) is None:
             problems.append(f"{draft.language!r} is not a language tag {LABEL} accepts.")
         return problems
 
-    async def current_limits(self) -> Limits:
-        return self.limits
-
-    def options(self) -> Settings:
-        try:
-            return msgspec.convert(dict(self.account.settings), Settings, strict=False)
-        except msgspec.ValidationError as exc:
-            raise RejectedError(f"Invalid {LABEL} settings: {exc}") from exc
+    def _options(self) -> BlueskyOptions:
+        return BlueskyOptions.of(self.account.settings, LABEL)
 
     # -- identity ------------------------------------------------------------------------
     async def verify(self) -> Identity:
-        self.options()  # bad settings fail the connect, not the first publish
+        self._options()  # bad settings fail the connect, not the first publish
         had_session = bool(self.api.credentials().accessJwt)
         creds = await self.api.session()  # logs in (createSession) when there is no session
         if had_session:
-            info = decode(await self.api.call("GET", "com.atproto.server.getSession"), SessionInfo)
+            info = (await self.api.call("GET", "com.atproto.server.getSession")).decode(SessionInfo)
             if (info.handle, info.did) != (creds.handle, creds.did):
                 await self.account.save_credentials(
                     {**self.account.credentials, "handle": info.handle, "did": info.did}
@@ -148,7 +132,7 @@ class BlueskyAdapter:
     async def _display_name(self, did: str) -> str | None:
         try:
             resp = await self.api.call("GET", "app.bsky.actor.getProfile", params={"actor": did})
-            return decode(resp, Profile).displayName or None
+            return resp.decode(Profile).displayName or None
         except AuthExpiredError:
             raise
         except PlatformError:  # the profile is a nicety; the session is what was verified
@@ -162,7 +146,7 @@ class BlueskyAdapter:
         done = job.state.get("uri")
         if done:
             return Published(done, post_url(self._handle(self.api.credentials()), done))
-        options = self.options()
+        options = self._options()
         creds = await self.api.session()
         rkey = job.state.get("rkey")
         if rkey:  # an earlier attempt may have created it and lost the answer
@@ -192,7 +176,7 @@ class BlueskyAdapter:
             if found:
                 return found
             raise
-        created = decode(resp, Created)
+        created = resp.decode(Created)
         await job.checkpoint(uri=created.uri, cid=created.cid)
         return Published(created.uri, post_url(self._handle(creds), created.uri))
 
@@ -223,11 +207,13 @@ class BlueskyAdapter:
             if error == "RecordNotFound" or resp.status == 404:
                 return None
             raise RejectedError(f"{LABEL} refused the record lookup: {message or error}")
-        found = decode(resp, Record)
+        found = resp.decode(Record)
         await job.checkpoint(uri=found.uri, cid=found.cid)
         return Published(found.uri, post_url(self._handle(creds), found.uri))
 
-    async def _record(self, draft: Draft, job: PublishJob, options: Settings) -> dict[str, Any]:
+    async def _record(
+        self, draft: Draft, job: PublishJob, options: BlueskyOptions
+    ) -> dict[str, Any]:
         created_at = job.state.get("created_at") or (
             datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         )
@@ -244,7 +230,7 @@ class BlueskyAdapter:
         return record
 
     async def _embed(
-        self, draft: Draft, job: PublishJob, facets: list[Facet], options: Settings
+        self, draft: Draft, job: PublishJob, facets: list[Facet], options: BlueskyOptions
     ) -> dict[str, Any] | None:
         if draft.video is not None:
             return await self.media.video(draft.video, job)
@@ -264,4 +250,4 @@ class BlueskyAdapter:
         )
         if resp.status != 200:  # HandleNotFound: the mention stays plain text
             return None
-        return decode(resp, Resolved).did
+        return resp.decode(Resolved).did

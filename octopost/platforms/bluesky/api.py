@@ -4,8 +4,8 @@ Sessions come from `com.atproto.server.createSession` (handle/email/DID + app pa
 which the PDS rate-limits (30 per 5 minutes, 300 per day per account), so a session is
 kept in the account credentials and renewed with `com.atproto.server.refreshSession`
 (rotating refresh token); we log in again only when there is no session or the refresh
-token itself is expired or revoked. Both go through `Account.refresh`, so concurrent
-publishes of one account renew once.
+token itself is expired or revoked. Both go through `_oauth.TokenKeeper`, so concurrent
+publishes of one account renew once and a rotated refresh token is stored before use.
 
 An expired access token is HTTP **400** `ExpiredToken`, not 401
 (packages/pds/src/auth-verifier.ts); it is classified as auth-expired here.
@@ -18,29 +18,27 @@ import binascii
 import json
 import logging
 import secrets
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
 
 from octopost import netguard
-from octopost.platforms._http import Response
-from octopost.platforms.base import Account, Deps, decode_credentials
+from octopost.platforms._http import Response, expired
+from octopost.platforms._oauth import TokenKeeper
+from octopost.platforms.base import Account, Deps, Options, decode_credentials
 from octopost.platforms.errors import (
     AuthExpiredError,
     MediaError,
     PlatformError,
     RejectedError,
-    UnavailableError,
 )
 
 log = logging.getLogger("octopost.platforms.bluesky")
 
 LABEL = "Bluesky"
-AUTH_EXPIRED = "Token expired. Reconnect your Bluesky account."
 POST = "app.bsky.feed.post"
-#: renew the access token this many seconds before its `exp`
-EXPIRY_MARGIN = 60.0
 _TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
 _MEDIA_ERRORS = frozenset(
     {"BlobTooLarge", "BlobNotFound", "InvalidMimeType", "InvalidSize", "PayloadTooLarge"}
@@ -60,6 +58,13 @@ class Credentials(msgspec.Struct, kw_only=True):
     handle: str | None = None
     #: the account's own PDS (from its DID document): the audience of video service tokens
     pdsEndpoint: str | None = None
+
+
+class BlueskyOptions(Options):
+    """Per-account options (`settings` at connect time)."""
+
+    #: attach a link card for the first link of a post without media
+    link_card: bool = True
 
 
 class Session(msgspec.Struct):
@@ -97,18 +102,6 @@ class ServiceToken(msgspec.Struct):
     token: str
 
 
-T = TypeVar("T")
-
-
-def decode(resp: Response, kind: type[T]) -> T:
-    try:
-        return msgspec.json.decode(resp.body, type=kind)
-    except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
-        raise UnavailableError(
-            f"{LABEL} sent an unexpected answer (HTTP {resp.status})", status=resp.status
-        ) from exc
-
-
 def xrpc_error(resp: Response) -> tuple[str, str]:
     """(`error`, `message`) of an XRPC error body; empty strings when absent."""
     data = resp.json()
@@ -121,28 +114,29 @@ def xrpc_error(resp: Response) -> tuple[str, str]:
     )
 
 
-def error_reason(resp: Response) -> str | None:
+def reason(resp: Response) -> str | None:
     error, message = xrpc_error(resp)
     return message or error or None
 
 
-def classify(resp: Response) -> PlatformError | None:
+def classify(resp: Response, now: float) -> PlatformError | None:
     """Bluesky's quirks; 429 and other 5xx keep the default mapping."""
     error, message = xrpc_error(resp)
-    reason = message or error or f"HTTP {resp.status}"
+    why = message or error or f"HTTP {resp.status}"
     status = resp.status
     if error in _TOKEN_ERRORS and status in (400, 401):
-        return AuthExpiredError(AUTH_EXPIRED, status=status)
+        return expired(LABEL, status=status)
     if status == 401 and error in ("AccountTakedown", "AccountDeactivated"):
         return AuthExpiredError(
-            f"{LABEL} refused the account ({reason}). Reconnect your Bluesky account.",
+            f"{LABEL} refused the account ({why}). Reconnect your Bluesky account.",
             status=status,
+            refreshable=False,
         )
     if status == 413 or error in _MEDIA_ERRORS or (status == 400 and "uploadBlob" in resp.url):
-        return MediaError(f"{LABEL} refused the media: {reason}", status=status)
+        return MediaError(f"{LABEL} refused the media: {why}", status=status)
     if status == 501 or error == "MethodNotImplemented":
         return RejectedError(
-            f"{urlsplit(resp.url).netloc} does not implement {_nsid(resp.url)} ({reason})",
+            f"{urlsplit(resp.url).netloc} does not implement {_nsid(resp.url)} ({why})",
             status=status,
         )
     return None
@@ -200,15 +194,26 @@ def post_url(handle: str, uri: str) -> str:
     return f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}"
 
 
-class BlueskyApi:
+def _has_session(creds: Mapping[str, Any]) -> bool:
+    return bool(creds.get("accessJwt") and creds.get("refreshJwt") and creds.get("did"))
+
+
+class Api:
     """XRPC calls for one account with its cached session; renews it at most once per call."""
 
     def __init__(self, account: Account, deps: Deps) -> None:
         self.account = account
         self.deps = deps
-        self.http = deps.http.bind(LABEL, reason=error_reason, classify=classify)
+        self.http = deps.bind(LABEL, reason=reason, classify=classify)
+        self.keeper = TokenKeeper(
+            account,
+            deps.clock,
+            self._renew,
+            has_token=_has_session,
+            expires_at=lambda creds: jwt_expiry(str(creds.get("accessJwt") or "")),
+        )
 
-    def credentials(self, raw: dict[str, Any] | None = None) -> Credentials:
+    def credentials(self, raw: Mapping[str, Any] | None = None) -> Credentials:
         creds = decode_credentials(Credentials, raw or self.account.credentials, LABEL)
         if not creds.identifier.strip() or not creds.app_password.strip():
             raise RejectedError(
@@ -226,12 +231,8 @@ class BlueskyApi:
         return (creds.pds_url or self.deps.settings.base_url).rstrip("/")
 
     async def session(self) -> Credentials:
-        """Credentials with a session (logging in when there is none)."""
-        raw = dict(self.account.credentials)
-        creds = self.credentials(raw)
-        if not (creds.accessJwt and creds.refreshJwt and creds.did):
-            return self.credentials(await self.renew(raw))
-        return creds
+        """Credentials with a live session (logging in when there is none)."""
+        return self.credentials(await self.keeper.current())
 
     async def call(
         self,
@@ -246,59 +247,46 @@ class BlueskyApi:
         ok: tuple[int, ...] | None = None,
     ) -> Response:
         """One authorised XRPC call; renews the session once on expiry, then retries."""
-        creds = await self.session()
-        raw = dict(self.account.credentials)
-        expiry = jwt_expiry(creds.accessJwt or "")
-        if expiry is not None and expiry <= self.deps.clock() + EXPIRY_MARGIN:
-            raw = await self.renew(raw)
+
+        async def attempt(raw: dict[str, Any]) -> Response:
             creds = self.credentials(raw)
-        for attempt in (1, 2):
-            try:
-                resp = await self.http.request(
-                    method,
-                    f"{self.service_url(creds)}/xrpc/{nsid}",
-                    headers={"Authorization": f"Bearer {creds.accessJwt}", **(headers or {})},
-                    params=params,
-                    json=json,
-                    data=data,
-                    safe_to_retry=safe_to_retry,
-                    ok=ok,
-                )
-                # a caller accepting 400 (RecordNotFound, HandleNotFound) still wants a renewal
-                if resp.status in (400, 401) and xrpc_error(resp)[0] in _TOKEN_ERRORS:
-                    raise AuthExpiredError(AUTH_EXPIRED, status=resp.status)
-                return resp
-            except AuthExpiredError:
-                if attempt == 2:
-                    raise AuthExpiredError(AUTH_EXPIRED) from None
-                raw = await self.renew(raw)
-                creds = self.credentials(raw)
-        raise AssertionError("unreachable")
+            resp = await self.http.request(
+                method,
+                f"{self.service_url(creds)}/xrpc/{nsid}",
+                headers={"Authorization": f"Bearer {creds.accessJwt}", **(headers or {})},
+                params=params,
+                json=json,
+                data=data,
+                safe_to_retry=safe_to_retry,
+                ok=ok,
+            )
+            # a caller accepting 400 (RecordNotFound, HandleNotFound) still wants a renewal
+            if resp.status in (400, 401) and xrpc_error(resp)[0] in _TOKEN_ERRORS:
+                raise expired(LABEL, status=resp.status)
+            return resp
 
-    async def renew(self, stale: dict[str, Any]) -> dict[str, Any]:
-        """A fresh session, stored before use: refreshSession, or createSession when the
-        refresh token is missing, expired or revoked."""
+        return await self.keeper.send(attempt)
 
-        async def run(current: dict[str, Any]) -> dict[str, Any]:
-            creds = self.credentials(current)
-            if creds.refreshJwt:
-                resp = await self.http.request(
-                    "POST",
-                    f"{self.service_url(creds)}/xrpc/com.atproto.server.refreshSession",
-                    headers={"Authorization": f"Bearer {creds.refreshJwt}"},
-                    # the old refresh token stays valid for a grace period: a repeat is harmless
-                    safe_to_retry=True,
-                    ok=(200, 400, 401),
-                )
-                if resp.status == 200:
-                    return self._merge(current, decode(resp, Session))
-                log.info(
-                    "bluesky refresh refused; logging in again",
-                    extra={"status": resp.status, "reason": error_reason(resp)},
-                )
-            return await self._login(current, creds)
-
-        return await self.account.refresh(stale, run)
+    async def _renew(self, current: dict[str, Any]) -> dict[str, Any]:
+        """A fresh session: refreshSession, or createSession when the refresh token is
+        missing, expired or revoked."""
+        creds = self.credentials(current)
+        if creds.refreshJwt:
+            resp = await self.http.request(
+                "POST",
+                f"{self.service_url(creds)}/xrpc/com.atproto.server.refreshSession",
+                headers={"Authorization": f"Bearer {creds.refreshJwt}"},
+                # the old refresh token stays valid for a grace period: a repeat is harmless
+                safe_to_retry=True,
+                ok=(200, 400, 401),
+            )
+            if resp.status == 200:
+                return self._merge(current, resp.decode(Session))
+            log.info(
+                "bluesky refresh refused; logging in again",
+                extra={"status": resp.status, "reason": reason(resp)},
+            )
+        return await self._login(current, creds)
 
     async def _login(self, current: dict[str, Any], creds: Credentials) -> dict[str, Any]:
         resp = await self.http.request(
@@ -320,7 +308,7 @@ class BlueskyApi:
                 "Check the identifier and app password and reconnect your Bluesky account.",
                 status=resp.status,
             )
-        return self._merge(current, decode(resp, Session))
+        return self._merge(current, resp.decode(Session))
 
     @staticmethod
     def _merge(current: dict[str, Any], session: Session) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 - Images: `com.atproto.repo.uploadBlob` each (blobs are content-addressed, so a repeat is
   harmless), then `app.bsky.embed.images` with alt text and `aspectRatio` read from the
-  image header (`_bluesky_files.py`). Two limits apply: the lexicon's (an image's `maxSize`
+  image header (`_files.py`). Two limits apply: the lexicon's (an image's `maxSize`
   is 2,000,000 bytes since atproto PR #4823, a link card's thumb still 1,000,000), checked
   when the record is created, and the PDS's own upload cap, checked by `uploadBlob` (413)
   and announced as `blobUploadLimit` by `com.atproto.server.describeServer` (the reference
@@ -13,7 +13,7 @@
   method `com.atproto.repo.uploadBlob`, since the service uploads the result there), then
   `app.bsky.video.uploadVideo` and `getJobStatus` polls until the processed blob exists;
   the job id and the blob are checkpointed so a retried publish does not upload again.
-  `aspectRatio` comes from the MP4's track header (`_bluesky_files.py`).
+  `aspectRatio` comes from the MP4's track header (`_files.py`).
 - Link card: the first link's page is fetched (guarded), its Open Graph title, description
   and image make an `app.bsky.embed.external`; any failure there posts without a card.
 """
@@ -34,17 +34,9 @@ from octopost.platforms._files import (
     parse_open_graph,
     video_aspect_ratio,
 )
-from octopost.platforms._http import Response, bounded_poll
+from octopost.platforms._http import Response
 from octopost.platforms.base import Download, ImageRef, PublishJob, VideoRef
-from octopost.platforms.bluesky.api import (
-    LABEL,
-    BlueskyApi,
-    ServiceToken,
-    decode,
-    did_web,
-    error_reason,
-    xrpc_error,
-)
+from octopost.platforms.bluesky.api import LABEL, Api, ServiceToken, did_web, reason, xrpc_error
 from octopost.platforms.errors import (
     MediaError,
     PlatformError,
@@ -97,27 +89,29 @@ def job_status(resp: Response) -> JobStatus:
         raise MediaError(f"{LABEL} video service sent an unexpected answer") from exc
 
 
-def _video_classify(resp: Response) -> PlatformError | None:
+def classify_video(resp: Response, now: float) -> PlatformError | None:
     """The video service's answers concern the video, never the account's session."""
     status = resp.status
     if status == 429 or (status >= 500 and status != 501):
         return None
     error, message = xrpc_error(resp)
-    reason = message or error or f"HTTP {status}"
+    why = message or error or f"HTTP {status}"
     if status in (404, 501) or error == "MethodNotImplemented":
         return MediaError(
-            f"{resp.url.split('/xrpc/')[0]} has no {LABEL} video service ({reason}). "
+            f"{resp.url.split('/xrpc/')[0]} has no {LABEL} video service ({why}). "
             "Set platforms.bluesky.upload_url to one (https://video.bsky.app) or post images."
         )
-    return MediaError(f"{LABEL} video service refused the video: {reason}", status=status)
+    return MediaError(f"{LABEL} video service refused the video: {why}", status=status)
 
 
 class Media:
-    def __init__(self, api: BlueskyApi) -> None:
+    """The embeds of one publish."""
+
+    def __init__(self, api: Api) -> None:
         self.api = api
         self.deps = api.deps
-        self.video_http = api.deps.http.bind(
-            f"{LABEL} video service", reason=error_reason, classify=_video_classify
+        self.video_http = api.deps.bind(
+            f"{LABEL} video service", reason=reason, classify=classify_video
         )
         self._upload_limit: int | None = None
         self._upload_limit_asked = False
@@ -133,7 +127,7 @@ class Media:
                     f"{self.api.service_url()}/xrpc/com.atproto.server.describeServer",
                     safe_to_retry=True,
                 )
-                found = decode(resp, ServerDescription).blobUploadLimit
+                found = resp.decode(ServerDescription).blobUploadLimit
                 limit = found if found and found > 0 else None
             except PlatformError as exc:  # an older or unusual server: uploadBlob still says 413
                 log.info("bluesky describeServer failed", extra={"reason": exc.message})
@@ -216,7 +210,7 @@ class Media:
             raise MediaError(
                 f"{LABEL} cannot upload video from this server: {exc.message}"
             ) from exc
-        return decode(resp, ServiceToken).token
+        return resp.decode(ServiceToken).token
 
     async def _video_blob(self, video: VideoRef, job: PublishJob) -> dict[str, Any]:
         host = self._video_host()
@@ -261,7 +255,7 @@ class Media:
             f"{host}/xrpc/app.bsky.video.getUploadLimits",
             headers={"Authorization": f"Bearer {token}"},
         )
-        limits = decode(resp, UploadLimits)
+        limits = resp.decode(UploadLimits)
         if not limits.canUpload:
             raise MediaError(
                 f"{LABEL} will not take a video from this account now: "
@@ -287,15 +281,7 @@ class Media:
                 raise MediaError(f"{LABEL} could not process the video: {reason}")
             return None  # CREATED, ENCODING, SCANNING, UPLOADING, ... or an unknown state
 
-        result: dict[str, Any] = await bounded_poll(
-            check,
-            interval=self.deps.settings.poll_interval,
-            timeout=self.deps.settings.poll_timeout,
-            sleep=self.deps.sleep,
-            what="video processing",
-            label=LABEL,
-        )
-        return result
+        return await self.deps.poll(check, label=LABEL, what="video processing")
 
     # -- link card ---------------------------------------------------------------------
     async def card(self, url: str, job: PublishJob) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ release (tests/data/bluesky-facets.json):
 - JavaScript's `\\s` (not Python's) separates tokens, and `\\d` means ASCII digits;
 - a link with a scheme starts with lower-case `http` (the SDK matches `HTTPS://` but then
   drops it); bare domains and mention handles must end in one of the SDK's top-level domains
-  (`_bluesky_tlds.py`, its npm `tlds` release, compared case-sensitively, so `Example.COM`
+  (`tlds.txt`, its npm `tlds` release, compared case-sensitively, so `Example.COM`
   and `@a.COM` are plain text), or `.test` for handles;
 - a tag may start with any character the pattern allows (`#⃣` is the tag `⃣`, as there);
 - facets are kept even when they overlap, in text order, as the SDK leaves them.
@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import regex
 
-from octopost.platforms.bluesky.tlds import TLDS
+from octopost.platforms._text import data_words, graphemes, utf8_length
 
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
@@ -49,6 +49,8 @@ TAG_MAX_GRAPHEMES = 64
 TAG_MAX_BYTES = 640
 
 FACET = "app.bsky.richtext.facet"
+#: lower-case ASCII TLDs; matched case-sensitively, as the SDK does ("Example.COM" is no link)
+TLDS: frozenset[str] = frozenset(data_words(__package__ or "", "tlds.txt")[""])
 
 # JavaScript's \s (WhiteSpace + LineTerminator), which the SDK's regexes use.
 _SPACE = "\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
@@ -82,16 +84,6 @@ Kind = Literal["link", "mention", "tag", "cashtag"]
 
 #: handle -> DID, or None when the handle does not resolve
 Resolver = Callable[[str], Awaitable[str | None]]
-
-
-def graphemes(text: str) -> int:
-    """Extended grapheme clusters (what Bluesky's `maxGraphemes` counts)."""
-    return len(regex.findall(r"\X", text))
-
-
-def utf8_length(text: str) -> int:
-    """UTF-8 bytes (what a lexicon `maxLength` counts)."""
-    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def string_problems(

@@ -10,7 +10,7 @@ Flows (Facebook fetches every media file from its public URL itself):
 - several photos: POST /{page}/photos `published=false` per image (ids checkpointed),
   then POST /{page}/feed `message` + `attached_media[i]={"media_fbid": ...}`;
 - video: POST graph-video/{page}/videos `file_url`, `description` (video id
-  checkpointed), then GET /{video}?fields=status,post_id until it is ready.
+  checkpointed), then GET /{video}?fields=status,post_id until it is ready (`media.py`).
 
 No create is idempotent. The time the final request leaves is checkpointed first;
 after a lost answer recover() looks for the post on the Page (GET /{page}/posts,
@@ -19,28 +19,25 @@ or /{page}/videos for a video) before anything is sent again.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
-import msgspec
-
-from octopost.platforms._graph.errors import classifier, reason
-from octopost.platforms._http import Response, bounded_poll
+from octopost.platforms._graph.session import GraphSession
+from octopost.platforms._http import Response
 from octopost.platforms._lookup import Inconclusive, settled_lookup, window_for
+from octopost.platforms._text import comparable, utf16_length
 from octopost.platforms.base import (
     Account,
+    BaseAdapter,
     Deps,
     Draft,
     Identity,
     Limits,
+    Options,
     PlatformSettings,
     Published,
     PublishJob,
-    decode_credentials,
-    standard_checks,
 )
 from octopost.platforms.errors import (
     DuplicateError,
@@ -51,41 +48,41 @@ from octopost.platforms.errors import (
     UnavailableError,
 )
 from octopost.platforms.facebook.api import (
+    LABEL,
     WEB,
-    AccountSettings,
     Created,
     Credentials,
+    FacebookOptions,
     MeNode,
     PageNode,
-    VideoNode,
-    VideoStatus,
-    comparable,
-    decode,
-    facebook_rules,
+    authorize,
+    classify,
+    credentials,
     find_on_page,
     first_url,
     full_post_id,
     is_link_error,
     post_url,
 )
+from octopost.platforms.facebook.media import Media
 
 #: Our clock vs Facebook's `created_time` when matching a post after a lost answer.
 CLOCK_SLACK = 300.0
-#: Unpublished photos are deleted about a day after upload unless attached.
-PHOTO_TTL = 20 * 3600.0
 #: Facebook downloads `file_url` before it answers the video create.
 VIDEO_CREATE_TIMEOUT = 300.0
 
 Send = Callable[[], Awaitable[Response]]
 
 
-class FacebookAdapter:
+class FacebookAdapter(BaseAdapter):
     platform: ClassVar[str] = "facebook"
-    label: ClassVar[str] = "Facebook"
+    label: ClassVar[str] = LABEL
     #: 63,206 is the widely cited message cap (not in the Graph reference). No
     #: documented photo count per post; 10 keeps well clear of the reported
     #: failures with many photos and a long message.
-    limits: ClassVar[Limits] = Limits(max_chars=63206, max_images=10, needs_public_media=True)
+    limits: ClassVar[Limits] = Limits(
+        max_chars=63206, max_images=10, images_with_video=False, needs_public_media=True
+    )
     default_settings: ClassVar[PlatformSettings] = PlatformSettings(
         base_url="https://graph.facebook.com",
         upload_url="https://graph-video.facebook.com",
@@ -93,99 +90,37 @@ class FacebookAdapter:
         poll_interval=3.0,
         poll_timeout=900.0,
     )
+    options: ClassVar[type[Options]] = FacebookOptions
 
     def __init__(self, account: Account, deps: Deps) -> None:
-        self.account = account
-        self.deps = deps
-        self.http = deps.http.bind(
-            self.label,
-            reason=reason,
-            classify=classifier(self.label, extra=facebook_rules(deps.clock), clock=deps.clock),
-        )
+        super().__init__(account, deps)
+        # Page tokens are not refreshed: they last as long as the user's grant
+        self.api = GraphSession(LABEL, account, deps, classify=classify, authorize=authorize)
+        self.media = Media(self.api)
 
     # -- rules ----------------------------------------------------------------
     @classmethod
     def measure(cls, text: str) -> int:
         # Facebook documents no counting rule. UTF-16 code units (a JavaScript
         # string's length) are never fewer than code points: the safe choice.
-        return len(text.encode("utf-16-le")) // 2
+        return utf16_length(text)
 
-    @classmethod
-    def check(cls, draft: Draft, limits: Limits) -> list[str]:
-        problems = standard_checks(cls, draft, limits)
-        if draft.video is not None and draft.images:
-            problems.append("Facebook cannot combine a video with images in one post.")
-        if not draft.content.strip() and not draft.images and draft.video is None:
-            problems.append("Facebook needs text, images or a video.")
-        return problems
-
-    async def current_limits(self) -> Limits:
-        return self.limits
-
-    # -- plumbing ---------------------------------------------------------------
     def _credentials(self) -> Credentials:
-        creds = decode_credentials(Credentials, self.account.credentials, self.label)
-        if not creds.page_id.strip() or not creds.page_access_token.strip():
-            raise RejectedError(
-                "Invalid Facebook credentials: page_id and page_access_token are required"
-            )
-        return creds
+        return credentials(self.account.credentials)
 
-    def _settings(self) -> AccountSettings:
-        try:
-            return msgspec.convert(self.account.settings or {}, AccountSettings, strict=False)
-        except msgspec.ValidationError as exc:
-            raise RejectedError(f"Invalid Facebook account settings: {exc}") from exc
-
-    def _url(self, path: str, *, upload: bool = False) -> str:
-        settings = self.deps.settings
-        base = settings.upload_url if upload and settings.upload_url else settings.base_url
-        version = settings.api_version.strip("/")
-        return f"{base.rstrip('/')}/{version}/{path}" if version else f"{base.rstrip('/')}/{path}"
-
-    async def _graph(
-        self,
-        method: str,
-        path: str,
-        creds: Credentials,
-        *,
-        params: dict[str, str] | None = None,
-        data: dict[str, str] | None = None,
-        upload: bool = False,
-        safe_to_retry: bool | None = None,
-        ok: tuple[int, ...] | None = None,
-        time_limit: float | None = None,
-    ) -> Response:
-        token = creds.page_access_token.strip()
-        query = dict(params or {})
-        if creds.app_secret:
-            # https://developers.facebook.com/docs/graph-api/securing-requests
-            query["appsecret_proof"] = hmac.new(
-                creds.app_secret.encode(), token.encode(), hashlib.sha256
-            ).hexdigest()
-        return await self.http.request(
-            method,
-            self._url(path, upload=upload),
-            # the token in a header keeps it out of URLs (and proxies' logs)
-            headers={"Authorization": f"Bearer {token}"},
-            params=query or None,
-            data=data,
-            safe_to_retry=safe_to_retry,
-            ok=ok,
-            timeout=time_limit,
-        )
+    def _options(self) -> FacebookOptions:
+        return FacebookOptions.of(self.account.settings, LABEL)
 
     # -- identity -----------------------------------------------------------------
     async def verify(self) -> Identity:
+        self._options()
         creds = self._credentials()
-        page = decode(
-            await self._graph(
-                "GET", creds.page_id.strip(), creds, params={"fields": "id,name,username,link"}
-            ),
-            PageNode,
+        resp = await self.api.call(
+            "GET", creds.page_id.strip(), params={"fields": "id,name,username,link"}
         )
+        page = resp.decode(PageNode)
         # With a Page token /me is the Page itself; with a user token it is the person.
-        me = decode(await self._graph("GET", "me", creds, params={"fields": "id,name"}), MeNode)
+        me = (await self.api.call("GET", "me", params={"fields": "id,name"})).decode(MeNode)
         if me.id != page.id:
             raise RejectedError(
                 f"Invalid Facebook credentials: page_access_token belongs to {me.name or me.id} "
@@ -206,6 +141,7 @@ class FacebookAdapter:
         done = self._published_from_state(job)
         if done is not None:
             return done
+        self._options()  # bad settings: refused before anything is sent
         creds = self._credentials()
         if job.state.get("sending") and not job.state.get("video_id"):
             # An earlier final request got no answer: look before sending again.
@@ -269,26 +205,26 @@ class FacebookAdapter:
                 f"{exc.message}. An earlier attempt's answer was lost, yet the post is not on "
                 "the Page; check your Facebook Page before re-posting."
             ) from exc
-        created = decode(resp, Created)
+        created = resp.decode(Created)
         return await self._finish(job, full_post_id(creds.page_id, created.post_id or created.id))
 
     async def _publish_text(self, draft: Draft, job: PublishJob, creds: Credentials) -> Published:
-        link = first_url(draft.content) if self._settings().link_preview else None
+        link = first_url(draft.content) if self._options().link_preview else None
         feed = f"{creds.page_id}/feed"
 
         async def send() -> Response:
             if link is None:
-                return await self._graph("POST", feed, creds, data={"message": draft.content})
-            resp = await self._graph(
-                "POST", feed, creds, data={"message": draft.content, "link": link}, ok=(200, 400)
+                return await self.api.call("POST", feed, data={"message": draft.content})
+            resp = await self.api.call(
+                "POST", feed, data={"message": draft.content, "link": link}, ok=(200, 400)
             )
             if resp.status == 200:
                 return resp
             if not is_link_error(resp):
-                raise self.http.error_for(resp)
+                raise self.api.http.error_for(resp)
             # Facebook could not scrape the link (nothing was posted): post the
             # text alone, the URL stays in it.
-            return await self._graph("POST", feed, creds, data={"message": draft.content})
+            return await self.api.call("POST", feed, data={"message": draft.content})
 
         return await self._create_post(draft, job, creds, send)
 
@@ -301,12 +237,12 @@ class FacebookAdapter:
             data["alt_text_custom"] = image.alt_text
 
         async def send() -> Response:
-            return await self._graph("POST", f"{creds.page_id}/photos", creds, data=data)
+            return await self.api.call("POST", f"{creds.page_id}/photos", data=data)
 
         return await self._create_post(draft, job, creds, send)
 
     async def _publish_album(self, draft: Draft, job: PublishJob, creds: Credentials) -> Published:
-        photo_ids = await self._upload_photos(draft, job, creds)
+        photo_ids = await self.media.photos(draft, job, creds.page_id)
         data = {
             f"attached_media[{index}]": json.dumps({"media_fbid": photo_id})
             for index, photo_id in enumerate(photo_ids)
@@ -315,34 +251,9 @@ class FacebookAdapter:
             data["message"] = draft.content
 
         async def send() -> Response:
-            return await self._graph("POST", f"{creds.page_id}/feed", creds, data=data)
+            return await self.api.call("POST", f"{creds.page_id}/feed", data=data)
 
         return await self._create_post(draft, job, creds, send)
-
-    async def _upload_photos(self, draft: Draft, job: PublishJob, creds: Credentials) -> list[str]:
-        """Each image as an unpublished photo, checkpointed one by one (resumed on retry)."""
-        entries: list[dict[str, str]] = list(job.state.get("photos") or [])
-        uploaded_at = float(job.state.get("photos_at") or 0)
-        if self.deps.clock() - uploaded_at > PHOTO_TTL:
-            entries = []  # Facebook has deleted (or soon deletes) unattached photos
-        ids: list[str] = []
-        for index, image in enumerate(draft.images):
-            entry = entries[index] if index < len(entries) else None
-            if entry is None or entry.get("url") != image.url:
-                data = {"url": image.url, "published": "false"}
-                if image.alt_text:
-                    data["alt_text_custom"] = image.alt_text
-                # A repeat only leaves an unpublished photo behind, never a post.
-                resp = await self._graph(
-                    "POST", f"{creds.page_id}/photos", creds, data=data, safe_to_retry=True
-                )
-                if index == 0:
-                    uploaded_at = self.deps.clock()
-                entry = {"url": image.url, "id": decode(resp, Created).id}
-                entries = [*entries[:index], entry]
-                await job.checkpoint(photos=entries, photos_at=uploaded_at)
-            ids.append(entry["id"])
-        return ids
 
     async def _publish_video(self, draft: Draft, job: PublishJob, creds: Credentials) -> Published:
         assert draft.video is not None
@@ -353,43 +264,21 @@ class FacebookAdapter:
                 data["description"] = draft.content
 
             async def send() -> Response:
-                return await self._graph(
+                return await self.api.call(
                     "POST",
                     f"{creds.page_id}/videos",
-                    creds,
                     data=data,
                     upload=True,
-                    time_limit=max(self.http.client.timeout, VIDEO_CREATE_TIMEOUT),
+                    timeout=max(self.deps.http.timeout, VIDEO_CREATE_TIMEOUT),
                 )
 
-            video_id = decode(await self._send_final(job, send), Created).id
+            video_id = (await self._send_final(job, send)).decode(Created).id
             await job.checkpoint(video_id=video_id, sending=None)
         return await self._await_video(job, creds, str(video_id))
 
     async def _await_video(self, job: PublishJob, creds: Credentials, video_id: str) -> Published:
-        """Poll the video until it is processed and has its post (MediaError if it failed)."""
-
-        async def check() -> str | None:
-            resp = await self._graph("GET", video_id, creds, params={"fields": "status,post_id"})
-            node = decode(resp, VideoNode)
-            status = node.status or VideoStatus()
-            failure = status.failure()
-            if failure is not None:
-                await job.checkpoint(video_id=None, sending=None)  # no post: upload afresh
-                raise MediaError(f"Facebook could not process the video: {failure}")
-            if status.video_status == "ready" and node.post_id:
-                return node.post_id
-            return None
-
-        post_id = await bounded_poll(
-            check,
-            interval=self.deps.settings.poll_interval,
-            timeout=self.deps.settings.poll_timeout,
-            sleep=self.deps.sleep,
-            what="video processing",
-            label=self.label,
-        )
-        return await self._finish(job, full_post_id(creds.page_id, str(post_id)))
+        post_id = await self.media.video_post(job, video_id)
+        return await self._finish(job, full_post_id(creds.page_id, post_id))
 
     # -- recovery -------------------------------------------------------------------
     async def recover(self, draft: Draft, job: PublishJob) -> Published | None:
@@ -466,6 +355,6 @@ class FacebookAdapter:
         since = float(job.state.get("sent_since") or self.deps.clock()) - CLOCK_SLACK
 
         async def get(params: dict[str, str]) -> Response:
-            return await self._graph("GET", f"{creds.page_id}/{edge}", creds, params=params)
+            return await self.api.call("GET", f"{creds.page_id}/{edge}", params=params)
 
         return await find_on_page(get, fields, comparable(draft.content), since)

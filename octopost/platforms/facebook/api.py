@@ -1,29 +1,32 @@
 """Facebook Page (Graph API) shapes and rules: credentials, response structs, error quirks.
 
-The Graph error envelope and the code table shared with Instagram and Threads
-live in `_meta.py`; `facebook_rules` adds what only Page publishing answers
-(photo/video fetch errors, "posting too fast", photos already posted, the older
-`X-Page-Usage` throttle header).
+The Graph session, error envelope and code table shared with Instagram and Threads
+live in `_graph/`; `classify` adds what only Page publishing answers (photo/video
+fetch errors, "posting too fast", photos already posted, the older `X-Page-Usage`
+throttle header).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import msgspec
 
 from octopost.platforms._graph.errors import THROTTLE_CODES, describe, graph_error, regain_after
-from octopost.platforms._http import Classifier, Response
+from octopost.platforms._http import Response
+from octopost.platforms._text import comparable, parse_timestamp
+from octopost.platforms.base import Options, decode_credentials
 from octopost.platforms.errors import (
     DuplicateError,
     MediaError,
     OutcomeUnknownError,
     PlatformError,
     RateLimitedError,
+    RejectedError,
     UnavailableError,
 )
 
@@ -60,7 +63,7 @@ class Credentials(msgspec.Struct):
     app_secret: str = ""
 
 
-class AccountSettings(msgspec.Struct):
+class FacebookOptions(Options):
     #: text-only posts send their first URL as `link`, so Facebook shows a preview card
     link_preview: bool = True
 
@@ -150,14 +153,27 @@ class Listing(msgspec.Struct, Generic[T]):
         return self.paging.cursors.after or None
 
 
-def decode(resp: Response, kind: type[T]) -> T:
-    try:
-        return msgspec.json.decode(resp.body, type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise UnavailableError(
-            f"Facebook sent an answer that is not what its API returns (HTTP {resp.status})",
-            status=resp.status,
-        ) from exc
+def credentials(raw: Mapping[str, Any]) -> Credentials:
+    creds = decode_credentials(Credentials, raw, LABEL)
+    if not creds.page_id.strip() or not creds.page_access_token.strip():
+        raise RejectedError(
+            "Invalid Facebook credentials: page_id and page_access_token are required"
+        )
+    return creds
+
+
+def authorize(raw: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """The Page token in a header (keeping it out of URLs and proxies' logs), with
+    `appsecret_proof` when the app requires it
+    (https://developers.facebook.com/docs/graph-api/securing-requests)."""
+    creds = credentials(raw)
+    token = creds.page_access_token.strip()
+    query: dict[str, str] = {}
+    if creds.app_secret:
+        query["appsecret_proof"] = hmac.new(
+            creds.app_secret.encode(), token.encode(), hashlib.sha256
+        ).hexdigest()
+    return {"Authorization": f"Bearer {token}"}, query
 
 
 def page_usage_regain(headers: Mapping[str, str]) -> float | None:
@@ -175,28 +191,24 @@ def page_usage_regain(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def facebook_rules(clock: Callable[[], float] = time.time) -> Classifier:
-    """Page-publishing errors the shared Meta table does not cover (run before it)."""
-
-    def classify(resp: Response) -> PlatformError | None:
-        err = graph_error(resp)
-        if err is None:
-            return None
-        code, sub, status, text = err.number, err.error_subcode, resp.status, describe(err)
-        if code in THROTTLE_CODES or sub == TOO_FAST_SUBCODE:
-            wait = regain_after(resp.headers, clock()) or page_usage_regain(resp.headers)
-            return RateLimitedError(
-                f"{LABEL} rate limit reached: {text}", retry_after=wait, status=status
-            )
-        if code in TRANSIENT_CODES or sub in TRANSIENT_SUBCODES:
-            return UnavailableError(f"{LABEL} is unavailable: {text}", status=status)
-        if sub == PHOTOS_POSTED_SUBCODE:
-            return DuplicateError(f"{LABEL} refused a duplicate post: {text}", status=status)
-        if code in MEDIA_CODES or sub in MEDIA_SUBCODES:
-            return MediaError(f"{LABEL} refused the media: {text}", status=status)
+def classify(resp: Response, now: float) -> PlatformError | None:
+    """Page-publishing errors the shared Graph table does not cover (run before it)."""
+    err = graph_error(resp)
+    if err is None:
         return None
-
-    return classify
+    code, sub, status, text = err.number, err.error_subcode, resp.status, describe(err)
+    if code in THROTTLE_CODES or sub == TOO_FAST_SUBCODE:
+        wait = regain_after(resp.headers, now) or page_usage_regain(resp.headers)
+        return RateLimitedError(
+            f"{LABEL} rate limit reached: {text}", retry_after=wait, status=status
+        )
+    if code in TRANSIENT_CODES or sub in TRANSIENT_SUBCODES:
+        return UnavailableError(f"{LABEL} is unavailable: {text}", status=status)
+    if sub == PHOTOS_POSTED_SUBCODE:
+        return DuplicateError(f"{LABEL} refused a duplicate post: {text}", status=status)
+    if code in MEDIA_CODES or sub in MEDIA_SUBCODES:
+        return MediaError(f"{LABEL} refused the media: {text}", status=status)
+    return None
 
 
 def is_link_error(resp: Response) -> bool:
@@ -224,9 +236,9 @@ async def find_on_page(
     params = {"fields": fields, "since": str(int(since)), "limit": LOOKUP_LIMIT}
     others = False
     for _ in range(LOOKUP_PAGES):
-        listing = decode(await get(params), Listing[Item])
+        listing = (await get(params)).decode(Listing[Item])
         for item in listing.data:
-            created = timestamp(item.created_time)
+            created = parse_timestamp(item.created_time)
             if created is not None and created < since:
                 continue
             if wanted and comparable(item.message or item.description) == wanted:
@@ -247,19 +259,6 @@ async def find_on_page(
             "Page has new posts; check your Facebook Page before re-posting."
         )
     return None
-
-
-def comparable(text: str) -> str:
-    """Text as compared after a round trip (Facebook trims and may rewrap whitespace)."""
-    return " ".join(text.split())
-
-
-def timestamp(value: str) -> float | None:
-    """Graph `created_time` ("2026-01-05T12:05:00+0000") as epoch seconds."""
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").timestamp()
-    except ValueError:
-        return None
 
 
 def full_post_id(page_id: str, post_id: str) -> str:

@@ -3,12 +3,9 @@
 Docs: https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api
 (versioned: every call sends `LinkedIn-Version: YYYYMM` and `X-Restli-Protocol-Version: 2.0.0`).
 
-- Text goes out as "little" text (`_linkedin_text.py`): unescaped reserved characters make
+- Text goes out as "little" text (`text.py`): unescaped reserved characters make
   LinkedIn accept the post and silently cut it.
-- Images: initializeUpload -> PUT bytes -> poll until AVAILABLE; one image is
-  `content.media`, 2-20 are `content.multiImage`. Video: initializeUpload -> PUT each part
-  (byte ranges chosen by LinkedIn, ETags kept) -> finalizeUpload -> poll until AVAILABLE.
-  Uploaded media URNs are checkpointed, so a retried publish does not upload again.
+- Media (`media.py`): the Images and Videos APIs, uploads checkpointed.
 - The create call has no idempotency key. A retry that LinkedIn refuses as a duplicate
   (422 DUPLICATE_POST, naming the existing post) after an earlier attempt of the same job
   adopts that post; `recover()` looks for the post among the author's latest posts.
@@ -16,51 +13,41 @@ Docs: https://learn.microsoft.com/en-us/linkedin/marketing/community-management/
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from yarl import URL
-
-from octopost.platforms._http import bounded_poll
 from octopost.platforms._lookup import Inconclusive, settled_lookup, window_for
+from octopost.platforms._text import utf16_length
 from octopost.platforms.base import (
     Account,
+    BaseAdapter,
     Deps,
     Draft,
     Identity,
-    ImageRef,
     Limits,
+    Options,
     PlatformSettings,
     Published,
     PublishJob,
-    VideoRef,
-    standard_checks,
 )
-from octopost.platforms.errors import MediaError, OutcomeUnknownError, RejectedError
+from octopost.platforms.errors import DuplicateError, OutcomeUnknownError, RejectedError
 from octopost.platforms.linkedin.api import (
     LABEL,
-    OCTET_STREAM,
     ORGANIZATION,
     PERSON,
-    ImageUploadAnswer,
-    LinkedinApi,
-    LinkedinDuplicateError,
-    MediaStatus,
+    Api,
+    LinkedinOptions,
     Organization,
     Post,
     Posts,
     UserInfo,
-    VideoUploadAnswer,
-    decode,
-    error_reason,
     media_ids,
     post_url,
+    reason,
 )
-from octopost.platforms.linkedin.text import escape_commentary, utf16_length
+from octopost.platforms.linkedin.media import Media
+from octopost.platforms.linkedin.text import escape_commentary
 
-IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
 MAX_ALT_TEXT = 4086
 #: clock difference tolerated between us and LinkedIn when matching a post's creation time
 CLOCK_SKEW = 300.0
@@ -68,16 +55,12 @@ CLOCK_SKEW = 300.0
 RECOVER_WINDOW = 10
 
 
-def _read_range(path: Path, first: int, last: int) -> bytes:
-    with path.open("rb") as fh:
-        fh.seek(first)
-        return fh.read(last - first + 1)
-
-
-class LinkedinAdapter:
+class LinkedinAdapter(BaseAdapter):
     platform: ClassVar[str] = "linkedin"
     label: ClassVar[str] = LABEL
-    limits: ClassVar[Limits] = Limits(max_chars=3000, max_images=20)
+    limits: ClassVar[Limits] = Limits(
+        max_chars=3000, max_images=20, images_with_video=False, max_alt_text=MAX_ALT_TEXT
+    )
     default_settings: ClassVar[PlatformSettings] = PlatformSettings(
         base_url="https://api.linkedin.com",
         auth_url="https://www.linkedin.com",
@@ -87,12 +70,12 @@ class LinkedinAdapter:
         poll_interval=3.0,
         poll_timeout=900.0,
     )
+    options: ClassVar[type[Options]] = LinkedinOptions
 
     def __init__(self, account: Account, deps: Deps) -> None:
-        self.account = account
-        self.deps = deps
-        self.settings = deps.settings
-        self.api = LinkedinApi(account, deps)
+        super().__init__(account, deps)
+        self.api = Api(account, deps)
+        self.media = Media(self.api)
 
     # -- rules ---------------------------------------------------------------
     @classmethod
@@ -109,25 +92,12 @@ class LinkedinAdapter:
         """
         return utf16_length(escape_commentary(text))
 
-    @classmethod
-    def check(cls, draft: Draft, limits: Limits) -> list[str]:
-        problems = standard_checks(cls, draft, limits)
-        if draft.video is not None and draft.images:
-            problems.append(f"{LABEL} posts carry images or one video, not both.")
-        if not draft.content.strip() and not draft.images and draft.video is None:
-            problems.append(f"{LABEL} needs text, images or a video.")
-        for number, image in enumerate(draft.images, 1):
-            if image.alt_text and len(image.alt_text) > MAX_ALT_TEXT:
-                problems.append(
-                    f"Image {number}: {LABEL} alt text is at most {MAX_ALT_TEXT} characters."
-                )
-        return problems
-
-    async def current_limits(self) -> Limits:
-        return self.limits
+    def _options(self) -> LinkedinOptions:
+        return LinkedinOptions.of(self.account.settings, LABEL)
 
     # -- identity --------------------------------------------------------------
     async def verify(self) -> Identity:
+        self._options()
         creds = self.api.credentials()
         if creds.author and creds.author.startswith(ORGANIZATION):
             identity = await self._organization(creds.author)
@@ -151,10 +121,10 @@ class LinkedinAdapter:
         resp = await self.api.call("GET", "/v2/userinfo", ok=(200, 403))
         if resp.status == 403:
             raise RejectedError(
-                f"{LABEL} refused /v2/userinfo ({error_reason(resp) or 'HTTP 403'}): the token needs "
+                f"{LABEL} refused /v2/userinfo ({reason(resp) or 'HTTP 403'}): the token needs "
                 "the openid and profile scopes, or give the author URN."
             )
-        return decode(resp, UserInfo)
+        return resp.decode(UserInfo)
 
     async def _organization(self, urn: str) -> Identity:
         org_id = urn.removeprefix(ORGANIZATION)
@@ -163,7 +133,7 @@ class LinkedinAdapter:
             raise RejectedError(f"{LABEL} has no organization {urn}.")
         if resp.status == 403:  # reading the page needs admin scopes posting does not
             return Identity(username=urn, remote_id=urn)
-        org = decode(resp, Organization)
+        org = resp.decode(Organization)
         vanity = org.vanityName
         return Identity(
             username=vanity or org.localizedName or urn,
@@ -180,7 +150,7 @@ class LinkedinAdapter:
 
     # -- publishing ------------------------------------------------------------
     async def publish(self, draft: Draft, job: PublishJob) -> Published:
-        options = self.api.options()
+        options = self._options()
         done = job.state.get("post_urn")
         if done:
             return Published(done, post_url(done))
@@ -197,7 +167,7 @@ class LinkedinAdapter:
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": options.disable_reshare,
         }
-        content = await self._content(draft, job, author)
+        content = await self.media.content(draft, job, author)
         if content:
             body["content"] = content
         sent_before = job.state.get("post_sent_at")
@@ -207,11 +177,12 @@ class LinkedinAdapter:
             await job.checkpoint(post_resent_at=self.deps.clock())
         try:
             resp = await self.api.call("POST", "/rest/posts", json=body, safe_to_retry=False)
-        except LinkedinDuplicateError as exc:
+        except DuplicateError as exc:
             # An earlier attempt of this job may have created the post and lost the answer.
-            if sent_before is not None and exc.urn and await self._ours(exc.urn, sent_before):
-                await job.checkpoint(post_urn=exc.urn)
-                return Published(exc.urn, post_url(exc.urn))
+            urn = exc.existing
+            if sent_before is not None and urn and await self._ours(urn, sent_before):
+                await job.checkpoint(post_urn=urn)
+                return Published(urn, post_url(urn))
             raise
         urn = resp.headers.get("x-restli-id") or resp.headers.get("x-linkedin-id")
         if not urn:
@@ -231,7 +202,7 @@ class LinkedinAdapter:
             return True
         if resp.status == 404:
             return False
-        return decode(resp, Post).createdAt >= (sent_at - CLOCK_SKEW) * 1000
+        return resp.decode(Post).createdAt >= (sent_at - CLOCK_SKEW) * 1000
 
     async def recover(self, draft: Draft, job: PublishJob) -> Published | None:
         done = job.state.get("post_urn")
@@ -278,7 +249,7 @@ class LinkedinAdapter:
         media = set((job.state.get("image_urns") or {}).values())
         if job.state.get("video_urn"):
             media.add(job.state["video_urn"])
-        for post in decode(resp, Posts).elements:
+        for post in resp.decode(Posts).elements:
             if (
                 post.author == author
                 and post.createdAt >= (sent_at - CLOCK_SKEW) * 1000
@@ -288,128 +259,3 @@ class LinkedinAdapter:
                 await job.checkpoint(post_urn=post.id)
                 return Published(post.id, post_url(post.id))
         return None
-
-    # -- media -----------------------------------------------------------------
-    async def _content(self, draft: Draft, job: PublishJob, author: str) -> dict[str, Any] | None:
-        if draft.video is not None:
-            return {"media": {"id": await self._video(draft.video, job, author)}}
-        if not draft.images:
-            return None
-        entries = []
-        for index, image in enumerate(draft.images):
-            entry = {"id": await self._image(index, image, job, author)}
-            if image.alt_text:
-                entry["altText"] = image.alt_text
-            entries.append(entry)
-        for entry in entries:
-            await self._wait_available("images", entry["id"], job)
-        if len(entries) == 1:
-            return {"media": entries[0]}
-        return {"multiImage": {"images": entries}}
-
-    async def _image(self, index: int, image: ImageRef, job: PublishJob, author: str) -> str:
-        uploaded = dict(job.state.get("image_urns") or {})
-        if uploaded.get(str(index)):
-            return str(uploaded[str(index)])
-        download = await job.media.fetch(image.url)
-        if download.content_type not in IMAGE_TYPES:
-            raise MediaError(
-                f"{LABEL} takes JPEG, PNG or GIF images; {image.url} is {download.content_type}."
-            )
-        resp = await self.api.call(
-            "POST",
-            "/rest/images?action=initializeUpload",
-            json={"initializeUploadRequest": {"owner": author}},
-            safe_to_retry=True,  # creates an upload slot, never a post
-        )
-        upload = decode(resp, ImageUploadAnswer).value
-        data = await asyncio.to_thread(download.read)
-        await self.api.call(
-            "PUT", URL(upload.uploadUrl, encoded=True), data=data, headers=OCTET_STREAM
-        )
-        uploaded[str(index)] = upload.image
-        await job.checkpoint(image_urns=uploaded)
-        return upload.image
-
-    async def _video(self, video: VideoRef, job: PublishJob, author: str) -> str:
-        urn = job.state.get("video_urn")
-        if not urn:
-            urn = await self._upload_video(video, job, author)
-            await job.checkpoint(video_urn=urn)
-        await self._wait_available("videos", urn, job)
-        return str(urn)
-
-    async def _upload_video(self, video: VideoRef, job: PublishJob, author: str) -> str:
-        download = await job.media.fetch(video.url)
-        resp = await self.api.call(
-            "POST",
-            "/rest/videos?action=initializeUpload",
-            json={
-                "initializeUploadRequest": {
-                    "owner": author,
-                    "fileSizeBytes": download.size,
-                    "uploadCaptions": False,
-                    "uploadThumbnail": False,
-                }
-            },
-            safe_to_retry=True,
-        )
-        upload = decode(resp, VideoUploadAnswer).value
-        etags: list[str] = []
-        # Parts are LinkedIn's byte ranges (4 MiB each but the last), never our own split.
-        for part in upload.uploadInstructions:
-            if not 0 <= part.firstByte <= part.lastByte < download.size:
-                raise MediaError(f"{LABEL} asked for bytes outside the video file.")
-            data = await asyncio.to_thread(
-                _read_range, download.path, part.firstByte, part.lastByte
-            )
-            answer = await self.api.call(
-                "PUT", URL(part.uploadUrl, encoded=True), data=data, headers=OCTET_STREAM
-            )
-            etag = answer.headers.get("ETag")
-            if not etag:
-                raise MediaError(f"{LABEL} did not confirm a video part (no ETag).")
-            etags.append(etag)
-        await self.api.call(
-            "POST",
-            "/rest/videos?action=finalizeUpload",
-            json={
-                "finalizeUploadRequest": {
-                    "video": upload.video,
-                    "uploadToken": upload.uploadToken,
-                    "uploadedPartIds": etags,
-                }
-            },
-            safe_to_retry=True,  # at worst LinkedIn refuses a second finalize; no post exists yet
-        )
-        return upload.video
-
-    async def _wait_available(self, kind: str, urn: str, job: PublishJob) -> None:
-        what = "image" if kind == "images" else "video"
-
-        async def check() -> bool | None:
-            resp = await self.api.call("GET", f"/rest/{kind}/{quote(urn, safe='')}")
-            state = decode(resp, MediaStatus)
-            if state.status == "AVAILABLE":
-                return True
-            if state.status == "PROCESSING_FAILED":
-                # the URN is spent: a later publish of this post must upload again
-                if kind == "videos":
-                    await job.checkpoint(video_urn=None)
-                else:
-                    kept = {
-                        k: v for k, v in (job.state.get("image_urns") or {}).items() if v != urn
-                    }
-                    await job.checkpoint(image_urns=kept)
-                reason = state.processingFailureReason or "no reason given"
-                raise MediaError(f"{LABEL} could not process the {what}: {reason}")
-            return None
-
-        await bounded_poll(
-            check,
-            interval=self.settings.poll_interval,
-            timeout=self.settings.poll_timeout,
-            sleep=self.deps.sleep,
-            what=f"{what} processing",
-            label=LABEL,
-        )

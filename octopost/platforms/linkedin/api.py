@@ -2,37 +2,27 @@
 
 Every call sends `Authorization: Bearer`, `LinkedIn-Version: YYYYMM` and
 `X-Restli-Protocol-Version: 2.0.0`. An expired token (by `expires_at`, or a 401) is refreshed
-once through `Account.refresh` when the app has programmatic refresh tokens.
+once (`_oauth.py`) when the app has programmatic refresh tokens.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-from typing import Any, Literal, TypeVar
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import msgspec
 from yarl import URL
 
 from octopost.platforms._http import Response
-from octopost.platforms.base import Account, Deps, decode_credentials
-from octopost.platforms.errors import (
-    AuthExpiredError,
-    DuplicateError,
-    MediaError,
-    PlatformError,
-    RejectedError,
-    UnavailableError,
-)
-
-log = logging.getLogger("octopost.platforms.linkedin")
+from octopost.platforms._oauth import TokenKeeper, request_token, rotated
+from octopost.platforms.base import Account, Deps, Options, decode_credentials
+from octopost.platforms.errors import DuplicateError, MediaError, PlatformError, RejectedError
 
 LABEL = "LinkedIn"
-AUTH_EXPIRED = "Token expired. Reconnect your LinkedIn account."
 PERSON = "urn:li:person:"
 ORGANIZATION = "urn:li:organization:"
-#: refresh this many seconds before the recorded expiry
-EXPIRY_MARGIN = 60.0
+OCTET_STREAM = {"Content-Type": "application/octet-stream"}
 
 _AUTHOR = re.compile(r"^urn:li:(?:person|organization):[A-Za-z0-9_-]+$")
 _POST_URN = re.compile(r"urn:li:(?:share|ugcPost|activity):\d+")
@@ -51,7 +41,7 @@ class Credentials(msgspec.Struct, kw_only=True):
     author: str | None = None
 
 
-class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class LinkedinOptions(Options):
     visibility: Literal["PUBLIC", "CONNECTIONS"] = "PUBLIC"
     disable_reshare: bool = False
 
@@ -64,12 +54,6 @@ class UserInfo(msgspec.Struct):
 class Organization(msgspec.Struct):
     localizedName: str | None = None
     vanityName: str | None = None
-
-
-class Token(msgspec.Struct):
-    access_token: str
-    expires_in: int | None = None
-    refresh_token: str | None = None
 
 
 class ImageUpload(msgspec.Struct):
@@ -114,31 +98,11 @@ class Posts(msgspec.Struct):
     elements: list[Post] = []
 
 
-T = TypeVar("T")
-
-
-def decode(resp: Response, kind: type[T]) -> T:
-    try:
-        return msgspec.json.decode(resp.body, type=kind)
-    except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
-        raise UnavailableError(
-            f"{LABEL} sent an unexpected answer (HTTP {resp.status})", status=resp.status
-        ) from exc
-
-
 def post_url(urn: str) -> str:
     return f"https://www.linkedin.com/feed/update/{urn}"
 
 
-class LinkedinDuplicateError(DuplicateError):
-    """422 DUPLICATE_POST; `urn` is the existing post LinkedIn named (when it did)."""
-
-    def __init__(self, message: str, *, urn: str | None, status: int | None) -> None:
-        super().__init__(message, status=status)
-        self.urn = urn
-
-
-def error_reason(resp: Response) -> str | None:
+def reason(resp: Response) -> str | None:
     """LinkedIn's `message`, without the Java exception class it often starts with."""
     data = resp.json()
     if not isinstance(data, dict):
@@ -156,52 +120,61 @@ def _input_errors(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
 
 
-def classify(resp: Response) -> PlatformError | None:
+def classify(resp: Response, now: float) -> PlatformError | None:
     """LinkedIn's quirks; 401, 429 and 5xx keep the default mapping."""
     status = resp.status
     if status in (401, 429) or status >= 500:
         return None
     data = resp.json()
     data = data if isinstance(data, dict) else {}
-    reason = error_reason(resp) or f"HTTP {status}"
+    why = reason(resp) or f"HTTP {status}"
     codes = {str(data.get("code") or "")} | {str(e.get("code") or "") for e in _input_errors(data)}
-    if "DUPLICATE_POST" in codes or "content is a duplicate" in reason.lower():
-        match = _POST_URN.search(reason)
+    if "DUPLICATE_POST" in codes or "content is a duplicate" in why.lower():
+        # 422 DUPLICATE_POST names the existing post (when it does)
+        match = _POST_URN.search(why)
         urn = match.group() if match else None
         where = f" ({post_url(urn)})" if urn else ""
-        return LinkedinDuplicateError(
+        return DuplicateError(
             f"{LABEL} refused the post as a duplicate of an existing post{where}.",
-            urn=urn,
+            existing=urn,
             status=status,
         )
     if status == 426 or "NONEXISTENT_VERSION" in codes:
         return RejectedError(
-            f"{LABEL} no longer serves this API version ({reason}): set "
+            f"{LABEL} no longer serves this API version ({why}): set "
             "platforms.linkedin.api_version to a current YYYYMM version.",
             status=status,
         )
     media_call = any(p in resp.url for p in ("/rest/images", "/rest/videos", "/dms-uploads"))
     if media_call or any("MEDIA" in code for code in codes):
-        return MediaError(f"{LABEL} refused the media: {reason}", status=status)
+        return MediaError(f"{LABEL} refused the media: {why}", status=status)
     if status == 403:
         return RejectedError(
-            f"{LABEL} refused the request: {reason}. Posting needs the w_member_social scope "
+            f"{LABEL} refused the request: {why}. Posting needs the w_member_social scope "
             "(company pages: w_organization_social and an admin role on the page).",
             status=status,
         )
     return None
 
 
-class LinkedinApi:
+def _refreshable(creds: Mapping[str, Any]) -> bool:
+    """Only apps approved for programmatic refresh tokens hold all three."""
+    return bool(
+        creds.get("refresh_token") and creds.get("client_id") and creds.get("client_secret")
+    )
+
+
+class Api:
     """Authorised, versioned LinkedIn calls for one account; refreshes tokens once."""
 
     def __init__(self, account: Account, deps: Deps) -> None:
         self.account = account
         self.deps = deps
         self.settings = deps.settings
-        self.http = deps.http.bind(LABEL, reason=error_reason, classify=classify)
+        self.http = deps.bind(LABEL, reason=reason, classify=classify)
+        self.keeper = TokenKeeper(account, deps.clock, self._exchange, can_refresh=_refreshable)
 
-    def credentials(self, raw: dict[str, Any] | None = None) -> Credentials:
+    def credentials(self, raw: Mapping[str, Any] | None = None) -> Credentials:
         creds = decode_credentials(Credentials, raw or self.account.credentials, LABEL)
         if creds.author and not _AUTHOR.match(creds.author):
             raise RejectedError(
@@ -209,16 +182,6 @@ class LinkedinApi:
                 f"urn:li:organization:<id>, not {creds.author!r}"
             )
         return creds
-
-    def options(self) -> Settings:
-        try:
-            return msgspec.convert(dict(self.account.settings), Settings, strict=False)
-        except msgspec.ValidationError as exc:
-            raise RejectedError(f"Invalid {LABEL} settings: {exc}") from exc
-
-    @staticmethod
-    def refreshable(creds: Credentials) -> bool:
-        return bool(creds.refresh_token and creds.client_id and creds.client_secret)
 
     async def call(
         self,
@@ -237,75 +200,33 @@ class LinkedinApi:
             if isinstance(target, str)
             else target
         )
-        raw = dict(self.account.credentials)
-        creds = self.credentials(raw)
-        expiring = (
-            creds.expires_at is not None and creds.expires_at <= self.deps.clock() + EXPIRY_MARGIN
-        )
-        if expiring and self.refreshable(creds):
-            raw = await self.refresh(raw)
-            creds = self.credentials(raw)
-        for attempt in (1, 2):
+
+        async def attempt(raw: dict[str, Any]) -> Response:
             sent = {
-                "Authorization": f"Bearer {creds.access_token}",
+                "Authorization": f"Bearer {self.credentials(raw).access_token}",
                 "LinkedIn-Version": self.settings.api_version,
                 "X-Restli-Protocol-Version": "2.0.0",
                 **(headers or {}),
             }
-            try:
-                return await self.http.request(
-                    method,
-                    url,
-                    headers=sent,
-                    json=json,
-                    data=data,
-                    safe_to_retry=safe_to_retry,
-                    ok=ok,
-                )
-            except AuthExpiredError:
-                if attempt == 2 or not self.refreshable(creds):
-                    raise
-                raw = await self.refresh(raw)
-                creds = self.credentials(raw)
-        raise AssertionError("unreachable")
-
-    async def refresh(self, stale: dict[str, Any]) -> dict[str, Any]:
-        """New tokens via the refresh grant, stored before use (once per account at a time)."""
-
-        async def run(current: dict[str, Any]) -> dict[str, Any]:
-            creds = self.credentials(current)
-            if not self.refreshable(creds):
-                raise AuthExpiredError(AUTH_EXPIRED)
-            resp = await self.http.request(
-                "POST",
-                f"{self.settings.auth_url}/oauth/v2/accessToken",
-                data={
-                    "grant_type": "refresh_token",
-                    "refresh_token": creds.refresh_token,
-                    "client_id": creds.client_id,
-                    "client_secret": creds.client_secret,
-                },
-                safe_to_retry=True,  # LinkedIn does not rotate refresh tokens
-                ok=(200, 400, 401),
+            return await self.http.request(
+                method, url, headers=sent, json=json, data=data, safe_to_retry=safe_to_retry, ok=ok
             )
-            if resp.status != 200:
-                log.info(
-                    "linkedin refresh refused",
-                    extra={"status": resp.status, "reason": error_reason(resp)},
-                )
-                raise AuthExpiredError(AUTH_EXPIRED, status=resp.status)
-            token = decode(resp, Token)
-            new = {**current, "access_token": token.access_token}
-            if token.expires_in:
-                new["expires_at"] = self.deps.clock() + token.expires_in
-            if token.refresh_token:
-                new["refresh_token"] = token.refresh_token
-            return new
 
-        return await self.account.refresh(stale, run)
+        self.credentials()  # bad fields: RejectedError before any request
+        return await self.keeper.send(attempt)
 
-
-OCTET_STREAM = {"Content-Type": "application/octet-stream"}
+    async def _exchange(self, current: dict[str, Any]) -> dict[str, Any]:
+        creds = self.credentials(current)
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": creds.refresh_token or "",
+            "client_id": creds.client_id or "",
+            "client_secret": creds.client_secret or "",
+        }
+        url = f"{self.settings.auth_url}/oauth/v2/accessToken"
+        token = await request_token(self.http, url, form)
+        # LinkedIn does not rotate refresh tokens; a new one, when sent, replaces the old
+        return rotated(current, token, self.deps.clock())
 
 
 def media_ids(content: dict[str, Any] | None) -> set[str]:

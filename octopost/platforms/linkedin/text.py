@@ -38,8 +38,3 @@ def escape_commentary(text: str) -> str:
         out.append(ch)
         i += 1
     return "".join(out)
-
-
-def utf16_length(text: str) -> int:
-    """Length in UTF-16 code units: what Java's String.length() (LinkedIn's backend) counts."""
-    return len(text.encode("utf-16-le")) // 2

@@ -17,42 +17,35 @@ import asyncio
 import weakref
 from typing import Any, ClassVar
 
-import msgspec
-
-from octopost.platforms._http import HttpClient, Response, bounded_poll
+from octopost.platforms._http import HttpClient, Response
+from octopost.platforms._text import parse_timestamp
 from octopost.platforms.base import (
     Account,
+    BaseAdapter,
     Deps,
     Draft,
     Identity,
     Limits,
+    Options,
     PlatformSettings,
     Published,
     PublishJob,
-    decode_credentials,
     standard_checks,
 )
-from octopost.platforms.errors import (
-    OutcomeUnknownError,
-    PlatformError,
-    RejectedError,
-)
+from octopost.platforms.errors import OutcomeUnknownError, PlatformError, RejectedError
 from octopost.platforms.mastodon.api import (
-    AccountSettings,
-    Credentials,
+    LABEL,
+    Api,
     InstanceEntity,
     MastodonLimits,
+    MastodonOptions,
     MeAccount,
     StatusEntity,
-    classify,
     comparable,
-    decode,
     html_to_text,
-    normalise_instance_url,
     reason,
-    timestamp,
 )
-from octopost.platforms.mastodon.media import MediaUploads
+from octopost.platforms.mastodon.media import Media
 from octopost.platforms.mastodon.text import URL_LENGTH, status_length
 
 #: How long Mastodon remembers an Idempotency-Key (PostStatusService: 3,600 s).
@@ -78,18 +71,19 @@ _limits_pending: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
-class MastodonAdapter:
+class MastodonAdapter(BaseAdapter):
     platform: ClassVar[str] = "mastodon"
-    label: ClassVar[str] = "Mastodon"
+    label: ClassVar[str] = LABEL
     limits: ClassVar[Limits] = MastodonLimits(max_chars=500, max_images=4)
     default_settings: ClassVar[PlatformSettings] = PlatformSettings(
         base_url="", poll_interval=2.0, poll_timeout=600.0
     )
+    options: ClassVar[type[Options]] = MastodonOptions
 
     def __init__(self, account: Account, deps: Deps) -> None:
-        self.account = account
-        self.deps = deps
-        self.http = deps.http.bind(self.label, reason=reason, classify=classify)
+        super().__init__(account, deps)
+        self.api = Api(account, deps)
+        self.media = Media(self.api)
 
     # -- rules ----------------------------------------------------------------
     @classmethod
@@ -98,59 +92,17 @@ class MastodonAdapter:
 
     @classmethod
     def check(cls, draft: Draft, limits: Limits) -> list[str]:
-        # Media rules from the shared checks; length by the instance's URL weight.
-        problems = standard_checks(cls, msgspec.structs.replace(draft, content=""), limits)
+        # the length by the instance's URL weight
         url_chars = getattr(limits, "url_chars", URL_LENGTH)
         length = status_length(draft.content, "", url_chars)
-        if length > limits.max_chars:
-            problems.insert(
-                0,
-                f"Content is {length} characters as {cls.label} counts them; "
-                f"the limit is {limits.max_chars}.",
-            )
-        if draft.video is not None and draft.images:
-            problems.append("Mastodon cannot combine a video with images in one post.")
-        if draft.video is None and not draft.images and not draft.content.strip():
-            problems.append("Mastodon needs text, images or a video.")
-        alt_limit = getattr(limits, "alt_text_chars", 1500)
-        for number, image in enumerate(draft.images, 1):
-            if image.alt_text and len(image.alt_text) > alt_limit:
-                problems.append(
-                    f"Alt text of image {number} is {len(image.alt_text)} characters; "
-                    f"Mastodon allows {alt_limit}."
-                )
-        return problems
+        return standard_checks(cls, draft, limits, length=length)
 
-    # -- credentials ----------------------------------------------------------
-    def _credentials(self) -> Credentials:
-        creds = decode_credentials(Credentials, self.account.credentials, self.label)
-        if not creds.access_token.strip():
-            raise RejectedError("Invalid Mastodon credentials: access_token is empty")
-        return creds
-
-    def _base(self, creds: Credentials) -> str:
-        base = normalise_instance_url(creds.instance_url or self.deps.settings.base_url)
-        if not base:
-            raise RejectedError(
-                "Invalid Mastodon credentials: instance_url is required "
-                "(or set [platforms.mastodon] base_url)"
-            )
-        return base
-
-    @staticmethod
-    def _auth(creds: Credentials) -> dict[str, str]:
-        return {"Authorization": f"Bearer {creds.access_token.strip()}"}
-
-    def _settings(self) -> AccountSettings:
-        try:
-            return msgspec.convert(self.account.settings or {}, AccountSettings, strict=False)
-        except msgspec.ValidationError as exc:
-            raise RejectedError(f"Invalid Mastodon account settings: {exc}") from exc
+    def _options(self) -> MastodonOptions:
+        return MastodonOptions.of(self.account.settings, LABEL)
 
     # -- limits ---------------------------------------------------------------
     async def current_limits(self) -> Limits:
-        creds = self._credentials()
-        base = self._base(creds)
+        base = self.api.base()
         cache = _limits_cache.setdefault(self.deps.http, {})
         now = self.deps.clock()
         cached = cache.get(base)
@@ -160,27 +112,27 @@ class MastodonAdapter:
         pending = _limits_pending.setdefault(self.deps.http, {})
         fetch = pending.get(base)
         if fetch is None:
-            fetch = pending[base] = asyncio.ensure_future(self._fetch_limits(base, creds))
+            fetch = pending[base] = asyncio.ensure_future(self._fetch_limits())
             fetch.add_done_callback(lambda _f: pending.pop(base, None))
         limits = await asyncio.shield(fetch)
         cache[base] = (now, limits)
         return limits
 
-    async def _fetch_limits(self, base: str, creds: Credentials) -> MastodonLimits:
+    async def _fetch_limits(self) -> MastodonLimits:
         default = self.limits
         for path in ("/api/v2/instance", "/api/v1/instance"):
             try:
-                resp = await self.http.request("GET", base + path, headers=self._auth(creds))
+                resp = await self.api.call("GET", path)
             except RejectedError:
                 continue  # 404 and friends: an older or non-Mastodon server
-            info = decode(resp, InstanceEntity)
+            info = resp.decode(InstanceEntity)
             if info.configuration is not None:
                 statuses = info.configuration.statuses
                 return MastodonLimits(
                     max_chars=statuses.max_characters,
                     max_images=statuses.max_media_attachments,
                     url_chars=statuses.characters_reserved_per_url,
-                    alt_text_chars=info.configuration.media_attachments.description_limit or 1500,
+                    max_alt_text=info.configuration.media_attachments.description_limit or 1500,
                 )
             if info.max_toot_chars:
                 return MastodonLimits(max_chars=info.max_toot_chars, max_images=default.max_images)
@@ -188,9 +140,10 @@ class MastodonAdapter:
 
     # -- identity -------------------------------------------------------------
     async def verify(self) -> Identity:
-        creds = self._credentials()
-        base = self._base(creds)
-        me = await self._me(base, creds)
+        self._options()
+        creds = self.api.credentials()
+        base = self.api.base(creds)
+        me = await self._me()
         updated = dict(self.account.credentials)
         updated["account_id"] = me.id
         if creds.instance_url:
@@ -204,28 +157,23 @@ class MastodonAdapter:
             profile_url=me.url,
         )
 
-    async def _me(self, base: str, creds: Credentials) -> MeAccount:
-        resp = await self.http.request(
-            "GET", base + "/api/v1/accounts/verify_credentials", headers=self._auth(creds)
-        )
-        return decode(resp, MeAccount)
+    async def _me(self) -> MeAccount:
+        return (await self.api.call("GET", "/api/v1/accounts/verify_credentials")).decode(MeAccount)
 
     # -- publishing -----------------------------------------------------------
     async def publish(self, draft: Draft, job: PublishJob) -> Published:
         done = self._published_from_state(job)
         if done is not None:
             return done
-        creds = self._credentials()
-        base = self._base(creds)
-        settings = self._settings()
-        uploads = MediaUploads(self.http, self.deps, base, self._auth(creds))
-        media_ids = await uploads.upload_all(draft, job)
+        base = self.api.base()
+        options = self._options()
+        media_ids = await self.media.upload_all(draft, job)
         started = job.state.get("create_started_at")
         now = self.deps.clock()
         if started is not None and now - float(started) > SAFE_RESEND_WINDOW:
             # The instance may have forgotten our key: look before sending again.
             try:
-                found = await self._find_status(draft, job, base, creds)
+                found = await self._find_status(draft, job, base)
             except PlatformError as exc:
                 if exc.retryable:
                     raise
@@ -239,7 +187,7 @@ class MastodonAdapter:
             started = None
         if started is None:
             await job.checkpoint(create_started_at=now)
-        status = await self._create_status(draft, job, base, creds, media_ids, settings)
+        status = await self._create_status(draft, job, media_ids, options)
         return await self._published(status, job, base)
 
     def _published_from_state(self, job: PublishJob) -> Published | None:
@@ -256,29 +204,23 @@ class MastodonAdapter:
         return Published(status.id, url)
 
     async def _create_status(
-        self,
-        draft: Draft,
-        job: PublishJob,
-        base: str,
-        creds: Credentials,
-        media_ids: list[str],
-        settings: AccountSettings,
+        self, draft: Draft, job: PublishJob, media_ids: list[str], options: MastodonOptions
     ) -> StatusEntity:
         body: dict[str, Any] = {"status": draft.content}
         if media_ids:
             body["media_ids"] = media_ids
-            if settings.sensitive:
+            if options.sensitive:
                 body["sensitive"] = True
-        if settings.visibility:
-            body["visibility"] = settings.visibility
+        if options.visibility:
+            body["visibility"] = options.visibility
         if draft.language:
             body["language"] = draft.language
-        headers = {**self._auth(creds), "Idempotency-Key": job.key}
+        headers = {"Idempotency-Key": job.key}
 
         async def attempt() -> Response | None:
-            resp = await self.http.request(
+            resp = await self.api.call(
                 "POST",
-                base + "/api/v1/statuses",
+                "/api/v1/statuses",
                 headers=headers,
                 json=body,
                 safe_to_retry=True,  # same Idempotency-Key: a repeat returns the original
@@ -288,17 +230,15 @@ class MastodonAdapter:
                 return resp
             if NOT_READY in (reason(resp) or ""):
                 return None  # attached media still processing: retry, same key
-            raise self.http.error_for(resp)
+            raise self.api.http.error_for(resp)
 
-        resp = await bounded_poll(
+        resp: Response = await self.deps.poll(
             attempt,
-            interval=self.deps.settings.poll_interval,
-            timeout=min(self.deps.settings.poll_timeout, NOT_READY_TIMEOUT),
-            sleep=self.deps.sleep,
+            label=LABEL,
             what="media processing",
-            label=self.label,
+            timeout=min(self.deps.settings.poll_timeout, NOT_READY_TIMEOUT),
         )
-        return decode(resp, StatusEntity)
+        return resp.decode(StatusEntity)
 
     # -- recovery ---------------------------------------------------------------
     async def recover(self, draft: Draft, job: PublishJob) -> Published | None:
@@ -308,11 +248,10 @@ class MastodonAdapter:
         started = job.state.get("create_started_at")
         if started is None:
             return None  # the create was never sent
-        creds = self._credentials()
-        base = self._base(creds)
+        base = self.api.base()
         within = self.deps.clock() - float(started) <= SAFE_RESEND_WINDOW
         try:
-            found = await self._find_status(draft, job, base, creds)
+            found = await self._find_status(draft, job, base)
         except PlatformError:
             if within:
                 return None  # the instance answers a resend with the original status
@@ -327,23 +266,20 @@ class MastodonAdapter:
             "the account's timeline; check your Mastodon account before re-posting."
         )
 
-    async def _find_status(
-        self, draft: Draft, job: PublishJob, base: str, creds: Credentials
-    ) -> Published | None:
+    async def _find_status(self, draft: Draft, job: PublishJob, base: str) -> Published | None:
         """A status on the account's timeline with the draft's text and media count."""
-        account_id = creds.account_id or (await self._me(base, creds)).id
-        resp = await self.http.request(
+        account_id = self.api.credentials().account_id or (await self._me()).id
+        resp = await self.api.call(
             "GET",
-            f"{base}/api/v1/accounts/{account_id}/statuses",
-            headers=self._auth(creds),
+            f"/api/v1/accounts/{account_id}/statuses",
             params={"limit": "40", "exclude_reblogs": "true"},
         )
-        statuses = decode(resp, list[StatusEntity])
+        statuses = resp.decode(list[StatusEntity])
         since = float(job.state.get("create_started_at") or 0) - CLOCK_SLACK
         media_count = 1 if draft.video is not None else len(draft.images)
         wanted = comparable(draft.content)
         for status in statuses:
-            created = timestamp(status.created_at)
+            created = parse_timestamp(status.created_at)
             if created is not None and created < since:
                 continue
             if len(status.media_attachments) != media_count:

@@ -1,4 +1,4 @@
-"""Mastodon API shapes and helpers: credentials, response structs, error rules, URLs."""
+"""Mastodon API shapes and helpers: credentials, response structs, error rules, the client."""
 
 from __future__ import annotations
 
@@ -6,33 +6,29 @@ import html
 import ipaddress
 import mimetypes
 import re
-from datetime import datetime
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
 
 from octopost import netguard
 from octopost.platforms._http import Response
-from octopost.platforms.base import Limits
-from octopost.platforms.errors import (
-    AuthExpiredError,
-    MediaError,
-    PlatformError,
-    RejectedError,
-    UnavailableError,
-)
+from octopost.platforms._text import comparable as _comparable
+from octopost.platforms.base import Account, Deps, Limits, Options, decode_credentials
+from octopost.platforms.errors import AuthExpiredError, MediaError, PlatformError, RejectedError
 from octopost.platforms.mastodon.text import URL_LENGTH
 
-T = TypeVar("T")
+LABEL = "Mastodon"
 
 
 class MastodonLimits(Limits, frozen=True, kw_only=True):
     """Limits plus the instance's own counting and alt-text rules."""
 
     url_chars: int = URL_LENGTH
-    alt_text_chars: int = 1500
+    images_with_video: bool = False
+    max_alt_text: int | None = 1500
 
 
 class Credentials(msgspec.Struct):
@@ -42,7 +38,7 @@ class Credentials(msgspec.Struct):
     account_id: str = ""
 
 
-class AccountSettings(msgspec.Struct):
+class MastodonOptions(Options):
     #: omitted: the account's default visibility on its instance
     visibility: Literal["public", "unlisted", "private", "direct"] | None = None
     #: mark media as sensitive (blurred until clicked)
@@ -92,17 +88,6 @@ class InstanceEntity(msgspec.Struct):
     max_toot_chars: int | None = None
 
 
-def decode(resp: Response, kind: type[T]) -> T:
-    try:
-        return msgspec.json.decode(resp.body, type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        # Never the body itself: it is not ours to repeat (and may not be Mastodon's).
-        raise UnavailableError(
-            f"Mastodon sent an answer that is not what its API returns (HTTP {resp.status})",
-            status=resp.status,
-        ) from exc
-
-
 def reason(resp: Response) -> str | None:
     """Mastodon's error entity: {"error": "...", "error_description": "..."} (OAuth)."""
     data = resp.json()
@@ -114,7 +99,7 @@ def reason(resp: Response) -> str | None:
     return error if isinstance(error, str) and error else None
 
 
-def classify(resp: Response) -> PlatformError | None:
+def classify(resp: Response, now: float) -> PlatformError | None:
     text = reason(resp)
     media = "/media" in urlsplit(resp.url).path
     if resp.status == 403:
@@ -123,7 +108,9 @@ def classify(resp: Response) -> PlatformError | None:
             return RejectedError(
                 "Mastodon (or a proxy in front of it) refused the request: HTTP 403"
             )
-        return AuthExpiredError(f"{text.rstrip('.')}. Reconnect your Mastodon account.", status=403)
+        return AuthExpiredError(
+            f"{text.rstrip('.')}. Reconnect your Mastodon account.", status=403, refreshable=False
+        )
     if media and resp.status in (413, 415, 422):
         return MediaError(
             f"Mastodon refused the media: {text or f'HTTP {resp.status}'}", status=resp.status
@@ -171,13 +158,11 @@ def normalise_instance_url(raw: str) -> str:
 
 _TAG_RE = re.compile(r"<[^>]*>")
 _MENTION_DOMAIN_RE = re.compile(r"(?<![\w/=])@(\w[\w.-]*)@[\w.-]*\w")
-_SPACE_RE = re.compile(r"\s+")
 
 
 def comparable(text: str) -> str:
     """Text reduced for matching a draft against a status's HTML `content`."""
-    text = _MENTION_DOMAIN_RE.sub(r"@\1", text)  # remote mentions render as @user
-    return _SPACE_RE.sub(" ", text).strip()
+    return _comparable(_MENTION_DOMAIN_RE.sub(r"@\1", text))  # remote mentions render as @user
 
 
 def html_to_text(content: str) -> str:
@@ -186,15 +171,62 @@ def html_to_text(content: str) -> str:
     return html.unescape(_TAG_RE.sub("", content))
 
 
-def timestamp(value: str) -> float | None:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 def filename_for(name: str, content_type: str) -> str:
     """A file name whose extension matches the content (Mastodon checks the pair)."""
     if Path(name).suffix:
         return name
     return name + (mimetypes.guess_extension(content_type) or "")
+
+
+class Api:
+    """Calls to the account's instance with its token."""
+
+    def __init__(self, account: Account, deps: Deps) -> None:
+        self.account = account
+        self.deps = deps
+        self.http = deps.bind(LABEL, reason=reason, classify=classify)
+
+    def credentials(self) -> Credentials:
+        creds = decode_credentials(Credentials, self.account.credentials, LABEL)
+        if not creds.access_token.strip():
+            raise RejectedError("Invalid Mastodon credentials: access_token is empty")
+        return creds
+
+    def base(self, creds: Credentials | None = None) -> str:
+        """The instance URL, `https://host[:port]`."""
+        creds = creds or self.credentials()
+        base = normalise_instance_url(creds.instance_url or self.deps.settings.base_url)
+        if not base:
+            raise RejectedError(
+                "Invalid Mastodon credentials: instance_url is required "
+                "(or set [platforms.mastodon] base_url)"
+            )
+        return base
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        safe_to_retry: bool | None = None,
+        ok: tuple[int, ...] | None = None,
+        timeout: float | None = None,
+    ) -> Response:
+        """One call to `path` on the account's instance (`path` may be a full URL)."""
+        creds = self.credentials()
+        url = path if "://" in path else self.base(creds) + path
+        return await self.http.request(
+            method,
+            url,
+            headers={"Authorization": f"Bearer {creds.access_token.strip()}", **(headers or {})},
+            params=params,
+            json=json,
+            data=data,
+            safe_to_retry=safe_to_retry,
+            ok=ok,
+            timeout=timeout,
+        )

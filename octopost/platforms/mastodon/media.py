@@ -13,20 +13,17 @@ from typing import Any
 
 import aiohttp
 
-from octopost.platforms._http import PlatformHttp, bounded_poll
-from octopost.platforms.base import Deps, Draft, PublishJob
+from octopost.platforms.base import Draft, PublishJob
 from octopost.platforms.errors import MediaError, UnavailableError
-from octopost.platforms.mastodon.api import MediaEntity, decode, filename_for
+from octopost.platforms.mastodon.api import LABEL, Api, MediaEntity, filename_for
 
 
-class MediaUploads:
-    """The media of one publish to one instance."""
+class Media:
+    """The media of one publish to the account's instance."""
 
-    def __init__(self, http: PlatformHttp, deps: Deps, base: str, headers: dict[str, str]) -> None:
-        self.http = http
-        self.deps = deps
-        self.base = base
-        self.headers = headers
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.deps = api.deps
 
     async def upload_all(self, draft: Draft, job: PublishJob) -> list[str]:
         """Upload each file once (checkpointed), then wait until it is processed."""
@@ -65,7 +62,7 @@ class MediaUploads:
                     break
                 entry = None
             if entry is None:
-                raise UnavailableError("Mastodon lost an uploaded media file; try again")
+                raise UnavailableError(f"{LABEL} lost an uploaded media file; try again")
             ids.append(str(entry["id"]))
         return ids
 
@@ -98,34 +95,25 @@ class MediaUploads:
                 )
             # A repeated upload only leaves an unattached file behind (the instance
             # removes those), never a second post.
-            resp = await self.http.request(
+            resp = await self.api.call(
                 "POST",
-                self.base + "/api/v2/media",
-                headers=self.headers,
+                "/api/v2/media",
                 data=form,
                 safe_to_retry=True,
-                timeout=max(self.http.client.timeout, 300.0),
+                timeout=max(self.deps.http.timeout, 300.0),
             )
-        media = decode(resp, MediaEntity)
+        media = resp.decode(MediaEntity)
         return media.id, resp.status == 200 and media.url is not None
 
     async def _wait_processed(self, media_id: str, missing_ok: bool = False) -> bool:
         """Poll until the media is processed (True); False if it is gone and `missing_ok`."""
-        url = f"{self.base}/api/v1/media/{media_id}"
         ok = (200, 206, 404) if missing_ok else (200, 206)
 
         async def check() -> str | None:
-            resp = await self.http.request("GET", url, headers=self.headers, ok=ok)
+            resp = await self.api.call("GET", f"/api/v1/media/{media_id}", ok=ok)
             if resp.status == 206:
                 return None
             return "gone" if resp.status == 404 else "ready"
 
-        result = await bounded_poll(
-            check,
-            interval=self.deps.settings.poll_interval,
-            timeout=self.deps.settings.poll_timeout,
-            sleep=self.deps.sleep,
-            what="media processing",
-            label="Mastodon",
-        )
+        result: str = await self.deps.poll(check, label=LABEL, what="media processing")
         return result != "gone"

@@ -19,22 +19,20 @@ sending again is safe; a PULL_FROM_URL or photo publish may exist and cannot be 
 
 from __future__ import annotations
 
-import asyncio
-import mimetypes
-from pathlib import Path
 from typing import Any, ClassVar
 
 import msgspec
-from yarl import URL
 
-from octopost.platforms._http import bounded_poll
+from octopost.platforms._text import utf16_length
 from octopost.platforms.base import (
     Account,
+    BaseAdapter,
     Deps,
     Download,
     Draft,
     Identity,
     Limits,
+    Options,
     PlatformSettings,
     Published,
     PublishJob,
@@ -47,46 +45,27 @@ from octopost.platforms.errors import (
     RejectedError,
 )
 from octopost.platforms.tiktok.api import (
+    INIT,
     LABEL,
     PRIVATE_FIRST,
+    PUBLISH_ID,
+    Api,
     CreatorInfo,
+    Envelope,
     InitAnswer,
-    Settings,
     Status,
-    TiktokApi,
+    TiktokOptions,
     UploadExpiredError,
     UserInfo,
-    decode_settings,
     failure_error,
     log,
-    mp4_duration,
 )
+from octopost.platforms.tiktok.media import Media, chunk_plan
 
-#: TikTok's chunk rules: 5-64 MB per chunk (decimal), the remainder merged into the last one
-#: https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide
-CHUNK_SIZE = 10_000_000
-VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm"})
 PROFILE = "https://www.tiktok.com/@{username}"
 #: UTF-16 units: a video's caption (`post_info.title`), a photo post's `description`
 MAX_VIDEO_CAPTION = 2200
 MAX_PHOTO_DESCRIPTION = 4000
-
-# job.state keys
-INIT = "tiktok_init"  # the source of the init that was (about to be) sent
-PUBLISH_ID = "tiktok_publish_id"
-
-
-def chunk_plan(size: int) -> tuple[int, int]:
-    """(chunk_size, total_chunk_count) for a FILE_UPLOAD of `size` bytes."""
-    if size <= CHUNK_SIZE:
-        return size, 1
-    return CHUNK_SIZE, size // CHUNK_SIZE
-
-
-def chunk_ranges(size: int, chunk: int) -> list[tuple[int, int]]:
-    """Inclusive byte ranges; the last chunk takes the remainder."""
-    count = max(1, size // chunk)
-    return [(i * chunk, size - 1 if i == count - 1 else (i + 1) * chunk - 1) for i in range(count)]
 
 
 def choose_privacy(configured: str | None, options: list[str]) -> str:
@@ -105,20 +84,7 @@ def choose_privacy(configured: str | None, options: list[str]) -> str:
     raise RejectedError(f"{LABEL} offers no privacy level for this account.")
 
 
-def _read_range(path: Path, first: int, last: int) -> bytes:
-    with path.open("rb") as fh:
-        fh.seek(first)
-        return fh.read(last - first + 1)
-
-
-def _video_type(download: Download) -> str:
-    if download.content_type in VIDEO_TYPES:
-        return download.content_type
-    guessed = mimetypes.guess_type(download.filename)[0]
-    return guessed if guessed in VIDEO_TYPES else "video/mp4"
-
-
-class TiktokAdapter:
+class TiktokAdapter(BaseAdapter):
     platform: ClassVar[str] = "tiktok"
     label: ClassVar[str] = LABEL
     #: accounts with source FILE_UPLOAD (the default): one video per post
@@ -137,16 +103,17 @@ class TiktokAdapter:
         poll_interval=3.0,
         poll_timeout=900.0,
     )
+    options: ClassVar[type[Options]] = TiktokOptions
 
     def __init__(self, account: Account, deps: Deps) -> None:
-        self.account = account
-        self.deps = deps
-        self.api = TiktokApi(account, deps)
+        super().__init__(account, deps)
+        self.api = Api(account, deps)
+        self.media = Media(self.api)
 
     @classmethod
     def measure(cls, text: str) -> int:
         """UTF-16 code units, as TikTok counts captions."""
-        return len(text.encode("utf-16-le")) // 2
+        return utf16_length(text)
 
     @classmethod
     def check(cls, draft: Draft, limits: Limits) -> list[str]:
@@ -155,18 +122,18 @@ class TiktokAdapter:
             limits = msgspec.structs.replace(limits, max_chars=MAX_VIDEO_CAPTION)
         return standard_checks(cls, draft, limits)
 
+    def _options(self) -> TiktokOptions:
+        return TiktokOptions.of(self.account.settings, LABEL)
+
     async def current_limits(self) -> Limits:
-        settings = decode_settings(self.account.settings)
-        return self.pull_limits if settings.source == "PULL_FROM_URL" else self.limits
+        return self.pull_limits if self._options().source == "PULL_FROM_URL" else self.limits
 
     async def verify(self) -> Identity:
-        decode_settings(self.account.settings)
-        info = await self.api.call(
-            "GET",
-            "/v2/user/info/",
-            UserInfo,
-            params={"fields": "open_id,display_name,avatar_url"},
+        self._options()
+        resp = await self.api.call(
+            "GET", "/v2/user/info/", params={"fields": "open_id,display_name,avatar_url"}
         )
+        info = resp.decode(Envelope[UserInfo]).data
         # the username needs user.info.profile on user/info; creator_info gives it with
         # video.publish, the scope posting needs anyway (so this checks that scope too)
         creator = await self._creator_info()
@@ -181,7 +148,7 @@ class TiktokAdapter:
         )
 
     async def publish(self, draft: Draft, job: PublishJob) -> Published:
-        settings = decode_settings(self.account.settings)
+        settings = self._options()
         if job.state.get(PUBLISH_ID):
             found = await self._resume(draft, job)
             if found is not None:
@@ -212,11 +179,12 @@ class TiktokAdapter:
     # -- steps --------------------------------------------------------------
 
     async def _creator_info(self) -> CreatorInfo:
-        return await self.api.call(
-            "POST", "/v2/post/publish/creator_info/query/", CreatorInfo, safe_to_retry=True
+        resp = await self.api.call(
+            "POST", "/v2/post/publish/creator_info/query/", safe_to_retry=True
         )
+        return resp.decode(Envelope[CreatorInfo]).data
 
-    async def _start(self, draft: Draft, job: PublishJob, settings: Settings) -> Published:
+    async def _start(self, draft: Draft, job: PublishJob, settings: TiktokOptions) -> Published:
         if draft.video is None and not draft.images:
             raise RejectedError(f"{LABEL} needs a video.")
         if draft.video is None and settings.source != "PULL_FROM_URL":
@@ -264,7 +232,7 @@ class TiktokAdapter:
                 download = await job.media.fetch(draft.video.url)
                 if download.size == 0:
                     raise MediaError(f"The video at {draft.video.url} is empty.")
-                await self._check_duration(download, creator)
+                await self.media.check_duration(download, creator.max_video_post_duration_sec)
                 chunk, count = chunk_plan(download.size)
                 source_info: dict[str, Any] = {
                     "source": "FILE_UPLOAD",
@@ -284,7 +252,8 @@ class TiktokAdapter:
             tiktok_uploaded=False,
         )
         try:
-            answer = await self.api.call("POST", path, InitAnswer, json=body, safe_to_retry=False)
+            resp = await self.api.call("POST", path, json=body, safe_to_retry=False)
+            answer = resp.decode(Envelope[InitAnswer]).data
         except OutcomeUnknownError:
             raise
         except PlatformError:
@@ -294,59 +263,11 @@ class TiktokAdapter:
             **{PUBLISH_ID: answer.publish_id}, tiktok_upload_url=answer.upload_url, **progress
         )
         if download is not None:
-            await self._upload(job, download, 0)
+            await self.media.upload(job, download, 0)
         return await self._finish(job)
 
-    async def _check_duration(self, download: Download, creator: CreatorInfo) -> None:
-        limit = creator.max_video_post_duration_sec
-        if not limit:
-            return
-        duration = await asyncio.to_thread(mp4_duration, download.path)
-        if duration is not None and duration > limit:
-            raise MediaError(
-                f"The video is {duration:.0f} s long; this {LABEL} account may post videos of "
-                f"at most {limit} s."
-            )
-
-    async def _upload(self, job: PublishJob, download: Download, uploaded: int) -> None:
-        """PUT the chunks from byte `uploaded` on (a chunk boundary), strictly in order."""
-        upload_url = job.state.get("tiktok_upload_url")
-        if not upload_url:
-            raise MediaError(f"{LABEL} did not return an upload URL.")
-        size, chunk = int(job.state["tiktok_size"]), int(job.state["tiktok_chunk"])
-        ctype = _video_type(download)
-        for first, last in chunk_ranges(size, chunk):
-            if last < uploaded:
-                continue
-            data = await asyncio.to_thread(_read_range, download.path, first, last)
-            try:
-                await self.api.upload_http.request(
-                    "PUT",
-                    URL(upload_url, encoded=True),  # signed URL: send it verbatim
-                    headers={
-                        "Content-Type": ctype,
-                        "Content-Range": f"bytes {first}-{last}/{size}",
-                    },
-                    data=data,
-                    ok=(200, 201, 206),
-                    timeout=max(self.deps.http.timeout, 60 + len(data) / 1_000_000),
-                )
-            except PlatformError:
-                # The answer may be what failed (a dropped connection, which aiohttp may
-                # resend into "already complete"): TikTok's progress decides.
-                status = await self._status(str(job.state[PUBLISH_ID]))
-                if status.status == "PROCESSING_UPLOAD" and (status.uploaded_bytes or 0) <= last:
-                    raise
-        await job.checkpoint(tiktok_uploaded=True)
-
     async def _status(self, publish_id: str) -> Status:
-        return await self.api.call(
-            "POST",
-            "/v2/post/publish/status/fetch/",
-            Status,
-            json={"publish_id": publish_id},
-            safe_to_retry=True,
-        )
+        return await self.media.status(publish_id)
 
     async def _resume(self, draft: Draft, job: PublishJob) -> Published | None:
         """Continue the checkpointed publish; None when it ended without a post."""
@@ -371,7 +292,7 @@ class TiktokAdapter:
                     await self._forget(job)
                     return None
                 try:
-                    await self._upload(job, download, uploaded)
+                    await self.media.upload(job, download, uploaded)
                 except UploadExpiredError:  # that publish never got all its bytes
                     await self._forget(job)
                     return None
@@ -394,14 +315,7 @@ class TiktokAdapter:
                 raise failure_error(status.fail_reason)
             return None  # PROCESSING_UPLOAD, PROCESSING_DOWNLOAD
 
-        status: Status = await bounded_poll(
-            check,
-            interval=self.deps.settings.poll_interval,
-            timeout=self.deps.settings.poll_timeout,
-            sleep=self.deps.sleep,
-            what="processing",
-            label=LABEL,
-        )
+        status: Status = await self.deps.poll(check, label=LABEL)
         username = job.state.get("tiktok_username") or self.account.username or ""
         profile = PROFILE.format(username=username) if username else "https://www.tiktok.com"
         # a public id exists only for posts visible to others, once moderation passed;

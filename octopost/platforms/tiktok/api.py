@@ -4,21 +4,20 @@ Every answer is an envelope `{"data": {...}, "error": {"code", "message", "log_i
 anything but `code == "ok"` is a failure, even with HTTP 200 (creator_info sends its spam
 errors that way): https://developers.tiktok.com/doc/tiktok-api-v2-error-handling
 Access tokens are short-lived and refresh tokens rotate (the old one dies once a new one is
-issued), so a refresh goes through `Account.refresh`, which stores the new pair before use.
+issued), so a refresh goes through `_oauth.py`, which stores the new pair before use.
 """
 
 from __future__ import annotations
 
 import logging
-import struct
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
-from octopost.platforms._http import Response, retry_after
-from octopost.platforms.base import Account, Deps, decode_credentials
+from octopost.platforms._http import Response, expired, retry_after
+from octopost.platforms._oauth import Token, TokenKeeper, request_token, rotated
+from octopost.platforms.base import Account, Deps, Options, decode_credentials
 from octopost.platforms.errors import (
     AuthExpiredError,
     MediaError,
@@ -31,11 +30,14 @@ from octopost.platforms.errors import (
 log = logging.getLogger("octopost.platforms.tiktok")
 
 LABEL = "TikTok"
-AUTH_EXPIRED = "Token expired. Reconnect your TikTok account."
-#: refresh this many seconds before the recorded expiry
-EXPIRY_MARGIN = 60.0
 #: TikTok documents 429 `rate_limit_exceeded` on a one-minute sliding window, no reset header
 RATE_WINDOW = 60.0
+
+# job.state keys
+INIT = "tiktok_init"  # the source of the init that was (about to be) sent
+PUBLISH_ID = "tiktok_publish_id"
+
+T = TypeVar("T")
 
 Privacy = Literal["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"]
 #: most private first: the default is the first of these the creator allows
@@ -58,7 +60,7 @@ class Credentials(msgspec.Struct, kw_only=True):
     open_id: str | None = None
 
 
-class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class TiktokOptions(Options):
     #: None: the most private level the creator allows
     privacy_level: Privacy | None = None
     #: PULL_FROM_URL only when media URLs are on a domain verified for the app
@@ -74,18 +76,20 @@ class ApiError(msgspec.Struct):
     log_id: str = ""
 
 
-class Envelope(msgspec.Struct):
-    data: Any = None
+class Reply(msgspec.Struct):
+    """The envelope's error, which every answer carries (`code` "ok": no error)."""
+
     error: ApiError = msgspec.field(default_factory=ApiError)
 
 
-class Token(msgspec.Struct):
-    access_token: str = ""
-    refresh_token: str = ""
-    expires_in: float | None = None
+class Envelope(msgspec.Struct, Generic[T]):
+    """The envelope of an answer that succeeded: `resp.decode(Envelope[Kind]).data`."""
+
+    data: T
+
+
+class TiktokToken(Token):
     open_id: str | None = None
-    error: str | None = None
-    error_description: str | None = None
 
 
 class CreatorInfo(msgspec.Struct):
@@ -120,27 +124,6 @@ class Status(msgspec.Struct):
     uploaded_bytes: int | None = None
 
 
-T = TypeVar("T")
-
-
-def convert(data: Any, kind: type[T], what: str) -> T:
-    try:
-        return msgspec.convert(data, kind, strict=False)
-    except msgspec.ValidationError as exc:
-        raise UnavailableError(f"{LABEL} sent an unexpected {what} answer: {exc}") from exc
-
-
-def decode_settings(raw: Mapping[str, Any]) -> Settings:
-    try:
-        return msgspec.convert(dict(raw), Settings)
-    except msgspec.ValidationError as exc:
-        raise RejectedError(f"Invalid {LABEL} account settings: {exc}") from exc
-
-
-class TokenInvalidError(AuthExpiredError):
-    """`access_token_invalid`: refresh once and retry; escapes as a plain auth error."""
-
-
 # fail_reason values of a FAILED publish: https://developers.tiktok.com/doc/content-posting-api-reference-get-video-status
 _MEDIA_FAILURES = {
     "file_format_check_failed": "its format was refused",
@@ -160,13 +143,13 @@ def failure_error(reason: str | None) -> PlatformError:
     if reason == "internal":
         return UnavailableError(f"{LABEL} failed to process the post (internal error).")
     if reason == "auth_removed":
-        return AuthExpiredError(AUTH_EXPIRED)
+        return expired(LABEL)
     if reason == "publish_cancelled":
         return RejectedError(f"{LABEL} cancelled the post (publish_cancelled).")
     return RejectedError(f"{LABEL} rejected the post ({reason}).")
 
 
-def error_reason(resp: Response) -> str | None:
+def reason(resp: Response) -> str | None:
     """`error.message` (or `error.code`) of the envelope; OAuth's `error_description`."""
     data = resp.json()
     if not isinstance(data, dict):
@@ -187,12 +170,13 @@ def api_error(
     """Map an envelope error code (whatever the HTTP status) to the error class."""
     detail = f"{message} ({code})" if message else code
     if code == "access_token_invalid":
-        return TokenInvalidError(AUTH_EXPIRED, status=status)
+        return expired(LABEL, status=status)
     if code in ("scope_not_authorized", "scope_permission_missed"):
         return AuthExpiredError(
             f"{LABEL} did not grant the permission this needs ({code}). Reconnect your "
             "TikTok account and allow video.publish.",
             status=status,
+            refreshable=False,
         )
     if code == "rate_limit_exceeded" or status == 429:
         delay = retry_after(headers, now)
@@ -228,7 +212,7 @@ def classify(resp: Response, now: float) -> PlatformError | None:
     return None
 
 
-def classify_upload(resp: Response) -> PlatformError | None:
+def classify_upload(resp: Response, now: float) -> PlatformError | None:
     """Answers of the upload URL (https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide)."""
     if resp.status == 403:
         return UploadExpiredError(f"{LABEL} upload URL expired", status=403)
@@ -237,7 +221,7 @@ def classify_upload(resp: Response) -> PlatformError | None:
         return UnavailableError(f"{LABEL} upload is out of step (HTTP 416)", status=416)
     if resp.status in (400, 404, 413, 415):
         return MediaError(
-            f"{LABEL} refused the video upload: {error_reason(resp) or f'HTTP {resp.status}'}",
+            f"{LABEL} refused the video upload: {reason(resp) or f'HTTP {resp.status}'}",
             status=resp.status,
         )
     return None
@@ -247,163 +231,66 @@ class UploadExpiredError(UnavailableError):
     """The upload URL (valid one hour) expired: that publish can never complete."""
 
 
-class TiktokApi:
+class Api:
     """Authorised TikTok calls for one account: envelope checks, refresh-once on expiry."""
 
     def __init__(self, account: Account, deps: Deps) -> None:
         self.account = account
         self.deps = deps
-        self.http = deps.http.bind(
-            LABEL, reason=error_reason, classify=lambda r: classify(r, deps.clock())
-        )
-        self.upload_http = deps.http.bind(LABEL, reason=error_reason, classify=classify_upload)
-        base = deps.settings.base_url
-        self.base = base
-        self.token_url = f"{deps.settings.auth_url or base}/v2/oauth/token/"
+        self.http = deps.bind(LABEL, reason=reason, classify=classify)
+        self.upload_http = deps.bind(LABEL, reason=reason, classify=classify_upload)
+        self.keeper = TokenKeeper(account, deps.clock, self._exchange)
 
-    def credentials(self) -> Credentials:
-        return decode_credentials(Credentials, self.account.credentials, LABEL)
+    def credentials(self, raw: Mapping[str, Any] | None = None) -> Credentials:
+        return decode_credentials(Credentials, raw or self.account.credentials, LABEL)
 
     async def call(
         self,
         method: str,
         path: str,
-        kind: type[T],
         *,
         json: Any = None,
         params: Mapping[str, str] | None = None,
         safe_to_retry: bool | None = None,
-        what: str = "",
-    ) -> T:
-        """One API call; `data` of the envelope decoded as `kind`. Refreshes the token once."""
-        for attempt in (1, 2):
-            stale = dict(self.account.credentials)
-            creds = self.credentials()
-            if not creds.access_token or (
-                creds.expires_at is not None
-                and creds.expires_at - EXPIRY_MARGIN <= self.deps.clock()
-            ):
-                creds = await self.refresh(stale)
-                stale = dict(self.account.credentials)
+    ) -> Response:
+        """One API call; an envelope error is raised even with HTTP 200 (creator_info sends
+        its spam errors that way). Refreshes the token once."""
+        self.credentials()
+
+        async def attempt(raw: dict[str, Any]) -> Response:
             headers = {
-                "Authorization": f"Bearer {creds.access_token}",
+                "Authorization": f"Bearer {self.credentials(raw).access_token}",
                 "Content-Type": "application/json; charset=UTF-8",
             }
-            try:
-                resp = await self.http.request(
-                    method,
-                    f"{self.base}{path}",
-                    headers=headers,
-                    params=params,
-                    json=json if json is not None else ({} if method == "POST" else None),
-                    safe_to_retry=safe_to_retry,
-                )
-                return self._data(resp, kind, what or path)
-            except TokenInvalidError:
-                if attempt == 2:
-                    raise
-                await self.refresh(stale)
-        raise AssertionError("unreachable")
-
-    def _data(self, resp: Response, kind: type[T], what: str) -> T:
-        try:
-            envelope = msgspec.json.decode(resp.body, type=Envelope)
-        except msgspec.DecodeError as exc:
-            raise UnavailableError(
-                f"{LABEL} sent an unreadable answer (HTTP {resp.status})", status=resp.status
-            ) from exc
-        if envelope.error.code != "ok":  # errors with HTTP 200
-            raise api_error(
-                envelope.error.code,
-                envelope.error.message,
-                resp.status,
-                resp.headers,
-                self.deps.clock(),
+            resp = await self.http.request(
+                method,
+                f"{self.deps.settings.base_url}{path}",
+                headers=headers,
+                params=params,
+                json=json if json is not None else ({} if method == "POST" else None),
+                safe_to_retry=safe_to_retry,
             )
-        return convert(envelope.data if envelope.data is not None else {}, kind, what)
+            error = resp.decode(Reply).error
+            if error.code != "ok":
+                raise api_error(
+                    error.code, error.message, resp.status, resp.headers, self.deps.clock()
+                )
+            return resp
 
-    async def refresh(self, stale: Mapping[str, Any]) -> Credentials:
-        """Refresh once per account (rotated refresh token stored before the new token is used)."""
-        new = await self.account.refresh(stale, self._refresh)
-        return decode_credentials(Credentials, new, LABEL)
+        return await self.keeper.send(attempt)
 
-    async def _refresh(self, current: dict[str, Any]) -> dict[str, Any]:
-        creds = decode_credentials(Credentials, current, LABEL)
+    async def _exchange(self, current: dict[str, Any]) -> dict[str, Any]:
+        creds = self.credentials(current)
         form = {
             "client_key": creds.client_key,
             "client_secret": creds.client_secret,
             "grant_type": "refresh_token",
             "refresh_token": creds.refresh_token,
         }
-        try:
-            # A lost answer is not an unknown *post*: at worst the old refresh token is spent.
-            resp = await self.http.request(
-                "POST",
-                self.token_url,
-                data=form,
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-                safe_to_retry=True,
-            )
-        except (AuthExpiredError, RejectedError) as exc:
-            raise AuthExpiredError(AUTH_EXPIRED, status=exc.status) from exc
-        token = convert(resp.json() or {}, Token, "token")
-        # OAuth errors may come with HTTP 200: {"error": "invalid_grant", "error_description": ...}
-        if token.error or not token.access_token:
-            log.info("tiktok refresh refused: %s", token.error_description or token.error)
-            raise AuthExpiredError(AUTH_EXPIRED, status=resp.status)
-        new = dict(current)
-        new["access_token"] = token.access_token
-        new["refresh_token"] = token.refresh_token or creds.refresh_token
-        if token.expires_in is not None:
-            new["expires_at"] = self.deps.clock() + float(token.expires_in)
-        else:
-            new.pop("expires_at", None)
+        url = f"{self.deps.settings.auth_url or self.deps.settings.base_url}/v2/oauth/token/"
+        token = await request_token(self.http, url, form, kind=TiktokToken)
+        # the refresh token rotates: the old one dies once the new one is issued
+        new = rotated(current, token, self.deps.clock())
         if token.open_id:
             new["open_id"] = token.open_id
         return new
-
-
-def mp4_duration(path: Path) -> float | None:
-    """Duration in seconds from the MP4/MOV `moov/mvhd` box; None when it cannot be read."""
-    try:
-        with path.open("rb") as fh:
-            moov = _find_box(fh, b"moov", 0, path.stat().st_size)
-            if moov is None:
-                return None
-            mvhd = _find_box(fh, b"mvhd", *moov)
-            if mvhd is None:
-                return None
-            fh.seek(mvhd[0])
-            head = fh.read(32)
-            if head[:1] == b"\x01":
-                timescale, duration = struct.unpack(">IQ", head[20:32])
-            else:
-                timescale, duration = struct.unpack(">II", head[12:20])
-    except (OSError, struct.error):
-        return None
-    return duration / timescale if timescale else None
-
-
-def _find_box(fh: Any, kind: bytes, start: int, end: int) -> tuple[int, int] | None:
-    """(payload start, payload end) of the first `kind` box between `start` and `end`."""
-    pos = start
-    while pos + 8 <= end:
-        fh.seek(pos)
-        header = fh.read(16)
-        if len(header) < 8:
-            return None
-        size, name = struct.unpack(">I4s", header[:8])
-        offset = 8
-        if size == 1:
-            if len(header) < 16:
-                return None
-            size = struct.unpack(">Q", header[8:16])[0]
-            offset = 16
-        elif size == 0:
-            size = end - pos
-        if size < offset:
-            return None
-        if name == kind:
-            return pos + offset, min(pos + size, end)
-        pos += size
-    return None

@@ -1,4 +1,4 @@
-"""X API v2 plumbing: credentials of both kinds, request signing, token refresh, errors.
+"""X API v2 plumbing: credentials of both kinds, request signing, errors, the client.
 
 Docs: https://docs.x.com/fundamentals/authentication (OAuth 1.0a user context, OAuth 2.0
 Authorization Code with PKCE), https://docs.x.com/x-api/fundamentals/response-codes-and-errors.
@@ -6,37 +6,32 @@ Authorization Code with PKCE), https://docs.x.com/x-api/fundamentals/response-co
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeVar
-from urllib.parse import urlencode
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import quote, urlencode
 
 import msgspec
 import oauthlib.oauth1
 from yarl import URL
 
 from octopost.platforms._http import Response, retry_after
-from octopost.platforms.base import Account, Deps, decode_credentials
+from octopost.platforms._oauth import TokenKeeper, request_token, rotated
+from octopost.platforms.base import Account, Deps, Options, decode_credentials
 from octopost.platforms.errors import (
     AuthExpiredError,
     DuplicateError,
     MediaError,
-    OutcomeUnknownError,
     PlatformError,
     RateLimitedError,
     RejectedError,
-    UnavailableError,
 )
 
 LABEL = "X"
-EXPIRED = f"Token expired. Reconnect your {LABEL} account."
 TOKEN_PATH = "/2/oauth2/token"
-#: refresh an OAuth 2.0 access token this many seconds before it expires
-EXPIRY_MARGIN = 60.0
+#: an OAuth 2.0 user token lives two hours (when the answer does not say)
+TOKEN_LIFETIME = 7200.0
 #: problem types meaning "this token may not do that": fixed only by reconnecting
 AUTH_PROBLEMS = ("oauth1-permissions", "unsupported-authentication", "client-forbidden")
-
-T = TypeVar("T")
 
 
 class OAuth1Credentials(msgspec.Struct, kw_only=True):
@@ -84,26 +79,10 @@ def decode_creds(raw: Mapping[str, Any]) -> Credentials:
     return creds
 
 
-class AccountSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class TwitterOptions(Options):
     """`account.settings` for X: who may reply to new posts (default: everyone)."""
 
     reply_settings: Literal["following", "mentionedUsers", "subscribers", "verified"] | None = None
-
-
-class TokenAnswer(msgspec.Struct):
-    access_token: str
-    expires_in: float | None = None
-    refresh_token: str | None = None
-
-
-def decode(resp: Response, kind: type[T]) -> T:
-    try:
-        return msgspec.json.decode(resp.body, type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise UnavailableError(
-            f"{LABEL} sent an answer that is not what its API returns (HTTP {resp.status})",
-            status=resp.status,
-        ) from exc
 
 
 # -- errors -------------------------------------------------------------------
@@ -160,7 +139,7 @@ def _media_related(resp: Response) -> bool:
     return False
 
 
-def classify(resp: Response, clock: Callable[[], float]) -> PlatformError | None:
+def classify(resp: Response, now: float) -> PlatformError | None:
     """X's quirks before the default mapping (401/429/5xx/4xx)."""
     status = resp.status
     why = reason(resp) or f"HTTP {status}"
@@ -171,7 +150,7 @@ def classify(resp: Response, clock: Callable[[], float]) -> PlatformError | None
     if status == 429:
         return RateLimitedError(
             f"{LABEL} rate limit reached: {why}",
-            retry_after=rate_limit_delay(resp.headers, clock()),
+            retry_after=rate_limit_delay(resp.headers, now),
         )
     if status == 403:
         if kind in AUTH_PROBLEMS:
@@ -179,6 +158,7 @@ def classify(resp: Response, clock: Callable[[], float]) -> PlatformError | None
                 f"{LABEL} refused the credentials: {why} Fix the app's permissions "
                 f"(Read and write), then reconnect your {LABEL} account.",
                 status=status,
+                refreshable=False,
             )
         if "duplicate content" in why.lower():
             return DuplicateError(f"{LABEL} rejected the post: {why}", status=status)
@@ -187,6 +167,7 @@ def classify(resp: Response, clock: Callable[[], float]) -> PlatformError | None
                 f"{LABEL} refused the media upload: {why} The token may lack the media.write "
                 f"scope; reconnect your {LABEL} account.",
                 status=status,
+                refreshable=False,
             )
         return RejectedError(f"{LABEL} rejected the post: {why}", status=status)
     if status in (400, 404, 413, 415) and ("/2/media/" in resp.url or _media_related(resp)):
@@ -212,19 +193,63 @@ def rate_limit_delay(headers: Mapping[str, str], now: float) -> float | None:
     return retry_after(headers, now)
 
 
-# -- authentication -------------------------------------------------------------
+# -- the client ---------------------------------------------------------------------
 
 
-class XAuth:
-    """Signs requests for one account and keeps its OAuth 2.0 token fresh."""
+def _oauth2(creds: Mapping[str, Any]) -> bool:
+    return isinstance(decode_creds(creds), OAuth2Credentials)
+
+
+class Api:
+    """Signed X calls for one account; an OAuth 2.0 token is kept fresh (`_oauth.py`)."""
 
     def __init__(self, account: Account, deps: Deps) -> None:
         self.account = account
         self.deps = deps
-        self.token_http = deps.http.bind(LABEL, reason=reason)
+        self.http = deps.bind(LABEL, reason=reason, classify=classify)
+        self.token_http = deps.bind(LABEL, reason=reason)
+        self.keeper = TokenKeeper(
+            account,
+            deps.clock,
+            self._exchange,
+            can_refresh=_oauth2,  # an OAuth 1.0a pair does not expire
+        )
 
     def credentials(self) -> Credentials:
         return decode_creds(self.account.credentials)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: Any = None,
+        safe_to_retry: bool | None = None,
+        timeout: float | None = None,
+    ) -> Response:
+        """One API call, signed; an expired OAuth 2.0 token is refreshed once.
+
+        `data`: a function building a fresh multipart body (one per attempt).
+        A 401 means X did not act on the request, so repeating it is safe.
+        """
+        url = self.deps.settings.base_url + path
+        if params:
+            url += "?" + urlencode(params, quote_via=quote)
+
+        async def attempt(raw: dict[str, Any]) -> Response:
+            return await self.http.request(
+                method,
+                URL(url, encoded=True),  # sent exactly as signed
+                headers=self.headers(decode_creds(raw), method, url),
+                json=json,
+                data=data,
+                safe_to_retry=safe_to_retry,
+                timeout=timeout,
+            )
+
+        return await self.keeper.send(attempt)
 
     def headers(self, creds: Credentials, method: str, url: str) -> dict[str, str]:
         """The Authorization header for `url` (the exact string that is sent)."""
@@ -243,25 +268,7 @@ class XAuth:
         _, signed, _ = client.sign(url, http_method=method)
         return {"Authorization": signed["Authorization"]}
 
-    async def current(self) -> dict[str, Any]:
-        """Credentials to use now: refreshed first when the access token has expired."""
-        raw = dict(self.account.credentials)
-        creds = decode_creds(raw)
-        if (
-            isinstance(creds, OAuth2Credentials)
-            and creds.expires_at is not None
-            and self.deps.clock() >= creds.expires_at - EXPIRY_MARGIN
-        ):
-            return await self.refresh(raw)
-        return raw
-
-    async def refresh(self, stale: dict[str, Any]) -> dict[str, Any]:
-        """Refresh once per account (others waiting reuse the result); stored before use."""
-        if not isinstance(decode_creds(stale), OAuth2Credentials):
-            raise AuthExpiredError(EXPIRED, status=401)
-        return await self.account.refresh(stale, self._refresh)
-
-    async def _refresh(self, current: dict[str, Any]) -> dict[str, Any]:
+    async def _exchange(self, current: dict[str, Any]) -> dict[str, Any]:
         creds = decode_creds(current)
         assert isinstance(creds, OAuth2Credentials)
         form = {
@@ -269,31 +276,13 @@ class XAuth:
             "refresh_token": creds.refresh_token,
             "client_id": creds.client_id,
         }
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        if creds.client_secret:  # confidential client: HTTP Basic with the client secret
-            pair = f"{creds.client_id}:{creds.client_secret}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        # a confidential client authenticates with HTTP Basic and its client secret
+        basic = (creds.client_id, creds.client_secret) if creds.client_secret else None
         url = (self.deps.settings.auth_url or self.deps.settings.base_url) + TOKEN_PATH
-        try:
-            resp = await self.token_http.request(
-                "POST", URL(url, encoded=True), headers=headers, data=urlencode(form)
-            )
-        except (RejectedError, AuthExpiredError) as exc:
-            # 400 invalid_request / invalid_grant: the refresh token is spent or revoked.
-            raise AuthExpiredError(EXPIRED, status=exc.status) from exc
-        except OutcomeUnknownError as exc:
-            # The old refresh token may or may not be spent; the next attempt finds out.
-            raise UnavailableError(f"{LABEL} did not answer the token refresh") from exc
-        token = decode(resp, TokenAnswer)
-        expires_in = token.expires_in if token.expires_in is not None else 7200.0
-        return {
-            **current,
-            "kind": "oauth2",
-            "access_token": token.access_token,
-            # Rotation: X returns a new refresh token and the old one stops working.
-            "refresh_token": token.refresh_token or creds.refresh_token,
-            "expires_at": self.deps.clock() + expires_in,
-        }
+        token = await request_token(self.token_http, url, form, basic=basic)
+        # Rotation: X returns a new refresh token and the old one stops working.
+        new = rotated(current, token, self.deps.clock(), lifetime=TOKEN_LIFETIME)
+        return {**new, "kind": "oauth2"}
 
 
 # -- answers (only the fields used) ---------------------------------------------

@@ -18,7 +18,7 @@ public, so where they differ Octopost counts the larger value. Evidence, class b
   and with U+FE0E, U+FE0F, a skin tone, U+FE0F + skin tone; every emoji-test.txt 12.0
   sequence with and without U+FE0F) and 30,000 random concatenations of them, the Java count
   is never larger than the JavaScript one. So emoji are counted exactly as the JavaScript
-  library counts them: `_twitter_emoji.py` holds every sequence its parser knows. That
+  library counts them: `emoji.txt` holds every sequence its parser knows. That
   counts by their parts (what both libraries do, or what the larger does): minimally
   qualified forms such as eye in speech bubble without its last U+FE0F (5, Java 5 as well),
   infinity + U+FE0F (4 in both: neither joins the U+FE0F), the Emoji 12.0 sequences the
@@ -51,7 +51,40 @@ from twitter_text.regexp.invalid_url_without_protocol_preceding_chars import (
 from twitter_text.regexp.valid_ascii_domain import valid_ascii_domain
 from twitter_text.regexp.valid_tco_url import valid_tco_url
 
-from octopost.platforms.twitter.emoji import LENGTHS, SEQUENCES
+from octopost.platforms._text import data_words
+
+
+def _emoji() -> frozenset[str]:
+    """Every sequence `emoji.txt` lists (its header says how each section reads)."""
+    table = data_words(__package__ or "", "emoji.txt")
+
+    def chars(word: str) -> str:
+        return "".join(chr(int(part, 16)) for part in word.split("_"))
+
+    found: set[str] = set()
+    for word in table["singles"]:
+        first, _, last = word.partition("-")
+        found.update(chr(cp) for cp in range(int(first, 16), int(last or first, 16) + 1))
+    found.update(chars(base) + "\ufe0f" for base in table["vs16"])
+    found.update(
+        chars(base) + chr(tone)
+        for base in table["skin_tone_bases"]
+        for tone in range(0x1F3FB, 0x1F400)
+    )
+    found.update("".join(chr(0x1F1E6 + ord(c) - 65) for c in pair) for pair in table["flags"])
+    found.update(chars(word) for word in table["sequences"])
+    return frozenset(found)
+
+
+#: every sequence X's web library counts as one emoji
+SEQUENCES: frozenset[str] = _emoji()
+#: first character -> the lengths of the sequences starting with it, longest first
+LENGTHS: dict[str, tuple[int, ...]] = {}
+for _sequence in SEQUENCES:
+    LENGTHS[_sequence[0]] = tuple(
+        sorted({*LENGTHS.get(_sequence[0], ()), len(_sequence)}, reverse=True)
+    )
+del _sequence
 
 MAX_WEIGHTED_LENGTH = 280
 SCALE = 100

@@ -15,20 +15,18 @@ Docs: https://developers.google.com/youtube/v3/guides/using_resumable_upload_pro
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
 from typing import Any, ClassVar
 
-import msgspec
-from yarl import URL
-
-from octopost.platforms._http import Response
+from octopost.platforms._text import utf8_length
 from octopost.platforms.base import (
     Account,
+    BaseAdapter,
     Deps,
-    Download,
     Draft,
     Identity,
     Limits,
+    Options,
     PlatformSettings,
     Published,
     PublishJob,
@@ -41,33 +39,16 @@ from octopost.platforms.errors import (
     RejectedError,
     UnavailableError,
 )
-from octopost.platforms.youtube.api import (
-    LABEL,
-    Channels,
-    Settings,
-    Video,
-    YoutubeApi,
-    decode,
-    log,
-    sanitize,
-    stored_bytes,
-    video_title,
-)
+from octopost.platforms.youtube.api import LABEL, SESSION, VIDEO_ID, Api, Channels, YoutubeOptions
+from octopost.platforms.youtube.media import Media
+from octopost.platforms.youtube.text import sanitize, video_title
 
-#: Google's recommended piece size for streaming and resumable chunks (a 256 KiB multiple)
-PIECE = 8 * 262_144
-#: PUT / status-query rounds within one publish before the error goes to the publisher
-RESUME_ROUNDS = 4
-THUMBNAIL_MAX = 2 * 1024 * 1024
-THUMBNAIL_TYPES = frozenset({"image/jpeg", "image/png"})
+log = logging.getLogger("octopost.platforms.youtube")
+
 WATCH = "https://www.youtube.com/watch?v={id}"
 
-# job.state keys
-SESSION = "youtube_session"
-VIDEO_ID = "youtube_video_id"
 
-
-class YoutubeAdapter:
+class YoutubeAdapter(BaseAdapter):
     platform: ClassVar[str] = "youtube"
     label: ClassVar[str] = LABEL
     #: max_chars is the description's 5,000 UTF-8 bytes (see measure)
@@ -77,16 +58,17 @@ class YoutubeAdapter:
         upload_url="https://www.googleapis.com/upload",
         auth_url="https://oauth2.googleapis.com",
     )
+    options: ClassVar[type[Options]] = YoutubeOptions
 
     def __init__(self, account: Account, deps: Deps) -> None:
-        self.account = account
-        self.deps = deps
-        self.api = YoutubeApi(account, deps)
+        super().__init__(account, deps)
+        self.api = Api(account, deps)
+        self.media = Media(self.api)
 
     @classmethod
     def measure(cls, text: str) -> int:
         """UTF-8 bytes of the description as sent (`<`/`>` replaced)."""
-        return len(sanitize(text).encode("utf-8"))
+        return utf8_length(sanitize(text))
 
     @classmethod
     def check(cls, draft: Draft, limits: Limits) -> list[str]:
@@ -108,17 +90,14 @@ class YoutubeAdapter:
             )
         return problems
 
-    async def current_limits(self) -> Limits:
-        return self.limits
-
     async def verify(self) -> Identity:
-        self._settings()
+        self._options()
         resp = await self.api.call(
             "GET",
             f"{self.deps.settings.base_url}/youtube/v3/channels",
             params={"part": "snippet", "mine": "true"},
         )
-        channels = decode(resp, Channels)
+        channels = resp.decode(Channels)
         if not channels.items:
             raise RejectedError(
                 f"This Google account has no {LABEL} channel. Create one, then connect the account again."
@@ -135,7 +114,7 @@ class YoutubeAdapter:
         )
 
     async def publish(self, draft: Draft, job: PublishJob) -> Published:
-        settings = self._settings()
+        settings = self._options()
         found = await self._continue(draft, job)
         if found is not None:
             return found
@@ -158,7 +137,7 @@ class YoutubeAdapter:
             return await self._done(draft, job, str(job.state[VIDEO_ID]))
         if not job.state.get(SESSION):
             return None  # no session, no bytes: no video can exist
-        video_id, stored = await self._query(job)
+        video_id, stored = await self.media.query(job)
         if video_id is None:
             if draft.video is None:
                 raise RejectedError(f"{LABEL} needs a video.")
@@ -167,18 +146,15 @@ class YoutubeAdapter:
                 # the file changed; the unfinished session can never become a video
                 await job.checkpoint(**{SESSION: None})
                 return None
-            video_id = await self._upload(job, download, stored)
+            video_id = await self.media.upload(job, download, stored)
         return await self._done(draft, job, video_id)
 
     # -- steps ----------------------------------------------------------------
 
-    def _settings(self) -> Settings:
-        try:
-            return msgspec.convert(dict(self.account.settings), Settings)
-        except msgspec.ValidationError as exc:
-            raise RejectedError(f"Invalid {LABEL} account settings: {exc}") from exc
+    def _options(self) -> YoutubeOptions:
+        return YoutubeOptions.of(self.account.settings, LABEL)
 
-    async def _start(self, draft: Draft, job: PublishJob, settings: Settings) -> Published:
+    async def _start(self, draft: Draft, job: PublishJob, settings: YoutubeOptions) -> Published:
         if draft.video is None:
             raise RejectedError(f"{LABEL} needs a video.")
         title = video_title(draft.content)
@@ -230,97 +206,17 @@ class YoutubeAdapter:
         await job.checkpoint(
             **{SESSION: location, VIDEO_ID: None}, youtube_size=download.size, youtube_type=ctype
         )
-        video_id = await self._upload(job, download, 0)
+        video_id = await self.media.upload(job, download, 0)
         return await self._done(draft, job, video_id)
-
-    async def _upload(self, job: PublishJob, download: Download, offset: int | None) -> str:
-        """Send the bytes from `offset` (None: ask the session first) until the video exists."""
-        failure: PlatformError | None = None
-        for attempt in range(RESUME_ROUNDS):
-            try:
-                if offset is None:
-                    video_id, offset = await self._query(job)
-                    if video_id is not None:
-                        return video_id
-                resp = await self._put(job, download, offset)
-            except UnavailableError as exc:  # dropped connection or 5xx: ask, then resume
-                failure, offset = exc, None
-                await self.deps.sleep(exc.retry_after or min(2.0**attempt, 8.0))
-                continue
-            except RejectedError as exc:
-                # Bytes that overlap what the session holds are refused (e.g. a resent
-                # request after a dropped connection): the session says where it stands.
-                video_id, stored = await self._query(job)
-                if video_id is not None:
-                    return video_id
-                if stored == offset:
-                    raise
-                failure, offset = exc, stored
-                continue
-            if resp.status in (200, 201):
-                return decode(resp, Video).id
-            offset = stored_bytes(resp.headers)  # 308: the session kept fewer bytes
-        raise failure or UnavailableError(f"The {LABEL} upload did not complete.")
-
-    async def _put(self, job: PublishJob, download: Download, offset: int) -> Response:
-        size = int(job.state["youtube_size"])
-
-        def body() -> AsyncIterator[bytes]:
-            return download.chunks(PIECE, offset)
-
-        return await self.api.call(
-            "PUT",
-            URL(str(job.state[SESSION]), encoded=True),
-            headers={
-                "Content-Type": str(job.state.get("youtube_type") or "application/octet-stream"),
-                "Content-Length": str(size - offset),
-                "Content-Range": f"bytes {offset}-{size - 1}/{size}",
-            },
-            body=body,
-            ok=(200, 201, 308),
-            request_timeout=max(self.deps.http.timeout, 60 + (size - offset) / 1_000_000),
-        )
-
-    async def _query(self, job: PublishJob) -> tuple[str | None, int]:
-        """(video id, size) when the upload completed, else (None, bytes stored)."""
-        size = int(job.state["youtube_size"])
-        resp = await self.api.call(
-            "PUT",
-            URL(str(job.state[SESSION]), encoded=True),
-            headers={"Content-Range": f"bytes */{size}", "Content-Length": "0"},
-            ok=(200, 201, 308, 404, 410),
-        )
-        if resp.status in (200, 201):
-            return decode(resp, Video).id, size
-        if resp.status == 308:
-            return None, stored_bytes(resp.headers)
-        raise OutcomeUnknownError(
-            f"{LABEL} no longer knows the upload session, so whether the video was published "
-            f"cannot be told. Check your {LABEL} channel before posting again."
-        )
 
     async def _done(self, draft: Draft, job: PublishJob, video_id: str) -> Published:
         await job.checkpoint(**{VIDEO_ID: video_id})
         thumbnail = draft.video.thumbnail_url if draft.video else None
         if thumbnail and not job.state.get("youtube_thumbnail"):
             try:
-                await self._thumbnail(job, video_id, thumbnail)
+                await self.media.thumbnail(job, video_id, thumbnail)
             except PlatformError as exc:
                 log.warning(
                     "%s video %s is published; its thumbnail was not set: %s", LABEL, video_id, exc
                 )
         return Published(post_id=video_id, post_url=WATCH.format(id=video_id))
-
-    async def _thumbnail(self, job: PublishJob, video_id: str, url: str) -> None:
-        image = await job.media.fetch(url)
-        if image.content_type not in THUMBNAIL_TYPES or image.size > THUMBNAIL_MAX:
-            raise MediaError(f"a thumbnail must be a JPEG or PNG of at most 2 MB ({url})")
-        await self.api.call(
-            "POST",
-            f"{self.deps.settings.upload_url}/youtube/v3/thumbnails/set",
-            params={"videoId": video_id, "uploadType": "media"},
-            headers={"Content-Type": image.content_type},
-            body=image.read,
-            safe_to_retry=True,  # setting the same thumbnail twice is harmless
-        )
-        await job.checkpoint(youtube_thumbnail=True)

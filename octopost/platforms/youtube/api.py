@@ -1,16 +1,15 @@
-"""YouTube Data API plumbing: wire structs, metadata rules, error translation, OAuth calls.
+"""YouTube Data API plumbing: wire structs, error translation, OAuth calls.
 
 Google error bodies are `{"error": {"code", "message", "errors": [{"reason", "domain"}]}}`;
 the reason decides: https://developers.google.com/youtube/v3/docs/errors
 Access tokens last an hour and come from the refresh token at `{auth_url}/token`; Google
-does not rotate refresh tokens. A refresh goes through `Account.refresh` (once per account).
+does not rotate refresh tokens. A refresh goes through `_oauth.py` (once per account).
 """
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,27 +17,25 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 from yarl import URL
 
-from octopost.platforms._http import Response, retry_after
-from octopost.platforms.base import Account, Deps, decode_credentials
+from octopost.platforms._http import Response, expired, retry_after
+from octopost.platforms._oauth import TokenKeeper, request_token, rotated
+from octopost.platforms.base import Account, Deps, Options, decode_credentials
 from octopost.platforms.errors import (
     AuthExpiredError,
     MediaError,
     PlatformError,
     RateLimitedError,
     RejectedError,
-    UnavailableError,
 )
 
-log = logging.getLogger("octopost.platforms.youtube")
-
 LABEL = "YouTube"
-AUTH_EXPIRED = "Token expired. Reconnect your YouTube account."
-EXPIRY_MARGIN = 60.0
-TITLE_MAX = 100
+#: an access token lives an hour (when the answer does not say)
+TOKEN_LIFETIME = 3600.0
 
-# `<` and `>` are refused in titles and descriptions (invalidTitle / invalidDescription):
-# https://developers.google.com/youtube/v3/docs/videos#snippet.title
-_ANGLES = str.maketrans({"<": "\u2039", ">": "\u203a"})
+# job.state keys
+SESSION = "youtube_session"
+VIDEO_ID = "youtube_video_id"
+
 _TAGS = re.compile(r"<[^>]+>")
 _RANGE = re.compile(r"(?:bytes=)?\s*0-(\d+)")
 
@@ -52,19 +49,11 @@ class Credentials(msgspec.Struct, kw_only=True):
     expires_at: float | None = None
 
 
-class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class YoutubeOptions(Options):
     privacy: Literal["public", "unlisted", "private"] = "public"
     category_id: str = "22"  # People & Blogs
     made_for_kids: bool = False
     notify_subscribers: bool = True
-
-
-class Token(msgspec.Struct):
-    access_token: str = ""
-    expires_in: float | None = None
-    refresh_token: str | None = None
-    error: str | None = None
-    error_description: str | None = None
 
 
 class Snippet(msgspec.Struct):
@@ -85,23 +74,6 @@ class Video(msgspec.Struct):
     id: str
 
 
-def sanitize(text: str) -> str:
-    return text.translate(_ANGLES)
-
-
-def video_title(content: str) -> str:
-    """The first non-blank line, `<>` replaced, cut at a word to 100 characters with '…'."""
-    line = next((" ".join(ln.split()) for ln in content.splitlines() if ln.strip()), "")
-    line = sanitize(line)
-    if len(line) <= TITLE_MAX:
-        return line
-    cut = line[: TITLE_MAX - 1]
-    space = cut.rfind(" ")
-    if space >= TITLE_MAX // 2:
-        cut = cut[:space]
-    return cut.rstrip() + "\u2026"
-
-
 def _errors(resp: Response) -> tuple[str, str]:
     """(first errors[].reason, message without HTML) of a Google error body."""
     data = resp.json()
@@ -114,11 +86,11 @@ def _errors(resp: Response) -> tuple[str, str]:
     return str(first.get("reason") or ""), message
 
 
-def error_reason(resp: Response) -> str | None:
-    reason, message = _errors(resp)
-    if message and reason:
-        return f"{message} ({reason})"
-    return message or reason or None
+def reason(resp: Response) -> str | None:
+    why, message = _errors(resp)
+    if message and why:
+        return f"{message} ({why})"
+    return message or why or None
 
 
 def until_midnight_pacific(now: float) -> float:
@@ -132,28 +104,22 @@ def until_midnight_pacific(now: float) -> float:
     return max(0.0, midnight.timestamp() - now)
 
 
-class TokenInvalidError(AuthExpiredError):
-    """401 from the API: refresh once and retry; escapes as a plain auth error."""
-
-
 _MEDIA_REASONS = frozenset({"mediaBodyRequired", "invalidFilename", "badContent", "invalidVideo"})
 
 
 def classify(resp: Response, now: float) -> PlatformError | None:
     """Google's error reasons: https://developers.google.com/youtube/v3/docs/errors"""
-    reason, message = _errors(resp)
+    code, message = _errors(resp)
     status = resp.status
-    detail = (
-        f"{message} ({reason})" if message and reason else (message or reason or f"HTTP {status}")
-    )
-    if reason == "youtubeSignupRequired":
+    detail = f"{message} ({code})" if message and code else (message or code or f"HTTP {status}")
+    if code == "youtubeSignupRequired":
         return RejectedError(
             f"This Google account has no {LABEL} channel. Create one, then reconnect the account.",
             status=status,
         )
     if status == 401:
-        return TokenInvalidError(AUTH_EXPIRED, status=status)
-    if reason == "quotaExceeded":
+        return expired(LABEL, status=status)
+    if code == "quotaExceeded":
         wait = until_midnight_pacific(now)
         return RateLimitedError(
             f"The {LABEL} API quota of your Google Cloud project is used up (quotaExceeded). "
@@ -161,26 +127,27 @@ def classify(resp: Response, now: float) -> PlatformError | None:
             retry_after=wait,
             status=status,
         )
-    if reason == "uploadLimitExceeded":
+    if code == "uploadLimitExceeded":
         return RateLimitedError(
             f"This {LABEL} channel has reached its upload limit (uploadLimitExceeded). "
             "Try again in about 24 hours.",
             retry_after=24 * 3600.0,
             status=status,
         )
-    if reason in ("rateLimitExceeded", "userRateLimitExceeded") or status == 429:
+    if code in ("rateLimitExceeded", "userRateLimitExceeded") or status == 429:
         return RateLimitedError(
             f"{LABEL} rate limit reached: {detail}",
             retry_after=retry_after(resp.headers, now),
             status=status,
         )
-    if reason == "insufficientPermissions":
+    if code == "insufficientPermissions":
         return AuthExpiredError(
-            f"{LABEL} did not grant the permission this needs ({reason}). Reconnect your "
+            f"{LABEL} did not grant the permission this needs ({code}). Reconnect your "
             "YouTube account and allow uploading videos.",
             status=status,
+            refreshable=False,
         )
-    if reason in _MEDIA_REASONS:
+    if code in _MEDIA_REASONS:
         return MediaError(f"{LABEL} refused the video: {detail}", status=status)
     return None
 
@@ -191,25 +158,18 @@ def stored_bytes(headers: Mapping[str, str]) -> int:
     return int(match.group(1)) + 1 if match else 0
 
 
-def decode(resp: Response, kind: type[Any]) -> Any:
-    try:
-        return msgspec.json.decode(resp.body, type=kind)
-    except msgspec.DecodeError as exc:
-        raise UnavailableError(
-            f"{LABEL} sent an unexpected answer (HTTP {resp.status})", status=resp.status
-        ) from exc
-
-
-class YoutubeApi:
+class Api:
     """Authorised calls for one account: a fresh access token, refresh once after a 401."""
 
     def __init__(self, account: Account, deps: Deps) -> None:
         self.account = account
         self.deps = deps
-        self.http = deps.http.bind(
-            LABEL, reason=error_reason, classify=lambda r: classify(r, deps.clock())
-        )
-        self.token_http = deps.http.bind(LABEL)
+        self.http = deps.bind(LABEL, reason=reason, classify=classify)
+        self.token_http = deps.bind(LABEL)
+        self.keeper = TokenKeeper(account, deps.clock, self._exchange)
+
+    def credentials(self, raw: Mapping[str, Any] | None = None) -> Credentials:
+        return decode_credentials(Credentials, raw or self.account.credentials, LABEL)
 
     async def call(
         self,
@@ -219,70 +179,41 @@ class YoutubeApi:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         json: Any = None,
-        body: Callable[[], Any] | None = None,
+        data: Any = None,
         ok: tuple[int, ...] | None = None,
         safe_to_retry: bool | None = None,
-        request_timeout: float | None = None,
+        timeout: float | None = None,
     ) -> Response:
-        """One call with a fresh access token; after a 401, refresh once and send again."""
-        for attempt in (1, 2):
-            stale = dict(self.account.credentials)
-            creds = decode_credentials(Credentials, stale, LABEL)
-            if not creds.access_token or (
-                creds.expires_at is not None
-                and creds.expires_at - EXPIRY_MARGIN <= self.deps.clock()
-            ):
-                creds = await self.refresh(stale)
-                stale = dict(self.account.credentials)
-            try:
-                return await self.http.request(
-                    method,
-                    url,
-                    headers={"Authorization": f"Bearer {creds.access_token}", **(headers or {})},
-                    params=params,
-                    json=json,
-                    data=body() if body is not None else None,
-                    ok=ok,
-                    safe_to_retry=safe_to_retry,
-                    timeout=request_timeout,
-                )
-            except TokenInvalidError:
-                if attempt == 2:
-                    raise
-                await self.refresh(stale)
-        raise AssertionError("unreachable")
+        """One call with a fresh access token; after a 401, refresh once and send again.
 
-    async def refresh(self, stale: Mapping[str, Any]) -> Credentials:
-        new = await self.account.refresh(stale, self._new_token)
-        return decode_credentials(Credentials, new, LABEL)
+        `data`: a function building the body, when it is a stream (one per attempt).
+        """
+        self.credentials()
 
-    async def _new_token(self, current: dict[str, Any]) -> dict[str, Any]:
-        creds = decode_credentials(Credentials, current, LABEL)
-        resp = await self.token_http.request(
-            "POST",
-            f"{self.deps.settings.auth_url}/token",
-            data={
-                "client_id": creds.client_id,
-                "client_secret": creds.client_secret,
-                "refresh_token": creds.refresh_token,
-                "grant_type": "refresh_token",
-            },
-            ok=(200, 400, 401),
-            safe_to_retry=True,  # Google does not rotate refresh tokens
-        )
-        token = decode(resp, Token)
-        if resp.status != 200 or token.error or not token.access_token:
-            log.info("youtube refresh refused: %s", token.error_description or token.error)
-            if token.error == "invalid_client":
-                raise AuthExpiredError(
-                    f"Google refused the OAuth client (invalid_client): check client_id and "
-                    f"client_secret, then reconnect your {LABEL} account.",
-                    status=resp.status,
-                )
-            raise AuthExpiredError(AUTH_EXPIRED, status=resp.status)
-        new = dict(current)
-        new["access_token"] = token.access_token
-        # Google usually sends no new refresh token: keep the old one
-        new["refresh_token"] = token.refresh_token or creds.refresh_token
-        new["expires_at"] = self.deps.clock() + (token.expires_in or 3600.0)
-        return new
+        async def attempt(raw: dict[str, Any]) -> Response:
+            token = self.credentials(raw).access_token
+            return await self.http.request(
+                method,
+                url,
+                headers={"Authorization": f"Bearer {token}", **(headers or {})},
+                params=params,
+                json=json,
+                data=data,
+                ok=ok,
+                safe_to_retry=safe_to_retry,
+                timeout=timeout,
+            )
+
+        return await self.keeper.send(attempt)
+
+    async def _exchange(self, current: dict[str, Any]) -> dict[str, Any]:
+        creds = self.credentials(current)
+        form = {
+            "client_id": creds.client_id,
+            "client_secret": creds.client_secret,
+            "refresh_token": creds.refresh_token,
+            "grant_type": "refresh_token",
+        }
+        token = await request_token(self.token_http, f"{self.deps.settings.auth_url}/token", form)
+        # Google usually sends no new refresh token: the old one is kept
+        return rotated(current, token, self.deps.clock(), lifetime=TOKEN_LIFETIME)
