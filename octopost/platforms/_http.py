@@ -23,7 +23,6 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar
 
 import aiohttp
@@ -31,6 +30,7 @@ import msgspec
 from yarl import URL
 
 from octopost import netguard
+from octopost.platforms._text import parse_timestamp
 from octopost.platforms.errors import (
     AuthExpiredError,
     OutcomeUnknownError,
@@ -138,17 +138,14 @@ def parse_reset(value: str | None, now: float) -> float | None:
         if number > 1_000_000_000:  # an absolute epoch timestamp
             return max(0.0, number - now)
         return max(0.0, number)
+    when = parse_timestamp(value)  # ISO 8601 (an HTTP date is not one)
+    if when is not None:
+        return max(0.0, when - now)
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if parsed.tzinfo is not None:
-            return max(0.0, parsed.timestamp() - now)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - now)
+        date = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    return max(0.0, date.timestamp() - now)
 
 
 RESET_HEADERS = (

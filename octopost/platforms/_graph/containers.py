@@ -156,16 +156,17 @@ class Containers:
             return done
         await self.session.refresh_if_due()
         uid = await self.session.user_id()
-        for rebuilt in (False, True):
-            try:
-                return await self._publish_once(plan, job, uid)
-            except _Expired:
-                await job.checkpoint(containers={}, publish_sent_at=None)
-                if rebuilt:
-                    raise UnavailableError(
-                        f"{self.label} let the media containers expire twice; try again"
-                    ) from None
-        raise AssertionError("unreachable")
+        try:
+            return await self._publish_once(plan, job, uid)
+        except _Expired:  # containers live 24 h: build the post again, once
+            await job.checkpoint(containers={}, publish_sent_at=None)
+        try:
+            return await self._publish_once(plan, job, uid)
+        except _Expired:
+            await job.checkpoint(containers={}, publish_sent_at=None)
+            raise UnavailableError(
+                f"{self.label} let the media containers expire twice; try again"
+            ) from None
 
     def _done(self, job: PublishJob) -> Published | None:
         media_id, url = job.state.get("media_id"), job.state.get("post_url")

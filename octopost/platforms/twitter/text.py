@@ -51,6 +51,7 @@ from twitter_text.regexp.invalid_url_without_protocol_preceding_chars import (
 from twitter_text.regexp.valid_ascii_domain import valid_ascii_domain
 from twitter_text.regexp.valid_tco_url import valid_tco_url
 
+from octopost.platforms._text import comparable as comparable_text
 from octopost.platforms._text import data_words
 
 
@@ -308,7 +309,7 @@ def comparable(text: str, *, from_x: bool = False, has_media: bool = False) -> s
         pieces += [text[last:start], _PLACEHOLDER]
         last = end
     pieces.append(text[last:])
-    reduced = " ".join("".join(pieces).split())
+    reduced = comparable_text("".join(pieces))
     if from_x and has_media and reduced.endswith(_PLACEHOLDER):
         reduced = reduced[:-1].rstrip()
     return reduced
