@@ -19,6 +19,7 @@ from octopost.errors import (
 from octopost.keys import random_id
 from octopost.models import AccountRecord, AccountStatus, utcnow
 from octopost.platforms import ADAPTERS, PLATFORM_IDS
+from octopost.platforms._http import reconnect_message as platform_reconnect_message
 from octopost.platforms.base import Account, Adapter
 from octopost.platforms.errors import (
     AuthExpiredError,
@@ -45,7 +46,8 @@ RECORD_TTL = 2.0
 
 
 def reconnect_message(platform: str) -> str:
-    return f"Token expired. Reconnect your {ADAPTERS[platform].label} account."
+    """The one text of an expired login (the platforms' own, `_http.reconnect_message`)."""
+    return platform_reconnect_message(ADAPTERS[platform].label)
 
 
 def _check_bounds(credentials: dict[str, Any], settings: dict[str, Any]) -> None:
@@ -70,7 +72,7 @@ def _connect_error(label: str, exc: PlatformError) -> OctopostError:
     """Not reaching a platform is no verdict on the credentials: 502, retry later;
     a refusal by the platform (or of the input) is a 422."""
     if isinstance(exc, UnavailableError | RateLimitedError | OutcomeUnknownError):
-        delay = getattr(exc, "retry_after", None)
+        delay = exc.retry_after
         return UpstreamError(
             f"{exc.message}. The credentials were not checked and nothing was stored; "
             "try again later.",

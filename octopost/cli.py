@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from msgspec.structs import replace
+
 from octopost import __version__
 from octopost.access import DESCRIPTIONS, SCOPES, Permission
 from octopost.config import Config, ConfigError, load_config
@@ -41,7 +43,10 @@ def _load(args: argparse.Namespace | str | None) -> Config:
         raise SystemExit(2) from exc
     data_dir = getattr(args, "data_dir", None)
     if data_dir:
-        config.database.path = str(Path(data_dir).expanduser().resolve() / DB_FILE)
+        database = replace(
+            config.database, path=str(Path(data_dir).expanduser().resolve() / DB_FILE)
+        )
+        config = replace(config, database=database)
     return config
 
 
@@ -113,9 +118,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = _load(args)
     if args.host:
-        config.server.host = args.host
+        config = replace(config, server=replace(config.server, host=args.host))
     if args.port:
-        config.server.port = args.port
+        config = replace(config, server=replace(config.server, port=args.port))
     setup_logging(config.server.log_level)
     # Before anything is read, migrated or resumed: a second instance on the same data
     # directory would mark the first one's in-flight publishes failed.

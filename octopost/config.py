@@ -20,11 +20,12 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import msgspec
 
 from octopost.errors import in_words
+from octopost.platforms import ENDPOINTS, PLATFORM_IDS
 
 log = logging.getLogger("octopost.config")
 
@@ -41,8 +42,9 @@ class ConfigError(Exception):
         self.message = message
 
 
-class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    pass
+class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """A config table: unknown keys are refused, and a loaded config is never changed
+    (`msgspec.structs.replace` makes a changed copy)."""
 
 
 # Ranges every key must respect (checked when the config is decoded).
@@ -55,7 +57,7 @@ Positive = Annotated[float, msgspec.Meta(gt=0)]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 
-class ServerConfig(Section):
+class ServerConfig(Section, frozen=True):
     host: NonEmpty = "127.0.0.1"
     port: Port = 8000
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -66,7 +68,7 @@ class ServerConfig(Section):
     max_active_requests: Count = 32
 
 
-class DatabaseConfig(Section):
+class DatabaseConfig(Section, frozen=True):
     path: NonEmpty = "data/octopost.db"
     busy_timeout_ms: Millis = 5000
     #: "full": every commit is synced to disk before it is answered (survives power
@@ -75,14 +77,14 @@ class DatabaseConfig(Section):
     synchronous: Literal["full", "normal"] = "full"
 
 
-class SecurityConfig(Section):
+class SecurityConfig(Section, frozen=True):
     #: Fernet key for credentials at rest; empty: generated into <data dir>/secret.key
     encryption_key: str = ""
     #: allow media, link-card and webhook URLs on loopback/private/link-local addresses
     allow_private_urls: bool = False
 
 
-class PublishingConfig(Section):
+class PublishingConfig(Section, frozen=True):
     #: attempts per platform for transient failures (5xx, 429, connection refused)
     max_attempts: Count = 4
     #: first backoff delay in seconds; doubles per attempt, with full jitter
@@ -100,7 +102,7 @@ class PublishingConfig(Section):
     max_in_flight: Count = 64
 
 
-class SchedulerConfig(Section):
+class SchedulerConfig(Section, frozen=True):
     #: a post whose time passed while the service was down is still published when
     #: it is late by less than this many seconds; otherwise it fails as missed
     missed_grace: Seconds = 3600.0
@@ -108,7 +110,7 @@ class SchedulerConfig(Section):
     sweep_interval: Positive = 30.0
 
 
-class WebhooksConfig(Section):
+class WebhooksConfig(Section, frozen=True):
     #: seconds to wait for a receiver's answer
     timeout: Positive = 10.0
     #: seconds between outbox polls (new events are also sent at once)
@@ -120,31 +122,55 @@ class WebhooksConfig(Section):
     retry_window: Seconds = 3 * 24 * 3600.0
 
 
-class PlatformConfig(Section):
-    """Per-platform overrides; empty or 0 means the adapter's built-in default."""
-
-    #: "" or an http(s) URL (checked in load_config with the one URL validator)
-    base_url: str = ""
-    upload_url: str = ""
-    auth_url: str = ""
-    api_version: str = ""
-    poll_interval: Seconds = 0.0
-    poll_timeout: Seconds = 0.0
-
-
-class PlatformsConfig(Section):
-    twitter: PlatformConfig = msgspec.field(default_factory=PlatformConfig)
-    bluesky: PlatformConfig = msgspec.field(default_factory=PlatformConfig)
-    mastodon: PlatformConfig = msgspec.field(default_factory=PlatformConfig)
-    linkedin: PlatformConfig = msgspec.field(default_factory=PlatformConfig)
-    threads: PlatformConfig = msgspec.field(default_factory=PlatformConfig)
-    instagram: PlatformConfig = msgspec.field(default_factory=PlatformConfig)
-    facebook: PlatformConfig = msgspec.field(default_factory=PlatformConfig)
-    tiktok: PlatformConfig = msgspec.field(default_factory=PlatformConfig)
-    youtube: PlatformConfig = msgspec.field(default_factory=PlatformConfig)
+#: the type of each platform setting; "" and 0 mean the adapter's built-in default
+_PLATFORM_KEYS: dict[str, tuple[Any, Any]] = {
+    # "" or an http(s) URL (checked in load_config with the one URL validator)
+    "base_url": (str, ""),
+    "upload_url": (str, ""),
+    "auth_url": (str, ""),
+    "api_version": (str, ""),
+    "poll_interval": (Seconds, 0.0),
+    "poll_timeout": (Seconds, 0.0),
+}
 
 
-class Config(Section):
+def _platform_section(platform: str) -> type[Section]:
+    """`[platforms.<id>]`: exactly the settings that platform's adapter takes
+    (`platforms/endpoints.py`), so a key it would ignore is refused."""
+    section = msgspec.defstruct(
+        f"{platform.capitalize()}Config",
+        [(key, *_PLATFORM_KEYS[key]) for key in ENDPOINTS[platform]],
+        bases=(Section,),
+        kw_only=True,
+        frozen=True,
+        forbid_unknown_fields=True,
+    )
+    return cast(type[Section], section)  # defstruct is typed as returning a plain Struct
+
+
+if TYPE_CHECKING:
+
+    class PlatformsConfig(Section, frozen=True):
+        """One section per platform id (built from `platforms/endpoints.py`)."""
+
+        def __getattr__(self, platform: str) -> Section: ...
+
+else:
+    PlatformsConfig = msgspec.defstruct(
+        "PlatformsConfig",
+        [
+            (platform, section, msgspec.field(default_factory=section))
+            for platform in PLATFORM_IDS
+            for section in [_platform_section(platform)]
+        ],
+        bases=(Section,),
+        kw_only=True,
+        frozen=True,
+        forbid_unknown_fields=True,
+    )
+
+
+class Config(Section, frozen=True):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
     security: SecurityConfig = msgspec.field(default_factory=SecurityConfig)
@@ -157,9 +183,9 @@ class Config(Section):
     def data_dir(self) -> Path:
         return Path(self.database.path).expanduser().resolve().parent
 
-    def platform(self, platform: str) -> PlatformConfig:
-        value = getattr(self.platforms, platform, None)
-        return value if isinstance(value, PlatformConfig) else PlatformConfig()
+    def platform(self, platform: str) -> dict[str, Any]:
+        """The `[platforms.<id>]` values of `platform` (only the keys it takes)."""
+        return msgspec.structs.asdict(getattr(self.platforms, platform))
 
 
 def _leaf_paths(node: msgspec.Struct, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -309,10 +335,10 @@ def _read_file(file_path: str | os.PathLike[str]) -> dict[str, Any]:
 def _check_urls(config: Config) -> None:
     from octopost.netguard import url_problem
 
-    for platform in PlatformsConfig.__struct_fields__:
-        section = getattr(config.platforms, platform)
+    for platform in PLATFORM_IDS:
+        section = config.platform(platform)
         for key in ("base_url", "upload_url", "auth_url"):
-            value = getattr(section, key)
+            value = section.get(key)
             problem = url_problem(value) if value else None
             if problem is not None:
                 raise ConfigError(f"platforms.{platform}.{key}", problem)

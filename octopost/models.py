@@ -8,30 +8,13 @@ from typing import Annotated, Any
 
 import msgspec
 
-PLATFORM_IDS: tuple[str, ...] = (
-    "twitter",
-    "bluesky",
-    "mastodon",
-    "linkedin",
-    "threads",
-    "instagram",
-    "facebook",
-    "tiktok",
-    "youtube",
-)
+# re-exported: the platform ids and error categories are part of the domain's vocabulary
+from octopost.platforms import PLATFORM_IDS as PLATFORM_IDS
+from octopost.platforms.errors import Category as Category
 
-
-#: every `error_category` a platform result can carry (what to do next, see platforms/errors.py)
-ERROR_CATEGORIES: tuple[str, ...] = (
-    "auth",
-    "rate_limited",
-    "validation",
-    "media",
-    "duplicate",
-    "platform",
-    "network",
-    "unknown",
-)
+#: every `error_category` a platform result can carry (what to do next): the one list is
+#: `Category` in platforms/errors.py
+ERROR_CATEGORIES: tuple[str, ...] = tuple(category.value for category in Category)
 
 #: bounds shared by validation and the API description
 MAX_URL = 2048

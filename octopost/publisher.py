@@ -24,7 +24,7 @@ from octopost.media import Fetcher, PublishMedia
 from octopost.models import AccountStatus, Delivery, DeliveryState, Post, PostStatus, utcnow
 from octopost.platforms import ADAPTERS
 from octopost.platforms.base import Account, Adapter, Draft, Published, PublishJob
-from octopost.platforms.errors import PlatformError
+from octopost.platforms.errors import Category, PlatformError
 from octopost.platforms.sandbox import simulate
 from octopost.retry import Action, Decision, decide, may_have_reached, unknown_outcome_message
 from octopost.store import Store
@@ -281,7 +281,7 @@ class Publisher:
                     platform,
                     f"Internal error while publishing to {ADAPTERS[platform].label}; "
                     f"check your {ADAPTERS[platform].label} account before re-posting.",
-                    "unknown",
+                    Category.UNKNOWN,
                     False,
                 )
             except Exception:
@@ -319,7 +319,7 @@ class Publisher:
                 if record is None
                 else reconnect_message(platform)
             )
-            await self._fail(post.id, platform, message, "auth", False)
+            await self._fail(post.id, platform, message, Category.AUTH, False)
             return
         handle = await self.accounts.handle(record)
         adapter = self.make_adapter(platform, handle)
@@ -335,7 +335,7 @@ class Publisher:
                 if delivery.state is DeliveryState.SENDING:
                     log.warning("%s on %s: outcome unknown (%s)", post.id, platform, exc.message)
                     await self._fail(
-                        post.id, platform, unknown_outcome_message(label), "unknown", False
+                        post.id, platform, unknown_outcome_message(label), Category.UNKNOWN, False
                     )
                     return
                 # An explicit retry of a delivery the user was told to check first: the
@@ -355,7 +355,9 @@ class Publisher:
                 make_adapter=self.make_adapter,
             )
             if not check.ok:
-                await self._fail(post.id, platform, " ".join(check.problems), "validation", False)
+                await self._fail(
+                    post.id, platform, " ".join(check.problems), Category.VALIDATION, False
+                )
                 return
 
         reached = delivery.reached
@@ -394,7 +396,7 @@ class Publisher:
                 if looked is None and decision.resend:
                     continue  # recover() said a resend is safe
                 await self._fail(
-                    post.id, platform, unknown_outcome_message(label), "unknown", False
+                    post.id, platform, unknown_outcome_message(label), Category.UNKNOWN, False
                 )
                 return
             await self._final(adapter, draft, job, post.id, platform, record.id, decision)
@@ -436,7 +438,7 @@ class Publisher:
             message = unknown_outcome_message(label)
             if decision.action is Action.REAUTH:
                 message += " " + reconnect_message(platform)
-            category = "unknown"
+            category = Category.UNKNOWN
         await self._fail(post_id, platform, message, category, decision.retryable)
 
     async def _attempt(
@@ -485,7 +487,7 @@ class Publisher:
         log.info("%s on %s: published %s", post_id, platform, published.post_url)
 
     async def _fail(
-        self, post_id: str, platform: str, message: str, category: str, retryable: bool
+        self, post_id: str, platform: str, message: str, category: Category, retryable: bool
     ) -> None:
         await self.store.posts.record_failure(
             post_id,

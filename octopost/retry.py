@@ -18,6 +18,7 @@ import msgspec
 from octopost.config import PublishingConfig
 from octopost.platforms.errors import (
     AuthExpiredError,
+    Category,
     OutcomeUnknownError,
     PlatformError,
     RateLimitedError,
@@ -42,7 +43,7 @@ class Action(enum.StrEnum):
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
     action: Action
     delay: float = 0.0
-    category: str = ""
+    category: Category = Category.UNKNOWN
     message: str = ""
     retryable: bool = False
     #: FAIL/REAUTH: an attempt may have reached the platform, so recover() decides first
@@ -76,7 +77,7 @@ def retry_delay(
     """
     if not exc.retryable or attempt >= config.max_attempts:
         return None
-    asked = getattr(exc, "retry_after", None)
+    asked = exc.retry_after
     base = min(config.backoff_max, config.backoff_base * 2 ** (attempt - 1))
     delay = jitter(0, base)  # full jitter
     if asked is not None:
@@ -102,11 +103,13 @@ def decide(
     """
     reached = reached or may_have_reached(exc)
     if isinstance(exc, AuthExpiredError):
-        return Decision(action=Action.REAUTH, category="auth", message=exc.message, ask=reached)
+        return Decision(
+            action=Action.REAUTH, category=Category.AUTH, message=exc.message, ask=reached
+        )
     if isinstance(exc, OutcomeUnknownError):
         return Decision(
             action=Action.RECOVER,
-            category="unknown",
+            category=Category.UNKNOWN,
             message=exc.message,
             resend=attempt < config.max_attempts,
         )

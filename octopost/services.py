@@ -22,6 +22,7 @@ from octopost.models import utcnow
 from octopost.platforms import ADAPTERS, settings_for
 from octopost.platforms._http import HttpClient, trusted_endpoints
 from octopost.platforms.base import Account, Adapter, Deps
+from octopost.platforms.endpoints import configured_urls
 from octopost.posts import PostService
 from octopost.publisher import Publisher
 from octopost.scheduler import Scheduler
@@ -113,11 +114,7 @@ async def build_services(
         timeout=config.publishing.request_timeout,
         guarded=guarded,
         trusted=trusted_endpoints(
-            [
-                url
-                for s in platform_settings.values()
-                for url in (s.base_url, s.upload_url, s.auth_url)
-            ]
+            [url for s in platform_settings.values() for url in configured_urls(s)]
         ),
     )
     fetcher = Fetcher(

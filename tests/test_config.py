@@ -5,9 +5,11 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from octopost.config import Config, ConfigError, config_keys, load_config
+from octopost.platforms import ENDPOINTS, PLATFORM_IDS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,12 +33,37 @@ def test_example_file_documents_every_key() -> None:
     assert not extra, f"config.example.toml has keys the code does not know: {sorted(extra)}"
 
 
+def test_platform_sections_are_the_keys_each_adapter_takes() -> None:
+    """`[platforms.<id>]` is built from `platforms/endpoints.py`, and the example file says
+    each default as the adapter has it."""
+    example = (ROOT / "config.example.toml").read_text()
+    for platform in PLATFORM_IDS:
+        keys = {path[2] for path in config_keys() if path[:2] == ("platforms", platform)}
+        assert keys == set(ENDPOINTS[platform]), platform
+        section = example.split(f"[platforms.{platform}]\n", 1)[1].split("\n\n", 1)[0]
+        for line in section.splitlines():
+            key, _, comment = line.partition("#")
+            default = ENDPOINTS[platform][key.split("=")[0].strip()]  # type: ignore[literal-required]
+            shown = f"{default:g} s" if isinstance(default, float) else f'"{default}"'
+            assert comment.strip() == shown or default == "", (platform, line)
+
+
+def test_config_is_frozen() -> None:
+    config = load_config(env={})
+    with pytest.raises(AttributeError):
+        config.server.port = 1  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        config.platforms.twitter.base_url = "https://elsewhere.example"
+
+
 def test_example_file_values_are_the_defaults() -> None:
     loaded = load_config(ROOT / "config.example.toml", env={})
     # a relative database path in a file is relative to the file
     assert loaded.database.path == str(ROOT / "data" / "octopost.db")
-    loaded.database.path = Config().database.path
-    assert loaded == Config()
+    assert (
+        msgspec.structs.replace(loaded.database, path=Config().database.path) == Config().database
+    )
+    assert msgspec.structs.replace(loaded, database=Config().database) == Config()
 
 
 def test_precedence_defaults_file_env(tmp_path: Path) -> None:
@@ -80,6 +107,14 @@ def test_env_covers_platform_sections_and_bools() -> None:
         ('[server]\nport = "eighty"\n', {}, "server.port"),
         ('[platforms.myspace]\nbase_url = "x"\n', {}, "platforms.myspace"),
         ('[platforms.twitter]\nbase_urll = "x"\n', {}, "platforms.twitter.base_urll"),
+        # a key the platform's adapter would not read is refused, not ignored
+        ("[platforms.youtube]\npoll_interval = 3\n", {}, "platforms.youtube.poll_interval"),
+        ('[platforms.mastodon]\nupload_url = "x"\n', {}, "platforms.mastodon.upload_url"),
+        (
+            "",
+            {"OCTOPOST_PLATFORMS_TWITTER_API_VERSION": "2"},
+            "OCTOPOST_PLATFORMS_TWITTER_API_VERSION",
+        ),
         ('[server]\nlog_level = "loud"\n', {}, "server.log_level"),
         ("", {"OCTOPOST_SERVER_PORT": "abc"}, "server.port"),
         ("", {"OCTOPOST_SERVER_PROT": "1"}, "OCTOPOST_SERVER_PROT"),

@@ -39,6 +39,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from octopost.models import PLATFORM_IDS
+from octopost.platforms import ENDPOINTS
 from tests.server import ServerProcess, run_cli
 
 #: generated requests per operation, per generation mode (kept small: the suite has a budget)
@@ -95,9 +96,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     threading.Thread(target=stub.serve_forever, daemon=True).start()
     dead = f"http://127.0.0.1:{stub.server_address[1]}"
     env = {
-        f"OCTOPOST_PLATFORMS_{p.upper()}_{k}": dead
+        f"OCTOPOST_PLATFORMS_{p.upper()}_{k.upper()}": dead
         for p in PLATFORM_IDS
-        for k in ("BASE_URL", "UPLOAD_URL", "AUTH_URL")
+        for k in ("base_url", "upload_url", "auth_url")
+        if k in ENDPOINTS[p]  # the URL settings each platform takes
     }
     env |= {
         "OCTOPOST_PUBLISHING_MAX_ATTEMPTS": "1",

@@ -1,42 +1,27 @@
-"""Platform adapters: a literal registry, one module per platform id."""
+"""Platform adapters: one package per platform id, and what the rest of Octopost sees.
+
+`PLATFORM_IDS`, `ENDPOINTS` and `settings_for` are plain data and are read at start
+(config, the command line) without loading any adapter. `ADAPTERS`, the literal
+registry (`registry.py`), is loaded on first use: the adapters bring their HTTP and text
+machinery, about a second of imports that a command such as `octopost keys list` does
+not need.
+"""
 
 from __future__ import annotations
 
-from octopost.config import PlatformConfig
-from octopost.platforms.base import Adapter, PlatformSettings
-from octopost.platforms.bluesky import BlueskyAdapter
-from octopost.platforms.facebook import FacebookAdapter
-from octopost.platforms.instagram import InstagramAdapter
-from octopost.platforms.linkedin import LinkedinAdapter
-from octopost.platforms.mastodon import MastodonAdapter
-from octopost.platforms.threads import ThreadsAdapter
-from octopost.platforms.tiktok import TiktokAdapter
-from octopost.platforms.twitter import TwitterAdapter
-from octopost.platforms.youtube import YoutubeAdapter
+from typing import TYPE_CHECKING, Any
 
-ADAPTERS: dict[str, type[Adapter]] = {
-    "twitter": TwitterAdapter,
-    "bluesky": BlueskyAdapter,
-    "mastodon": MastodonAdapter,
-    "linkedin": LinkedinAdapter,
-    "threads": ThreadsAdapter,
-    "instagram": InstagramAdapter,
-    "facebook": FacebookAdapter,
-    "tiktok": TiktokAdapter,
-    "youtube": YoutubeAdapter,
-}
+from octopost.platforms.endpoints import ENDPOINTS, PLATFORM_IDS, PlatformSettings, settings_for
 
-PLATFORM_IDS: tuple[str, ...] = tuple(ADAPTERS)
+if TYPE_CHECKING:
+    from octopost.platforms.registry import ADAPTERS
+
+__all__ = ["ADAPTERS", "ENDPOINTS", "PLATFORM_IDS", "PlatformSettings", "settings_for"]
 
 
-def settings_for(platform: str, override: PlatformConfig) -> PlatformSettings:
-    """The adapter's default endpoints with config `[platforms.<id>]` values on top."""
-    base = ADAPTERS[platform].default_settings
-    return PlatformSettings(
-        base_url=(override.base_url or base.base_url).rstrip("/"),
-        upload_url=(override.upload_url or base.upload_url).rstrip("/"),
-        auth_url=(override.auth_url or base.auth_url).rstrip("/"),
-        api_version=override.api_version or base.api_version,
-        poll_interval=override.poll_interval or base.poll_interval,
-        poll_timeout=override.poll_timeout or base.poll_timeout,
-    )
+def __getattr__(name: str) -> Any:
+    if name == "ADAPTERS":
+        from octopost.platforms.registry import ADAPTERS
+
+        return ADAPTERS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,6 +25,7 @@ from octopost.platforms._http import (
     bounded_poll,
     default_reason,
 )
+from octopost.platforms.endpoints import PlatformSettings
 from octopost.platforms.errors import RejectedError
 
 T = TypeVar("T")
@@ -117,18 +118,6 @@ class PageFetcher(Protocol):
     async def fetch_page(self, url: str, max_bytes: int = 1_000_000) -> tuple[str, bytes]:
         """GET a public web page (guarded); returns (final content type, body)."""
         ...
-
-
-@dataclass
-class PlatformSettings:
-    """Effective per-platform settings: config values, falling back to adapter defaults."""
-
-    base_url: str
-    upload_url: str = ""
-    auth_url: str = ""
-    api_version: str = ""
-    poll_interval: float = 2.0
-    poll_timeout: float = 600.0
 
 
 @dataclass
@@ -227,8 +216,6 @@ class Adapter(Protocol):
     """Human name used in messages ("Mastodon", "X", "LinkedIn")."""
     limits: ClassVar[Limits]
     """Default limits (an account may narrow or widen them, see `current_limits`)."""
-    default_settings: ClassVar[PlatformSettings]
-    """Public endpoints and defaults; config `[platforms.<id>]` overrides them."""
     options: ClassVar[type[Options]]
     """What an account's `settings` may hold on this platform (unknown keys are refused)."""
 
@@ -370,7 +357,6 @@ class BaseAdapter:
     platform: ClassVar[str]
     label: ClassVar[str]
     limits: ClassVar[Limits]
-    default_settings: ClassVar[PlatformSettings]
     options: ClassVar[type[Options]]
 
     def __init__(self, account: Account, deps: Deps) -> None:

@@ -10,6 +10,7 @@ import msgspec
 
 from octopost.models import (
     EDITABLE,
+    Category,
     Delivery,
     DeliveryState,
     Media,
@@ -440,8 +441,8 @@ class PostStore:
                 return None
             tx.executemany(
                 "INSERT OR REPLACE INTO deliveries (post_id, platform, state, error, "
-                "error_category, retryable, updated_at) VALUES (?, ?, 'failed', ?, 'validation', 0, ?)",
-                [(post_id, p, message, to_ms(now)) for p in _list_decoder.decode(row[0])],
+                "error_category, retryable, updated_at) VALUES (?, ?, 'failed', ?, ?, 0, ?)",
+                [(post_id, p, message, Category.VALIDATION.value, to_ms(now)) for p in _list_decoder.decode(row[0])],
             )
             final = self._get_in(tx, post_id)
             if on_finish is not None and final is not None:
@@ -513,14 +514,14 @@ class PostStore:
         platform: str,
         *,
         error: str,
-        category: str,
+        category: Category,
         retryable: bool,
         now: datetime,
     ) -> None:
         await self.db.write(
             "UPDATE deliveries SET state = 'failed', error = ?, error_category = ?, "
             "retryable = ?, updated_at = ? WHERE post_id = ? AND platform = ?",
-            [error, category, int(retryable), to_ms(now), post_id, platform],
+            [error, Category(category).value, int(retryable), to_ms(now), post_id, platform],
             urgent=True,
         )
 

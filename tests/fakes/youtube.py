@@ -119,8 +119,6 @@ class Fake(FakePlatform):
             "base_url": self.url,
             "upload_url": f"{self.url}/upload",
             "auth_url": self.url,
-            "poll_interval": 0.01,
-            "poll_timeout": 5.0,
         }
 
     # -- controls -----------------------------------------------------------

@@ -11,7 +11,6 @@ from typing import Any
 
 import aiohttp
 
-from octopost.config import PlatformConfig
 from octopost.media import Fetcher, PublishMedia
 from octopost.platforms import ADAPTERS, settings_for
 from octopost.platforms._http import HttpClient
@@ -90,7 +89,7 @@ async def rig(platform: str, fake: FakePlatform, *, verify: bool = True) -> Asyn
 
     async with aiohttp.ClientSession() as session:
         fetcher = Fetcher(allow_private=True, max_bytes=64 * 1024 * 1024)
-        settings = settings_for(platform, PlatformConfig(**fake.platform_config()))
+        settings = settings_for(platform, fake.platform_config())
         virtual = VirtualTime()
         deps = Deps(
             http=HttpClient(session, timeout=10),

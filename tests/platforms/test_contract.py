@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from octopost.platforms import ADAPTERS
+from octopost.platforms import ADAPTERS, ENDPOINTS, PLATFORM_IDS, settings_for
 from octopost.platforms.base import Draft, Published
 from octopost.platforms.errors import (
     AuthExpiredError,
@@ -34,6 +34,24 @@ def test_every_platform_has_a_fake() -> None:
     assert IMPLEMENTED == PLATFORMS, (
         f"platforms without a fake: {sorted(set(PLATFORMS) - set(IMPLEMENTED))}"
     )
+
+
+def test_the_registry_is_the_one_platform_list() -> None:
+    assert tuple(ADAPTERS) == PLATFORM_IDS
+    assert all(cls.platform == platform for platform, cls in ADAPTERS.items())
+
+
+def test_an_adapter_reads_only_the_settings_it_declares() -> None:
+    """`Deps.settings` refuses a setting the platform's `ENDPOINTS` entry does not name, so
+    every setting an adapter reads has a config key (and no key is silently ignored)."""
+    for platform in PLATFORM_IDS:
+        settings = settings_for(platform, {})
+        for key in ("base_url", "upload_url", "auth_url", "api_version", "poll_interval"):
+            if key in ENDPOINTS[platform]:
+                getattr(settings, key)
+            else:
+                with pytest.raises(AttributeError):
+                    getattr(settings, key)
 
 
 @pytest.fixture(params=IMPLEMENTED)

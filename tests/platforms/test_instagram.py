@@ -9,7 +9,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from octopost.config import PlatformConfig
 from octopost.media import Fetcher
 from octopost.platforms import settings_for
 from octopost.platforms._http import HttpClient, Response
@@ -138,7 +137,7 @@ async def test_a_token_near_expiry_is_refreshed(media_server: MediaServer) -> No
 
 async def test_facebook_login_variant_needs_the_account_id() -> None:
     async with aiohttp.ClientSession() as session:
-        settings = settings_for("instagram", PlatformConfig(base_url="https://graph.facebook.com"))
+        settings = settings_for("instagram", {"base_url": "https://graph.facebook.com"})
         deps = Deps(
             http=HttpClient(session),
             settings=settings,

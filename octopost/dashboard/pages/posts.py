@@ -14,7 +14,7 @@ from octopost.dashboard.forms import Problems
 from octopost.dashboard.render import Req, notify, once, page
 from octopost.dashboard.session import Who, checked_form
 from octopost.errors import ConflictError, OctopostError, ValidationError
-from octopost.models import EDITABLE, DeliveryState, Post, PostStatus
+from octopost.models import EDITABLE, Category, DeliveryState, Post, PostStatus
 from octopost.services import Services
 from octopost.web.schemas import PostResponse
 
@@ -35,7 +35,7 @@ def outcomes(post: Post) -> list[dict[str, Any]]:
             state = "succeeded"
         elif d.state is DeliveryState.FAILED:
             # the request may have reached the platform: the person must look there first
-            state = "check" if d.error_category == "unknown" else "failed"
+            state = "check" if d.error_category == Category.UNKNOWN else "failed"
         else:
             state = "sending"
         rows.append(

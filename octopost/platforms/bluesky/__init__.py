@@ -29,7 +29,6 @@ from octopost.platforms.base import (
     Identity,
     Limits,
     Options,
-    PlatformSettings,
     Published,
     PublishJob,
     standard_checks,
@@ -73,12 +72,6 @@ class BlueskyAdapter(BaseAdapter):
     label: ClassVar[str] = LABEL
     limits: ClassVar[Limits] = Limits(
         max_chars=MAX_GRAPHEMES, max_images=4, images_with_video=False
-    )
-    default_settings: ClassVar[PlatformSettings] = PlatformSettings(
-        base_url="https://bsky.social",
-        upload_url="https://video.bsky.app",
-        poll_interval=1.5,
-        poll_timeout=600.0,
     )
     options: ClassVar[type[Options]] = BlueskyOptions
 

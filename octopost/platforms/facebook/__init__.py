@@ -35,7 +35,6 @@ from octopost.platforms.base import (
     Identity,
     Limits,
     Options,
-    PlatformSettings,
     Published,
     PublishJob,
 )
@@ -82,13 +81,6 @@ class FacebookAdapter(BaseAdapter):
     #: failures with many photos and a long message.
     limits: ClassVar[Limits] = Limits(
         max_chars=63206, max_images=10, images_with_video=False, needs_public_media=True
-    )
-    default_settings: ClassVar[PlatformSettings] = PlatformSettings(
-        base_url="https://graph.facebook.com",
-        upload_url="https://graph-video.facebook.com",
-        api_version="v25.0",
-        poll_interval=3.0,
-        poll_timeout=900.0,
     )
     options: ClassVar[type[Options]] = FacebookOptions
 

@@ -33,7 +33,6 @@ from octopost.platforms.base import (
     Identity,
     Limits,
     Options,
-    PlatformSettings,
     Published,
     PublishJob,
     standard_checks,
@@ -70,12 +69,6 @@ class InstagramAdapter(BaseAdapter):
         requires_media=True,
         max_alt_text=MAX_ALT_TEXT,
         needs_public_media=True,
-    )
-    default_settings: ClassVar[PlatformSettings] = PlatformSettings(
-        base_url="https://graph.instagram.com",
-        api_version="v25.0",
-        poll_interval=5.0,
-        poll_timeout=600.0,
     )
     options: ClassVar[type[Options]] = InstagramOptions
 

@@ -26,7 +26,6 @@ from octopost.platforms.base import (
     Identity,
     Limits,
     Options,
-    PlatformSettings,
     Published,
     PublishJob,
 )
@@ -60,15 +59,6 @@ class LinkedinAdapter(BaseAdapter):
     label: ClassVar[str] = LABEL
     limits: ClassVar[Limits] = Limits(
         max_chars=3000, max_images=20, images_with_video=False, max_alt_text=MAX_ALT_TEXT
-    )
-    default_settings: ClassVar[PlatformSettings] = PlatformSettings(
-        base_url="https://api.linkedin.com",
-        auth_url="https://www.linkedin.com",
-        # Newest version confirmed live when this was written; LinkedIn serves each
-        # version about a year (then 426 NONEXISTENT_VERSION): bump it in config.
-        api_version="202609",
-        poll_interval=3.0,
-        poll_timeout=900.0,
     )
     options: ClassVar[type[Options]] = LinkedinOptions
 

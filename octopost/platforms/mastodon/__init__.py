@@ -27,7 +27,6 @@ from octopost.platforms.base import (
     Identity,
     Limits,
     Options,
-    PlatformSettings,
     Published,
     PublishJob,
     standard_checks,
@@ -75,9 +74,6 @@ class MastodonAdapter(BaseAdapter):
     platform: ClassVar[str] = "mastodon"
     label: ClassVar[str] = LABEL
     limits: ClassVar[Limits] = MastodonLimits(max_chars=500, max_images=4)
-    default_settings: ClassVar[PlatformSettings] = PlatformSettings(
-        base_url="", poll_interval=2.0, poll_timeout=600.0
-    )
     options: ClassVar[type[Options]] = MastodonOptions
 
     def __init__(self, account: Account, deps: Deps) -> None:

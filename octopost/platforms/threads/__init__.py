@@ -26,7 +26,6 @@ from octopost.platforms.base import (
     Identity,
     Limits,
     Options,
-    PlatformSettings,
     Published,
     PublishJob,
     standard_checks,
@@ -55,13 +54,6 @@ class ThreadsAdapter(BaseAdapter):
         max_items=MAX_CAROUSEL,
         max_alt_text=MAX_ALT_TEXT,
         needs_public_media=True,
-    )
-    # Graph paths are versioned (/v1.0/...), token endpoints are not.
-    default_settings: ClassVar[PlatformSettings] = PlatformSettings(
-        base_url="https://graph.threads.net",
-        api_version="v1.0",
-        poll_interval=5.0,
-        poll_timeout=600.0,
     )
     options: ClassVar[type[Options]] = ThreadsOptions
 

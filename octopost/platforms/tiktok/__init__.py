@@ -33,7 +33,6 @@ from octopost.platforms.base import (
     Identity,
     Limits,
     Options,
-    PlatformSettings,
     Published,
     PublishJob,
     standard_checks,
@@ -95,13 +94,6 @@ class TiktokAdapter(BaseAdapter):
     #: (the photo `description` holds 4,000; `check` holds a video caption to 2,200)
     pull_limits: ClassVar[Limits] = Limits(
         max_chars=MAX_PHOTO_DESCRIPTION, max_images=35, requires_media=True, needs_public_media=True
-    )
-    default_settings: ClassVar[PlatformSettings] = PlatformSettings(
-        base_url="https://open.tiktokapis.com",
-        auth_url="https://open.tiktokapis.com",
-        # status/fetch allows 30 requests a minute per token
-        poll_interval=3.0,
-        poll_timeout=900.0,
     )
     options: ClassVar[type[Options]] = TiktokOptions
 

@@ -29,7 +29,6 @@ from octopost.platforms.base import (
     Identity,
     Limits,
     Options,
-    PlatformSettings,
     Published,
     PublishJob,
     standard_checks,
@@ -71,12 +70,6 @@ class TwitterAdapter(BaseAdapter):
         max_images=4,
         images_with_video=False,
         max_alt_text=MAX_ALT_TEXT,
-    )
-    default_settings: ClassVar[PlatformSettings] = PlatformSettings(
-        base_url="https://api.x.com",
-        auth_url="https://api.x.com",
-        poll_interval=3.0,
-        poll_timeout=600.0,
     )
     options: ClassVar[type[Options]] = TwitterOptions
 

@@ -27,7 +27,6 @@ from octopost.platforms.base import (
     Identity,
     Limits,
     Options,
-    PlatformSettings,
     Published,
     PublishJob,
     standard_checks,
@@ -53,11 +52,6 @@ class YoutubeAdapter(BaseAdapter):
     label: ClassVar[str] = LABEL
     #: max_chars is the description's 5,000 UTF-8 bytes (see measure)
     limits: ClassVar[Limits] = Limits(max_chars=5000, max_images=0, requires_video=True)
-    default_settings: ClassVar[PlatformSettings] = PlatformSettings(
-        base_url="https://www.googleapis.com",
-        upload_url="https://www.googleapis.com/upload",
-        auth_url="https://oauth2.googleapis.com",
-    )
     options: ClassVar[type[Options]] = YoutubeOptions
 
     def __init__(self, account: Account, deps: Deps) -> None:
