@@ -1,4 +1,5 @@
-"""What the publisher does after one attempt: a pure decision, tested as a table.
+"""What the publisher does after one attempt: a pure decision, tested as a table; and the
+one backoff schedule, shared with the webhook dispatcher.
 
 The rule that matters most: once any attempt of a delivery may have reached the
 platform (a lost answer, a failure after the request was sent, a 5xx that may come
@@ -68,6 +69,16 @@ def may_have_reached(exc: PlatformError) -> bool:
     return False
 
 
+def backoff(
+    attempt: int, *, base: float, cap: float, jitter: Jitter = random.uniform, spread: float = 1.0
+) -> float:
+    """The wait after failed attempt number `attempt` (1: the first): `base * 2^(attempt-1)`,
+    at most `cap`, then a random share of it taken off so that many retries spread out:
+    anywhere from `1 - spread` of it to all of it (1.0: full jitter; 0.2: 80-100 %)."""
+    delay = min(cap, base * 2 ** max(0, attempt - 1))
+    return jitter(delay * (1.0 - spread), delay)
+
+
 def retry_delay(
     exc: PlatformError, attempt: int, config: PublishingConfig, jitter: Jitter = random.uniform
 ) -> float | None:
@@ -78,8 +89,8 @@ def retry_delay(
     if not exc.retryable or attempt >= config.max_attempts:
         return None
     asked = exc.retry_after
-    base = min(config.backoff_max, config.backoff_base * 2 ** (attempt - 1))
-    delay = jitter(0, base)  # full jitter
+    base = backoff(attempt, base=config.backoff_base, cap=config.backoff_max, spread=0.0)
+    delay = backoff(attempt, base=config.backoff_base, cap=config.backoff_max, jitter=jitter)
     if asked is not None:
         delay = asked + jitter(0, min(1.0, base))
     if delay > config.max_retry_delay:

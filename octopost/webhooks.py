@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import random
 import secrets
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from octopost.crypto import CredentialBox
 from octopost.errors import FieldError, NotFoundError, ValidationError
 from octopost.keys import random_id
 from octopost.models import AccountRecord, OutboxItem, Post, Webhook, WebhookDelivery, iso, utcnow
+from octopost.retry import backoff
 from octopost.store import Store, Tx
 
 log = logging.getLogger("octopost.webhooks")
@@ -60,6 +60,12 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 
 def event_payload(event_id: str, event_type: str, at: datetime, data: dict[str, Any]) -> bytes:
     return _encoder.encode({"id": event_id, "type": event_type, "timestamp": iso(at), "data": data})
+
+
+def next_delay(attempts: int, config: WebhooksConfig) -> float:
+    """The wait after a delivery's `attempts`-th failure: the publisher's backoff schedule
+    (`retry.backoff`), 80-100 % of it, so a receiver that comes back is not swamped."""
+    return backoff(attempts, base=config.backoff_base, cap=config.backoff_max, spread=0.2)
 
 
 class Events:
@@ -352,10 +358,6 @@ class Dispatcher:
         for item in await self.store.webhooks.claim_due(now, self._lease(now), 1, delivery_id):
             await self._send(item)
 
-    def _next_delay(self, attempts: int) -> float:
-        base = self.config.backoff_base * 2 ** max(0, attempts - 1)
-        return min(self.config.backoff_max, base) * random.uniform(0.8, 1.0)
-
     async def _send(self, item: OutboxItem) -> None:
         try:
             await self._send_leased(item)
@@ -423,7 +425,7 @@ class Dispatcher:
                 if error is None:
                     error = f"HTTP {status}"
                 attempts = item.attempts + 1
-                next_at = now + timedelta(seconds=self._next_delay(attempts))
+                next_at = now + timedelta(seconds=next_delay(attempts, self.config))
                 expired = (next_at - item.created_at).total_seconds() > self.config.retry_window
                 state = "failed" if expired else "pending"
                 if expired:

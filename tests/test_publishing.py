@@ -156,6 +156,35 @@ async def test_transient_failures_are_retried_with_backoff(tmp_path: Path) -> No
         assert len(sleep.delays) == 2 and all(d >= 0 for d in sleep.delays)
 
 
+async def test_media_still_processing_is_sent_again_by_the_publisher(
+    tmp_path: Path, media_server: MediaServer
+) -> None:
+    """Mastodon refuses a status whose media are not processed yet: the adapter reports it
+    as a retryable wait and the publisher's loop (not one in the adapter) sends again."""
+    sleep = RecordingSleep()
+    async with (
+        started_fakes("mastodon") as fakes,
+        running_api(make_config(tmp_path), sleep=sleep) as api,
+    ):
+        fake = fakes["mastodon"]
+        await connect(api, fake)
+        fake.not_ready_creates = 2
+        media = {"images": [{"url": media_server.at("image.jpg"), "alt_text": "A red square"}]}
+        done = await publish(api, {"content": "race", "platforms": ["mastodon"], "media": media})
+        assert done["status"] == "published", done
+        assert done["platform_results"]["mastodon"]["attempts"] == 3
+        creates = fake.calls("POST", "/api/v1/statuses")
+        assert len(creates) == 3 and len({c.headers["Idempotency-Key"] for c in creates}) == 1
+        assert len(fake.posts) == 1 and len(sleep.delays) == 2
+
+        fake.not_ready_creates = 1000  # never ready: bounded by publishing.max_attempts
+        done = await publish(api, {"content": "never", "platforms": ["mastodon"], "media": media})
+        result = done["platform_results"]["mastodon"]
+        assert done["status"] == "failed" and result["retryable"] is True
+        assert result["error_category"] == "platform" and result["attempts"] == 4
+        assert len(fake.posts) == 1
+
+
 async def test_rate_limit_waits_for_the_platform_reset(tmp_path: Path) -> None:
     sleep = RecordingSleep()
     async with (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from octopost.config import PublishingConfig
+from octopost.config import PublishingConfig, WebhooksConfig
 from octopost.platforms.errors import (
     AuthExpiredError,
     DuplicateError,
@@ -14,7 +14,8 @@ from octopost.platforms.errors import (
     RejectedError,
     UnavailableError,
 )
-from octopost.retry import Action, decide, may_have_reached
+from octopost.retry import Action, backoff, decide, may_have_reached
+from octopost.webhooks import next_delay
 
 CONFIG = PublishingConfig(max_attempts=4, backoff_base=1.0, backoff_max=8.0, max_retry_delay=300)
 
@@ -84,3 +85,21 @@ def test_backoff_grows_with_the_attempt_in_this_budget() -> None:
     assert delays == [1.0, 2.0, 4.0]
     asked = decide(RateLimitedError("x", retry_after=40), attempt=1, reached=False, config=CONFIG)
     assert 40 <= asked.delay <= 41
+
+
+def test_one_backoff_schedule_for_the_publisher_and_the_webhook_dispatcher() -> None:
+    def top(_low: float, high: float) -> float:
+        return high
+
+    def bottom(low: float, _high: float) -> float:
+        return low
+
+    schedule = [backoff(n, base=2.0, cap=60.0, jitter=top) for n in range(1, 8)]
+    assert schedule == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    assert backoff(3, base=2.0, cap=60.0, jitter=bottom) == 0.0  # the publisher: full jitter
+    # the dispatcher: 80-100 % of the same schedule
+    assert backoff(3, base=2.0, cap=60.0, jitter=bottom, spread=0.2) == pytest.approx(6.4)
+    config = WebhooksConfig()
+    for attempts in range(1, 6):
+        scheduled = backoff(attempts, base=config.backoff_base, cap=config.backoff_max, jitter=top)
+        assert 0.8 <= next_delay(attempts, config) / scheduled <= 1.0

@@ -14,7 +14,17 @@ import aiohttp
 from octopost.media import Fetcher, PublishMedia
 from octopost.platforms import ADAPTERS, settings_for
 from octopost.platforms._http import HttpClient
-from octopost.platforms.base import Account, Adapter, Deps, Draft, ImageRef, PublishJob, VideoRef
+from octopost.platforms.base import (
+    Account,
+    Adapter,
+    Deps,
+    Draft,
+    ImageRef,
+    Published,
+    PublishJob,
+    VideoRef,
+)
+from octopost.platforms.errors import PlatformError
 from tests.fakes._base import FakePlatform
 from tests.fakes.media import MediaServer
 
@@ -65,6 +75,22 @@ class Rig:
             state=state if state is not None else {},
             attempt=attempt,
         )
+
+    async def publish_retrying(
+        self, draft: Draft, job: PublishJob, attempts: int = 4
+    ) -> tuple[Published, list[PlatformError]]:
+        """publish() again after a retryable failure, as the publisher's loop does (the
+        adapter never retries by itself); returns the post and the failures on the way."""
+        failures: list[PlatformError] = []
+        while True:
+            try:
+                return await self.adapter.publish(draft, job), failures
+            except PlatformError as exc:
+                failures.append(exc)
+                if not exc.retryable or len(failures) >= attempts:
+                    raise
+                await self.time.sleep(exc.retry_after or 1.0)
+                job.attempt += 1
 
     def new_adapter(self) -> Adapter:
         """A second adapter instance on the same account (as a later publish would get)."""

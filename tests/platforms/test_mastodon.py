@@ -332,7 +332,10 @@ async def test_unprocessed_media_on_create_is_retried_with_the_same_key(
     async with Fake() as fake, rig("mastodon", fake) as r:
         fake.not_ready_creates = 2
         job = r.job("post_race")
-        await r.adapter.publish(Draft("race", images=images(media_server, 1)), job)
+        _, failures = await r.publish_retrying(Draft("race", images=images(media_server, 1)), job)
+        # each refusal goes to the publisher as a retryable wait, never a loop in the adapter
+        assert [type(f) for f in failures] == [UnavailableError, UnavailableError]
+        assert all(f.retry_after is not None for f in failures)
         creates = fake.calls("POST", "/api/v1/statuses")
         assert len(creates) == 3
         assert {header(c, "Idempotency-Key") for c in creates} == {job.key}
@@ -340,18 +343,13 @@ async def test_unprocessed_media_on_create_is_retried_with_the_same_key(
 
 
 async def test_media_never_ready_gives_up_bounded(media_server: MediaServer) -> None:
-    async with Fake() as fake:
-        fake.platform_config = lambda: {
-            "base_url": fake.url,
-            "poll_interval": 1.0,
-            "poll_timeout": 3.0,
-        }  # type: ignore[method-assign]
-        async with rig("mastodon", fake) as r:
-            fake.not_ready_creates = 1000
-            with pytest.raises(UnavailableError, match="did not finish"):
-                await r.adapter.publish(Draft("race", images=images(media_server, 1)), r.job())
-            assert len(fake.calls("POST", "/api/v1/statuses")) == 4
-            assert fake.posts == []
+    async with Fake() as fake, rig("mastodon", fake) as r:
+        fake.not_ready_creates = 1000
+        with pytest.raises(UnavailableError, match="not finished processing"):
+            await r.publish_retrying(Draft("race", images=images(media_server, 1)), r.job())
+        # bounded by the attempts the publisher makes (one create each)
+        assert len(fake.calls("POST", "/api/v1/statuses")) == 4
+        assert fake.posts == []
 
 
 async def test_a_retry_reuses_uploaded_media(media_server: MediaServer) -> None:

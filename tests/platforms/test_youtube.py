@@ -118,7 +118,9 @@ async def test_account_settings(media_server: MediaServer) -> None:
 @pytest.mark.parametrize("cut", [100_000, 0])
 async def test_interrupted_upload_is_resumed(media_server: MediaServer, cut: int) -> None:
     async with youtube(cut_next_upload_after=cut) as (fake, r):
-        result = await r.adapter.publish(video(media_server), r.job())
+        # the dropped PUT goes to the publisher; its next attempt resumes the session
+        result, failures = await r.publish_retrying(video(media_server), r.job())
+        assert [type(f) for f in failures] == [UnavailableError]
         total = len(MP4)
         assert session_puts(fake) == [
             f"bytes 0-{total - 1}/{total}",  # cut after `cut` bytes, connection dropped
@@ -316,7 +318,7 @@ async def test_thumbnail_failure_does_not_fail_the_publish(
 async def test_lost_final_answer_is_read_from_the_session(media_server: MediaServer) -> None:
     async with youtube() as (fake, r):
         fake.fail_next("drop")  # the last byte creates the video, then the answer is lost
-        result = await r.adapter.publish(video(media_server), r.job())
+        result, _ = await r.publish_retrying(video(media_server), r.job())
         (post,) = fake.posts
         assert result.post_id == post["id"]
 

@@ -17,7 +17,7 @@ import asyncio
 import weakref
 from typing import Any, ClassVar
 
-from octopost.platforms._http import HttpClient, Response
+from octopost.platforms._http import HttpClient
 from octopost.platforms._text import parse_timestamp
 from octopost.platforms.base import (
     Account,
@@ -31,7 +31,12 @@ from octopost.platforms.base import (
     PublishJob,
     standard_checks,
 )
-from octopost.platforms.errors import OutcomeUnknownError, PlatformError, RejectedError
+from octopost.platforms.errors import (
+    OutcomeUnknownError,
+    PlatformError,
+    RejectedError,
+    UnavailableError,
+)
 from octopost.platforms.mastodon.api import (
     LABEL,
     Api,
@@ -54,8 +59,6 @@ IDEMPOTENCY_WINDOW = 3600.0
 SAFE_RESEND_WINDOW = IDEMPOTENCY_WINDOW - 600.0
 #: Instance limits are cached per instance URL this long.
 LIMITS_TTL = 3600.0
-#: How long to keep retrying a create refused with "not finished processing".
-NOT_READY_TIMEOUT = 120.0
 #: Our clock vs the server's `created_at` when matching a status in recover().
 CLOCK_SLACK = 600.0
 NOT_READY = "have not finished processing"
@@ -211,29 +214,24 @@ class MastodonAdapter(BaseAdapter):
             body["visibility"] = options.visibility
         if draft.language:
             body["language"] = draft.language
-        headers = {"Idempotency-Key": job.key}
-
-        async def attempt() -> Response | None:
-            resp = await self.api.call(
-                "POST",
-                "/api/v1/statuses",
-                headers=headers,
-                json=body,
-                safe_to_retry=True,  # same Idempotency-Key: a repeat returns the original
-                ok=(200, 422),
-            )
-            if resp.status == 200:
-                return resp
-            if NOT_READY in (reason(resp) or ""):
-                return None  # attached media still processing: retry, same key
-            raise self.api.http.error_for(resp)
-
-        resp: Response = await self.deps.poll(
-            attempt,
-            label=LABEL,
-            what="media processing",
-            timeout=min(self.deps.settings.poll_timeout, NOT_READY_TIMEOUT),
+        resp = await self.api.call(
+            "POST",
+            "/api/v1/statuses",
+            headers={"Idempotency-Key": job.key},
+            json=body,
+            safe_to_retry=True,  # same Idempotency-Key: a repeat returns the original
+            ok=(200, 422),
         )
+        if resp.status == 422:
+            if NOT_READY in (reason(resp) or ""):
+                # The instance has not finished the attached media (though it said so):
+                # the publisher sends again after a pause, with the same key.
+                raise UnavailableError(
+                    f"{LABEL} has not finished processing the attached media yet",
+                    status=422,
+                    retry_after=self.deps.settings.poll_interval,
+                )
+            raise self.api.http.error_for(resp)
         return resp.decode(StatusEntity)
 
     # -- recovery ---------------------------------------------------------------

@@ -25,7 +25,7 @@ from octopost.platforms.youtube.api import LABEL, SESSION, Api, Video, stored_by
 
 #: Google's recommended piece size for streaming and resumable chunks (a 256 KiB multiple)
 PIECE = 8 * 262_144
-#: PUT / status-query rounds within one publish before the error goes to the publisher
+#: PUT rounds within one publish while the session keeps fewer bytes than were sent
 RESUME_ROUNDS = 4
 THUMBNAIL_MAX = 2 * 1024 * 1024
 THUMBNAIL_TYPES = frozenset({"image/jpeg", "image/png"})
@@ -39,19 +39,19 @@ class Media:
         self.deps = api.deps
 
     async def upload(self, job: PublishJob, download: Download, offset: int | None) -> str:
-        """Send the bytes from `offset` (None: ask the session first) until the video exists."""
+        """Send the bytes from `offset` (None: ask the session first) until the video exists.
+
+        A dropped connection or a 5xx goes to the publisher: its next attempt asks the
+        session where it stands and sends the rest (`YoutubeAdapter._continue`).
+        """
         failure: PlatformError | None = None
-        for attempt in range(RESUME_ROUNDS):
+        for _ in range(RESUME_ROUNDS):
+            if offset is None:
+                video_id, offset = await self.query(job)
+                if video_id is not None:
+                    return video_id
             try:
-                if offset is None:
-                    video_id, offset = await self.query(job)
-                    if video_id is not None:
-                        return video_id
                 resp = await self._put(job, download, offset)
-            except UnavailableError as exc:  # dropped connection or 5xx: ask, then resume
-                failure, offset = exc, None
-                await self.deps.sleep(exc.retry_after or min(2.0**attempt, 8.0))
-                continue
             except RejectedError as exc:
                 # Bytes that overlap what the session holds are refused (e.g. a resent
                 # request after a dropped connection): the session says where it stands.
