@@ -26,6 +26,7 @@ from octopost.web.admission import Admission
 from octopost.web.auth import AUTH_EXCLUDE, ApiKeyAuth
 from octopost.web.errors import EXCEPTION_HANDLERS
 from octopost.web.hooks import HeadAsGet, before_request
+from octopost.web.idempotency import IdempotencyMiddleware
 from octopost.web.openapi import OfflineSwagger, RefinedJson, docs_asset
 from octopost.web.posts import PostController
 from octopost.web.requestlog import RequestLog
@@ -60,7 +61,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = await build_services(config, clock=clock, sleep=sleep, resolver=resolver)
-        app.state.services = services
+        app.state.services = services  # for code that embeds the app (the tests)
         running.append(services)
         try:
             await services.start_background()
@@ -88,7 +89,9 @@ def create_app(
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            DefineMiddleware(ApiKeyAuth, exclude=AUTH_EXCLUDE),
+            DefineMiddleware(ApiKeyAuth, exclude=AUTH_EXCLUDE, keys=lambda: running[-1].keys),
+            # after the key check: a replay belongs to the key that made the request
+            DefineMiddleware(IdempotencyMiddleware, store=lambda: running[-1].store.idempotency),
         ],
         # every API route's permission (its `opt`), checked against the key's scopes
         guards=[guard],

@@ -139,9 +139,6 @@ async def build_services(
     # Imported here: the web layer's response shapes are what webhook payloads carry.
     from octopost.web.schemas import AccountResponse, PostResponse
 
-    events = Events(store, clock=clock)
-    events.post_view = lambda post: msgspec.to_builtins(PostResponse.of(post))
-    events.account_view = lambda account: msgspec.to_builtins(AccountResponse.of(account))
     dispatcher = Dispatcher(
         store,
         box,
@@ -150,9 +147,16 @@ async def build_services(
         clock=clock,
         resolver=resolver,
     )
-    events.wake = dispatcher.wake
-    webhooks = WebhookService(store, box, events, allow_private=config.security.allow_private_urls)
-    webhooks.dispatcher = dispatcher
+    events = Events(
+        store,
+        post_view=lambda post: msgspec.to_builtins(PostResponse.of(post)),
+        account_view=lambda account: msgspec.to_builtins(AccountResponse.of(account)),
+        wake=dispatcher.wake,
+        clock=clock,
+    )
+    webhooks = WebhookService(
+        store, box, events, dispatcher, allow_private=config.security.allow_private_urls
+    )
     accounts = AccountService(store, box, make_adapter, on_reauth=events.account_reauth)
     publisher = Publisher(
         store,

@@ -71,12 +71,22 @@ def next_delay(attempts: int, config: WebhooksConfig) -> float:
 class Events:
     """Writes events into the outbox inside the caller's transaction."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        post_view: Callable[[Post], Any],
+        account_view: Callable[[AccountRecord], Any],
+        wake: Callable[[], None],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        """`post_view`/`account_view` build the objects a payload carries (the API's
+        response shapes); `wake` tells the dispatcher an event is waiting."""
         self.store = store
         self.clock = clock
-        self.post_view: Callable[[Post], Any] = lambda post: post.id
-        self.account_view: Callable[[AccountRecord], Any] = lambda account: account.id
-        self.wake: Callable[[], None] = lambda: None
+        self.post_view = post_view
+        self.account_view = account_view
+        self.wake = wake
 
     def emit(
         self,
@@ -164,13 +174,19 @@ def _check_description(description: Any, errors: list[FieldError]) -> None:
 
 class WebhookService:
     def __init__(
-        self, store: Store, box: CredentialBox, events: Events, *, allow_private: bool
+        self,
+        store: Store,
+        box: CredentialBox,
+        events: Events,
+        dispatcher: Dispatcher,
+        *,
+        allow_private: bool,
     ) -> None:
         self.store = store
         self.box = box
         self.events = events
+        self.dispatcher = dispatcher
         self.allow_private = allow_private
-        self.dispatcher: Dispatcher | None = None
 
     async def create(
         self, url: str, events: list[str], description: str | None, *, sandbox: bool
@@ -255,7 +271,6 @@ class WebhookService:
                 wake=False,
             )
         )
-        assert self.dispatcher is not None
         deliveries, _ = await self.store.webhooks.deliveries(hook.id, 20, 0)
         delivery_id = next(d.id for d in deliveries if d.event_id == event_id)
         await self.dispatcher.deliver_now(delivery_id)

@@ -442,7 +442,10 @@ class PostStore:
             tx.executemany(
                 "INSERT OR REPLACE INTO deliveries (post_id, platform, state, error, "
                 "error_category, retryable, updated_at) VALUES (?, ?, 'failed', ?, ?, 0, ?)",
-                [(post_id, p, message, Category.VALIDATION.value, to_ms(now)) for p in _list_decoder.decode(row[0])],
+                [
+                    (post_id, p, message, Category.VALIDATION.value, to_ms(now))
+                    for p in _list_decoder.decode(row[0])
+                ],
             )
             final = self._get_in(tx, post_id)
             if on_finish is not None and final is not None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware._utils import should_bypass_middleware
-from litestar.types import Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from octopost.keys import KeyService
 from octopost.models import ApiKey
@@ -17,6 +20,13 @@ AUTH_EXCLUDE = ["^/healthz", "^/schema"]
 
 
 class ApiKeyAuth(AbstractAuthenticationMiddleware):
+    """`keys` gives the running service's key checker (it exists only once the lifespan
+    has started)."""
+
+    def __init__(self, app: ASGIApp, *, keys: Callable[[], KeyService], **options: Any) -> None:
+        super().__init__(app, **options)
+        self.keys = keys
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The base class's decision, without the connection and header objects it builds
         # per request (a tenth of a GET): the raw header is all a key check needs.
@@ -32,15 +42,13 @@ class ApiKeyAuth(AbstractAuthenticationMiddleware):
                 if name == b"authorization":
                     header = value.decode("latin-1")
                     break
-            key = await self._verify(header, scope["app"].state.services.keys)
+            key = await self._verify(header, self.keys())
             scope["user"] = key
             scope["auth"] = key
         await self.app(scope, receive, send)
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
-        key = await self._verify(
-            connection.headers.get("authorization"), connection.app.state.services.keys
-        )
+        key = await self._verify(connection.headers.get("authorization"), self.keys())
         return AuthenticationResult(user=key, auth=key)
 
     @staticmethod

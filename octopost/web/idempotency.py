@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,7 +21,12 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from octopost.errors import ConflictError, FieldError, IdempotencyError, ValidationError
 from octopost.models import utcnow
 
+if TYPE_CHECKING:
+    from octopost.store.idempotency import IdempotencyStore
+
 HEADER = b"idempotency-key"
+#: the `opt` key of a route that honours Idempotency-Key (`opt={IDEMPOTENT: True}`)
+IDEMPOTENT = "idempotent"
 WAIT_FOR_FIRST = 15.0
 MAX_KEY = 255
 #: the app's request_max_body_size, if it has none
@@ -54,11 +60,17 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """App-wide; acts only on routes whose `opt` sets `IDEMPOTENT`. `store` gives the
+    running service's idempotency store (it exists only once the lifespan has started)."""
+
+    def __init__(self, app: ASGIApp, *, store: Callable[[], IdempotencyStore]) -> None:
         self.app = app
+        self.store = store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = _header(scope, HEADER) if scope["type"] == "http" else None
+        handler = scope.get("route_handler")
+        wanted = scope["type"] == "http" and handler is not None and handler.opt.get(IDEMPOTENT)
+        key = _header(scope, HEADER) if wanted else None
         if key is None:
             await self.app(scope, receive, send)
             return
@@ -77,7 +89,7 @@ class IdempotencyMiddleware:
         fingerprint = hashlib.sha256(
             method.encode() + b" " + scope["path"].encode() + b"\n" + body
         ).digest()
-        store = scope["app"].state.services.store.idempotency
+        store = self.store()
         owner = scope["user"].id
         existing = await store.begin(owner, key, fingerprint, utcnow())
         if existing is not None:

@@ -15,7 +15,7 @@ from octopost.models import Post, PostStatus
 from octopost.posts import MAX_OFFSET, draft_post
 from octopost.services import Services
 from octopost.web import examples as ex
-from octopost.web.idempotency import IdempotencyMiddleware
+from octopost.web.idempotency import IDEMPOTENT
 from octopost.web.openapi import errors
 from octopost.web.schemas import (
     CreatePostRequest,
@@ -63,8 +63,7 @@ class PostController(Controller):
 
     @post(
         "/",
-        opt=needs(Permission.POSTS_WRITE),
-        middleware=[IdempotencyMiddleware],
+        opt={**needs(Permission.POSTS_WRITE), IDEMPOTENT: True},
         summary="Create a post",
         description="Creates a `draft`, or a `scheduled` post when `scheduled_for` is given. "
         "Platform character limits are checked at publish time.",
@@ -188,9 +187,8 @@ class PostController(Controller):
 
     @post(
         "/{post_id:str}/publish",
-        opt=needs(Permission.POSTS_WRITE),
+        opt={**needs(Permission.POSTS_WRITE), IDEMPOTENT: True},
         status_code=202,
-        middleware=[IdempotencyMiddleware],
         summary="Publish a post now",
         description="Checks every platform first (length by its own rule, media, connected account): "
         "any failure is a 422 listing each failing platform, and nothing is sent. Otherwise answers at "
@@ -221,9 +219,8 @@ class PostController(Controller):
 
     @post(
         "/{post_id:str}/retry",
-        opt=needs(Permission.POSTS_WRITE),
+        opt={**needs(Permission.POSTS_WRITE), IDEMPOTENT: True},
         status_code=202,
-        middleware=[IdempotencyMiddleware],
         summary="Retry what failed",
         description="Republishes the failed platforms of a `failed` or `published` post (optionally only "
         "`platforms`); platforms that succeeded are never touched. Same checks and 422s as publish.",
