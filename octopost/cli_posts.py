@@ -88,7 +88,7 @@ def _content(args: argparse.Namespace, *, required: bool) -> str | None:
                 return _text(fh.read())
         except OSError as exc:
             raise EndpointError(f"cannot read {args.file}: {exc.strerror}") from exc
-    source = args.file or args.content
+    source: str | None = args.file or args.content
     if source is None and required and not sys.stdin.isatty():
         source = "-"  # piped in: `echo hi | octopost posts create --platform mastodon`
     if source == "-":
@@ -345,7 +345,7 @@ def add_parser(sub: Any) -> None:
     commands = group.add_subparsers(dest="posts_command", metavar="COMMAND")
 
     def command(name: str, work: Work, help_text: str) -> argparse.ArgumentParser:
-        p = commands.add_parser(
+        p: argparse.ArgumentParser = commands.add_parser(
             name,
             help=help_text,
             epilog=EXIT_CODES,

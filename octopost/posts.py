@@ -21,6 +21,7 @@ from octopost.models import (
     PostStatus,
     utcnow,
 )
+from octopost.store import PostHook, Store, Tx
 
 MAX_CONTENT = 100_000
 #: highest list offset accepted (far beyond any real list; SQLite's limit is 2^63 - 1)
@@ -31,7 +32,7 @@ Clock = Callable[[], datetime]
 ScheduleHook = Callable[[Post | None, str], Awaitable[None]]
 #: runs inside the transaction that makes a post scheduled, on the store's writer
 #: thread (webhook outbox): synchronous
-ScheduledEvent = Callable[[Any, Post], None]
+ScheduledEvent = PostHook
 
 
 def _now_ms(clock: Clock) -> datetime:
@@ -195,7 +196,7 @@ class PostService:
 
     def __init__(
         self,
-        store: Any,
+        store: Store,
         *,
         clock: Clock = utcnow,
         on_schedule: ScheduleHook = _no_hook,
@@ -206,11 +207,11 @@ class PostService:
         self.on_schedule = on_schedule
         self.on_scheduled_event = on_scheduled_event
 
-    def _inserted(self, tx: Any, post: Post) -> None:
+    def _inserted(self, tx: Tx, post: Post) -> None:
         if post.status is PostStatus.SCHEDULED and self.on_scheduled_event is not None:
             self.on_scheduled_event(tx, post)
 
-    def _updated(self, tx: Any, before: Post, after: Post) -> None:
+    def _updated(self, tx: Tx, before: Post, after: Post) -> None:
         newly = after.status is PostStatus.SCHEDULED and (
             before.status is not PostStatus.SCHEDULED or before.scheduled_for != after.scheduled_for
         )

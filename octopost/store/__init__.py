@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from octopost.store.accounts import AccountStore
-from octopost.store.db import Database, Synchronous, Tx
+from octopost.store.db import AccountHook, Database, PostChangeHook, PostHook, Synchronous, Tx
 from octopost.store.idempotency import IdempotencyStore
 from octopost.store.keys import KeyStore
 from octopost.store.posts import PostStore
@@ -35,4 +35,4 @@ class Store:
         await self.db.close()
 
 
-__all__ = ["Store", "Tx"]
+__all__ = ["AccountHook", "PostChangeHook", "PostHook", "Store", "Tx"]

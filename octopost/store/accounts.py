@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from octopost.models import AccountRecord, AccountStatus
-from octopost.store.db import Database, Row, Tx, from_ms_required, to_ms
+from octopost.store.db import AccountHook, Database, Row, Tx, from_ms_required, to_ms
 
 COLUMNS = (
     "id, platform, username, display_name, remote_id, profile_url, status, status_reason, "
@@ -97,7 +97,7 @@ class AccountStore:
         reason: str | None,
         now: datetime,
         *,
-        on_change: Any = None,
+        on_change: AccountHook | None = None,
     ) -> AccountRecord | None:
         """Change the account's status; `on_change(tx, account)` runs in the same transaction
         when the status actually changed (webhook outbox)."""

@@ -29,12 +29,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from octopost.datadir import secure_dir, secure_file
 from octopost.errors import StorageFullError
 from octopost.store.schema import MIGRATIONS
 from octopost.store.snapshot import pre_migration_copy
+
+if TYPE_CHECKING:
+    from octopost.models import AccountRecord, Post
 
 log = logging.getLogger("octopost.store")
 
@@ -109,6 +112,15 @@ class Tx:
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after.append(fn)
+
+
+#: what a store method runs inside the transaction of its change, on the writer thread
+#: (the webhook outbox is written with the change it tells of): the post as stored
+PostHook = Callable[[Tx, "Post"], None]
+#: the same for an update: the post before and after it
+PostChangeHook = Callable[[Tx, "Post", "Post"], None]
+#: the same for an account whose status changed
+AccountHook = Callable[[Tx, "AccountRecord"], None]
 
 
 @dataclass(slots=True, eq=False)

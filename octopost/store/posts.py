@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,16 @@ from octopost.models import (
     Post,
     PostStatus,
 )
-from octopost.store.db import Database, Row, Tx, from_ms, from_ms_required, to_ms
+from octopost.store.db import (
+    Database,
+    PostChangeHook,
+    PostHook,
+    Row,
+    Tx,
+    from_ms,
+    from_ms_required,
+    to_ms,
+)
 
 _media_decoder = msgspec.json.Decoder(Media)
 _list_decoder = msgspec.json.Decoder(list[str])
@@ -133,10 +142,6 @@ def _placeholders(n: int) -> str:
     return ",".join("?" * n)
 
 
-#: runs inside the transaction of the change, on the writer thread (webhook outbox)
-Hook = Callable[..., None]
-
-
 class PostStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -243,7 +248,7 @@ class PostStore:
         return [r["id"] for r in rows]
 
     # -- writing -------------------------------------------------------------
-    async def insert(self, post: Post, *, on_change: Hook | None = None) -> None:
+    async def insert(self, post: Post, *, on_change: PostHook | None = None) -> None:
         """Store a new post; `on_change(tx, post)` runs in the same transaction."""
         sql = f"INSERT INTO posts ({POST_COLUMNS}) VALUES ({_placeholders(POST_WIDTH)})"
         params = _post_params(post)
@@ -297,7 +302,7 @@ class PostStore:
         changes: dict[str, Any],
         now: datetime,
         *,
-        on_change: Hook | None = None,
+        on_change: PostChangeHook | None = None,
     ) -> tuple[Post | None, Post | None]:
         """Apply `changes` (column -> value) to an editable post.
 
@@ -427,7 +432,7 @@ class PostStore:
         return [(r["id"], from_ms_required(r["scheduled_for"])) for r in rows]
 
     async def fail_missed(
-        self, post_id: str, message: str, now: datetime, *, on_finish: Hook | None = None
+        self, post_id: str, message: str, now: datetime, *, on_finish: PostHook | None = None
     ) -> Post | None:
         """Mark a scheduled post that missed its time as failed (unless already claimed)."""
 
@@ -529,7 +534,7 @@ class PostStore:
         )
 
     async def finish(
-        self, post_id: str, now: datetime, *, on_finish: Hook | None = None
+        self, post_id: str, now: datetime, *, on_finish: PostHook | None = None
     ) -> Post | None:
         """Settle a publishing post: `published` if any platform succeeded, else `failed`.
 

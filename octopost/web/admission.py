@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 from collections import deque
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -31,7 +32,7 @@ class Admission:
         self._reads: deque[asyncio.Future[None]] = deque()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in ALWAYS:
+        if scope["type"] != ScopeType.HTTP or scope["path"] in ALWAYS:
             await self.app(scope, receive, send)
             return
         if self.active < self.limit and not self._writes and not self._reads:

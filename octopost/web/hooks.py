@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from litestar import Request, Response
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -103,13 +104,13 @@ class HeadAsGet:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "HEAD":
+        if scope["type"] != ScopeType.HTTP or scope.get("method") != "HEAD":
             await self.app(scope, receive, send)
             return
 
         async def without_body(message: Message) -> None:
             if message["type"] == "http.response.body":
-                message = {**message, "body": b""}  # type: ignore[typeddict-item]
+                message = {**message, "body": b""}
             await send(message)
 
         get_scope: Any = {**scope, "method": "GET"}

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -69,7 +70,9 @@ class IdempotencyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = scope.get("route_handler")
-        wanted = scope["type"] == "http" and handler is not None and handler.opt.get(IDEMPOTENT)
+        wanted = (
+            scope["type"] == ScopeType.HTTP and handler is not None and handler.opt.get(IDEMPOTENT)
+        )
         key = _header(scope, HEADER) if wanted else None
         if key is None:
             await self.app(scope, receive, send)
