@@ -22,6 +22,7 @@ from octopost.platforms import ADAPTERS, PLATFORM_IDS
 from octopost.platforms._http import reconnect_message as platform_reconnect_message
 from octopost.platforms.base import Account, Adapter
 from octopost.platforms.errors import (
+    AddressRefusedError,
     AuthExpiredError,
     OutcomeUnknownError,
     PlatformError,
@@ -80,6 +81,13 @@ def _connect_error(label: str, exc: PlatformError) -> OctopostError:
             retry_after=delay,
         )
     reason = exc.detail or exc.message
+    if isinstance(exc, AddressRefusedError):
+        # Octopost's own address guard, not the platform's verdict on the credentials
+        return ValidationError(
+            f"{label} account not connected: {reason} (set security.allow_private_urls "
+            "= true to connect to a server on your own network)",
+            [FieldError("credentials", reason)],
+        )
     if isinstance(exc, AuthExpiredError):
         message = f"{label} refused these credentials: {reason}"
     else:

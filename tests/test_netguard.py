@@ -198,7 +198,11 @@ async def test_account_connect_never_calls_private_addresses(tmp_path: Path) -> 
                     },
                 )
                 assert resp.status_code == 422, (instance, resp.text)
-                assert "loopback, private or link-local" in resp.json()["error"]["message"]
+                message = resp.json()["error"]["message"]
+                assert "loopback, private or link-local" in message
+                # Octopost's own guard refused, not Mastodon: no word on the credentials
+                assert message.startswith("Mastodon account not connected: Refusing to connect")
+                assert "allow_private_urls" in message and "credentials" not in message
             resp = await api.post(
                 "/v1/accounts",
                 {

@@ -32,6 +32,7 @@ from yarl import URL
 from octopost import netguard
 from octopost.platforms._text import parse_timestamp
 from octopost.platforms.errors import (
+    AddressRefusedError,
     AuthExpiredError,
     OutcomeUnknownError,
     PlatformError,
@@ -220,7 +221,7 @@ class HttpClient:
             return self.session
         problem = netguard.literal_problem(parsed.host or "")
         if problem is not None:
-            raise RejectedError(f"Refusing to connect to {parsed.host}: it {problem}")
+            raise AddressRefusedError(f"Refusing to connect to {parsed.host}: it {problem}")
         return self.guarded
 
     def bind(
@@ -306,7 +307,7 @@ class PlatformHttp:
                 resp = Response(raw.status, raw.headers, body, str(raw.url), self.label)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             if netguard.blocked(exc):
-                raise RejectedError(
+                raise AddressRefusedError(
                     f"Refusing to connect to {host}: it {netguard.PRIVATE_MESSAGE}"
                 ) from exc
             # Never connected: the platform cannot have seen the request.

@@ -90,6 +90,12 @@ class RejectedError(PlatformError):
     category = Category.VALIDATION
 
 
+class AddressRefusedError(RejectedError):
+    """Octopost itself refused to connect: the host is a loopback, private or link-local
+    address and `security.allow_private_urls` is off. No request left; the platform never
+    judged anything."""
+
+
 class DuplicateError(RejectedError):
     """The platform refused the post as a duplicate of an earlier one.
 
