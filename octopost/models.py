@@ -71,6 +71,59 @@ class Media(msgspec.Struct, forbid_unknown_fields=True):
     video: Video | None = None
 
 
+class Segment(msgspec.Struct, forbid_unknown_fields=True):
+    """One post of a thread: its text and, optionally, its own media."""
+
+    content: str
+    media: Media | None = None
+
+
+class Override(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """One platform's own version of a post: each field given replaces the shared one."""
+
+    content: str | None = None
+    media: Media | None = None
+    segments: list[Segment] | None = None
+
+
+class ThreadMode(enum.StrEnum):
+    OFF = "off"  # one post per platform (or the segments given)
+    AUTO = "auto"  # split `content` by each platform's own counting rule
+
+
+class SegmentState(msgspec.Struct):
+    """One segment of a thread on one platform: what to send and how far it got.
+
+    The text and media are frozen when the thread starts, so a resume after a crash
+    (or a retry) continues the very chain it began, even if the split would now differ."""
+
+    index: int
+    content: str
+    media: Media | None
+    state: DeliveryState
+    attempts: int = 0
+    budget_from: int = 0
+    reached: bool = False
+    remote_id: str | None = None
+    remote_url: str | None = None
+    #: Bluesky's content hash of the record: a reply's strong ref needs it
+    cid: str | None = None
+    checkpoint: dict[str, Any] = msgspec.field(default_factory=dict)
+    error: str | None = None
+
+
+class SegmentResult(msgspec.Struct, omit_defaults=True):
+    """One segment of a thread as `platform_results.<p>.segments` shows it."""
+
+    #: published, failed, or not_sent (an earlier segment failed or it has not been sent yet)
+    status: Annotated[
+        str, msgspec.Meta(extra_json_schema={"enum": ["published", "failed", "not_sent"]})
+    ]
+    post_id: str | None = None
+    post_url: str | None = None
+    error: str | None = None
+
+
 class PlatformResult(msgspec.Struct, omit_defaults=True):
     """One platform's outcome, as the API shows it in `platform_results`."""
 
@@ -83,6 +136,8 @@ class PlatformResult(msgspec.Struct, omit_defaults=True):
     retryable: bool | None = None
     attempts: int = 0
     simulated: bool = False
+    #: only for a thread: each segment, in order (post_id/post_url above are the first's)
+    segments: list[SegmentResult] | None = None
 
 
 class Delivery(msgspec.Struct):
@@ -104,18 +159,32 @@ class Delivery(msgspec.Struct):
     reached: bool = False
     #: `attempts` when the current publish or retry began: each one gets a full budget
     budget_from: int = 0
+    #: a thread's segments, in order (empty for a single post)
+    segments: list[SegmentState] = msgspec.field(default_factory=list)
 
     def result(self) -> PlatformResult:
+        segments = [_segment_result(s) for s in self.segments] if self.segments else None
+        first = self.segments[0] if self.segments else None
         return PlatformResult(
             success=self.state is DeliveryState.SUCCEEDED,
-            post_id=self.remote_id,
-            post_url=self.remote_url,
+            # a thread that stopped half-way still names its first post
+            post_id=self.remote_id or (first.remote_id if first else None),
+            post_url=self.remote_url or (first.remote_url if first else None),
             error=self.error,
             error_category=self.error_category,
             retryable=self.retryable,
             attempts=self.attempts,
             simulated=self.simulated,
+            segments=segments,
         )
+
+
+def _segment_result(segment: SegmentState) -> SegmentResult:
+    if segment.state is DeliveryState.SUCCEEDED:
+        return SegmentResult("published", segment.remote_id, segment.remote_url)
+    if segment.state is DeliveryState.FAILED:
+        return SegmentResult("failed", error=segment.error)
+    return SegmentResult("not_sent")
 
 
 class Post(msgspec.Struct):
@@ -132,6 +201,13 @@ class Post(msgspec.Struct):
     deliveries: list[Delivery] = msgspec.field(default_factory=list)
     #: BCP 47 tag in canonical case ("en", "pt-BR"), for platforms that take one
     language: str | None = None
+    #: a thread: the posts in order (`content`/`media` are the first one's)
+    segments: list[Segment] | None = None
+    #: per platform id, what replaces the shared content, media or segments there
+    overrides: dict[str, Override] | None = None
+    thread: ThreadMode = ThreadMode.OFF
+    #: "1/n" at the end of each post of a split thread
+    thread_marker: bool = False
 
     def platform_results(self) -> dict[str, PlatformResult] | None:
         """Finished platforms only; None until the first one is known."""

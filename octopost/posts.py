@@ -17,13 +17,17 @@ from octopost.models import (
     MAX_IMAGES,
     PLATFORM_IDS,
     Media,
+    Override,
     Post,
     PostStatus,
+    Segment,
     utcnow,
 )
 from octopost.store import PostHook, Store, Tx
 
 MAX_CONTENT = 100_000
+#: what a post's shape is made of (segments, overrides, thread options): `post_shape.py`
+SHAPE_FIELDS = ("segments", "overrides", "thread", "thread_marker")
 #: highest list offset accepted (far beyond any real list; SQLite's limit is 2^63 - 1)
 MAX_OFFSET = 1_000_000_000
 
@@ -78,11 +82,11 @@ def _check_url(url: str, field: str, errors: list[FieldError]) -> None:
         errors.append(FieldError(field, problem))
 
 
-def validate_content(content: str, errors: list[FieldError]) -> None:
+def validate_content(content: str, errors: list[FieldError], field: str = "content") -> None:
     if not content.strip():
-        errors.append(FieldError("content", "must not be empty"))
+        errors.append(FieldError(field, "must not be empty"))
     elif len(content) > MAX_CONTENT:
-        errors.append(FieldError("content", f"must be at most {MAX_CONTENT} characters"))
+        errors.append(FieldError(field, f"must be at most {MAX_CONTENT} characters"))
 
 
 def validate_platforms(platforms: list[str], errors: list[FieldError]) -> list[str]:
@@ -104,24 +108,25 @@ def validate_platforms(platforms: list[str], errors: list[FieldError]) -> list[s
     return unique
 
 
-def validate_media(media: Media, errors: list[FieldError]) -> Media | None:
+def validate_media(media: Media, errors: list[FieldError], field: str = "media") -> Media | None:
     """Normalised media, or None when it holds nothing."""
     if media.images and media.video is not None:
-        errors.append(FieldError("media", "images and a video cannot be combined in one post"))
+        errors.append(FieldError(field, "images and a video cannot be combined in one post"))
     if len(media.images) > MAX_IMAGES:
-        errors.append(FieldError("media.images", f"at most {MAX_IMAGES} images"))
+        errors.append(FieldError(f"{field}.images", f"at most {MAX_IMAGES} images"))
     for index, image in enumerate(media.images):
-        _check_url(image.url, f"media.images[{index}].url", errors)
+        _check_url(image.url, f"{field}.images[{index}].url", errors)
         if image.alt_text is not None and len(image.alt_text) > MAX_ALT_TEXT:
             errors.append(
                 FieldError(
-                    f"media.images[{index}].alt_text", f"must be at most {MAX_ALT_TEXT} characters"
+                    f"{field}.images[{index}].alt_text",
+                    f"must be at most {MAX_ALT_TEXT} characters",
                 )
             )
     if media.video is not None:
-        _check_url(media.video.url, "media.video.url", errors)
+        _check_url(media.video.url, f"{field}.video.url", errors)
         if media.video.thumbnail_url is not None:
-            _check_url(media.video.thumbnail_url, "media.video.thumbnail_url", errors)
+            _check_url(media.video.thumbnail_url, f"{field}.video.thumbnail_url", errors)
     if not media.images and media.video is None:
         return None
     return media
@@ -157,33 +162,52 @@ def raise_if(errors: list[FieldError]) -> None:
 
 def draft_post(
     *,
-    content: str,
+    content: str | None,
     platforms: list[str],
     scheduled_for: str | None,
     media: Media | None,
     sandbox: bool,
     now: datetime,
     language: str | None = None,
+    segments: list[Segment] | None = None,
+    overrides: dict[str, Override] | None = None,
+    thread: str | None = None,
+    thread_marker: bool | None = None,
 ) -> Post:
     """A validated, not yet stored post (raises ValidationError listing every problem)."""
+    from octopost.post_shape import validate_shape  # it builds on this module's validators
+
     errors: list[FieldError] = []
-    validate_content(content, errors)
     targets = validate_platforms(platforms, errors)
     when = validate_schedule(scheduled_for, now, errors) if scheduled_for is not None else None
     clean_media = validate_media(media, errors) if media is not None else None
     tag = validate_language(language, errors) if language is not None else None
+    shape = validate_shape(
+        content=content,
+        media=clean_media,
+        segments=segments,
+        overrides=overrides,
+        thread=thread,
+        thread_marker=thread_marker,
+        platforms=targets,
+        errors=errors,
+    )
     raise_if(errors)
     return Post(
         id=random_id("post_"),
-        content=content,
+        content=shape.content,
         platforms=targets,
         status=PostStatus.SCHEDULED if when is not None else PostStatus.DRAFT,
         scheduled_for=when,
-        media=clean_media,
+        media=shape.media,
         created_at=now,
         updated_at=now,
         sandbox=sandbox,
         language=tag,
+        segments=shape.segments,
+        overrides=shape.overrides,
+        thread=shape.thread,
+        thread_marker=shape.thread_marker,
     )
 
 
@@ -221,13 +245,15 @@ class PostService:
     async def create(
         self,
         *,
-        content: str,
+        content: str | None,
         platforms: list[str],
         scheduled_for: str | None,
         media: Media | None,
         sandbox: bool,
         language: str | None = None,
+        **shape: Any,
     ) -> Post:
+        """`shape`: segments, overrides, thread, thread_marker (see `draft_post`)."""
         post = draft_post(
             content=content,
             platforms=platforms,
@@ -236,6 +262,7 @@ class PostService:
             sandbox=sandbox,
             now=_now_ms(self.clock),
             language=language,
+            **shape,
         )
         when = post.scheduled_for
         scheduled = post.status is PostStatus.SCHEDULED
@@ -295,6 +322,8 @@ class PostService:
         if schedule_given and changes["scheduled_for"] is not None:
             when = validate_schedule(changes["scheduled_for"], now, errors)
         raise_if(errors)
+        await self._reshape(post_id, sandbox, changes, columns, errors)
+        raise_if(errors)
         if schedule_given:
             columns["scheduled_for"] = when
             columns["status"] = PostStatus.SCHEDULED if when is not None else PostStatus.DRAFT
@@ -310,6 +339,48 @@ class PostService:
         if schedule_given or before.status is PostStatus.SCHEDULED:
             await self.on_schedule(after, post_id)
         return after
+
+    async def _reshape(
+        self,
+        post_id: str,
+        sandbox: bool,
+        changes: dict[str, Any],
+        columns: dict[str, Any],
+        errors: list[FieldError],
+    ) -> None:
+        """Content, media, platforms and the shape checked together when the post has (or
+        gets) segments, overrides or thread options: with segments, `content` and `media`
+        are the first segment's, and overrides only name the post's platforms."""
+        from octopost.post_shape import validate_shape
+
+        touched = {"content", "media", "platforms", *SHAPE_FIELDS} & set(changes)
+        if not touched:
+            return
+        current = await self.store.posts.get(post_id, sandbox)
+        if current is None:
+            return  # the store's update answers "not found"
+        shaped = bool(current.segments or current.overrides or current.thread != "off")
+        if not shaped and not set(SHAPE_FIELDS) & set(changes):
+            return
+        new_segments = "segments" in changes
+        segments = changes["segments"] if new_segments else current.segments
+        # with segments, content and media come from the first one unless sent again
+        derived = new_segments or bool(current.segments)
+        content = changes.get("content", None if derived else current.content)
+        media = columns.get("media", None if derived else current.media)
+        thread = changes.get("thread", current.thread.value)
+        shape = validate_shape(
+            content=content,
+            media=media,
+            segments=segments,
+            overrides=changes.get("overrides", current.overrides),
+            thread=thread,
+            thread_marker=changes.get("thread_marker", current.thread_marker),
+            platforms=columns.get("platforms", current.platforms),
+            errors=errors,
+        )
+        columns["content"], columns["media"] = shape.content, shape.media
+        columns["shape"] = shape
 
     async def delete(self, post_id: str, *, sandbox: bool) -> None:
         post = await self.store.posts.delete(post_id, sandbox)

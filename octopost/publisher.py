@@ -13,20 +13,41 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
+
+import msgspec
 
 from octopost.accounts import AccountService, reconnect_message
-from octopost.checks import PlatformCheck, check_platform, check_post, draft_of
+from octopost.checks import PlatformCheck, account_limits, check_drafts, check_post
 from octopost.config import PublishingConfig
 from octopost.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from octopost.media import Fetcher, PublishMedia
-from octopost.models import AccountStatus, Delivery, DeliveryState, Post, PostStatus, utcnow
+from octopost.models import (
+    AccountStatus,
+    Delivery,
+    DeliveryState,
+    Post,
+    PostStatus,
+    SegmentState,
+    utcnow,
+)
 from octopost.platforms import ADAPTERS
-from octopost.platforms.base import Account, Adapter, Draft, Published, PublishJob
+from octopost.platforms.base import (
+    Account,
+    Adapter,
+    Draft,
+    Limits,
+    PostRef,
+    Published,
+    PublishJob,
+    Reply,
+)
 from octopost.platforms.errors import Category, PlatformError
 from octopost.platforms.sandbox import simulate
 from octopost.retry import Action, Decision, decide, may_have_reached, unknown_outcome_message
+from octopost.shaping import Shaped, draft_for, planned, shape
 from octopost.store import Store
 
 log = logging.getLogger("octopost.publisher")
@@ -56,6 +77,53 @@ class _Slot:
         if self.held:
             self.slots.release()
             self.held = False
+
+
+class _Failed(NamedTuple):
+    """How a post (or a segment) failed, to be recorded."""
+
+    message: str
+    category: Category
+    retryable: bool
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """What one request loop works on: a delivery (a single post), or one segment of a
+    thread; its progress is written to that record."""
+
+    post_id: str
+    platform: str
+    #: the segment's index in its thread; None: the delivery itself
+    segment: int | None
+    #: a request may have been in flight (a crash): look before sending
+    sending: bool
+    #: some attempt may have reached the platform: look before sending or failing
+    reached: bool
+    #: attempts made before the current publish or retry (each gets a full budget)
+    budget_from: int
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> _Unit:
+        return cls(
+            delivery.post_id,
+            delivery.platform,
+            None,
+            delivery.state is DeliveryState.SENDING,
+            delivery.reached,
+            delivery.budget_from,
+        )
+
+    @classmethod
+    def of_segment(cls, delivery: Delivery, segment: SegmentState) -> _Unit:
+        return cls(
+            delivery.post_id,
+            delivery.platform,
+            segment.index,
+            segment.state is DeliveryState.SENDING,
+            segment.reached,
+            segment.budget_from,
+        )
 
 
 class Publisher:
@@ -249,20 +317,17 @@ class Publisher:
         post = await self.store.posts.get(post_id)
         if post is None or post.status is not PostStatus.PUBLISHING:
             return
-        draft = draft_of(post)
         todo = [
             d for d in post.deliveries if d.state in (DeliveryState.PENDING, DeliveryState.SENDING)
         ]
         log.info("publishing %s to %s", post_id, ", ".join(d.platform for d in todo) or "nothing")
         async with PublishMedia(self.fetcher) as media:
-            await asyncio.gather(*(self._deliver(post, d, draft, media) for d in todo))
+            await asyncio.gather(*(self._deliver(post, d, media) for d in todo))
         final = await self.store.posts.finish(post_id, self.clock(), on_finish=self.on_finish)
         if final is not None:
             log.info("post %s is %s", post_id, final.status.value)
 
-    async def _deliver(
-        self, post: Post, delivery: Delivery, draft: Draft, media: PublishMedia
-    ) -> None:
+    async def _deliver(self, post: Post, delivery: Delivery, media: PublishMedia) -> None:
         platform = delivery.platform
         slot = _Slot(self._slots)
         try:
@@ -270,7 +335,7 @@ class Publisher:
             # many deliveries as can be in flight, instead of all of them at once ahead of
             # the requests that are due to leave.
             await slot.take()
-            await self._deliver_inner(post, delivery, draft, media, slot)
+            await self._deliver_inner(post, delivery, media, slot)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -296,21 +361,12 @@ class Publisher:
             slot.release()
 
     async def _deliver_inner(
-        self, post: Post, delivery: Delivery, draft: Draft, media: PublishMedia, slot: _Slot
+        self, post: Post, delivery: Delivery, media: PublishMedia, slot: _Slot
     ) -> None:
         platform = delivery.platform
         label = ADAPTERS[platform].label
         if post.sandbox:
-            await self.store.posts.mark_sending(post.id, platform, self.clock())
-            remote_id, url = simulate(platform)
-            await self.store.posts.record_success(
-                post.id,
-                platform,
-                remote_id=remote_id,
-                remote_url=url,
-                simulated=True,
-                now=self.clock(),
-            )
+            await self._simulate(post, delivery)
             return
         record = await self.accounts.for_platform(platform)
         if record is None or record.status is not AccountStatus.ACTIVE:
@@ -323,84 +379,136 @@ class Publisher:
             return
         handle = await self.accounts.handle(record)
         adapter = self.make_adapter(platform, handle)
-        job = self._job(post.id, platform, delivery, media)
+        limits = await account_limits(adapter, platform)
+        shaped = shape(post, platform, limits.max_chars)
+        if delivery.segments or shaped.mode == "thread":
+            thread = _Thread(self, post, delivery, adapter, record.id, media, slot)
+            await thread.run(shaped, limits)
+            return
+        draft = shaped.drafts[0]
+        job = self._job(post.id, platform, delivery.checkpoint, media, attempts=delivery.attempts)
+        unit = _Unit.of(delivery)
+        # Checked again here: a scheduled post's targets are first checked now.
+        problems = check_drafts(platform, shaped, limits).problems
+        outcome = await self._send(unit, adapter, draft, job, slot, record.id, problems)
+        if isinstance(outcome, Published):
+            await self._succeed(post.id, platform, outcome)
+        else:
+            await self._fail(post.id, platform, *outcome)
 
-        # A request was in flight when the process stopped, or an earlier publish of
-        # this delivery may have reached the platform (a retry): look before sending.
-        consult = delivery.state is DeliveryState.SENDING or delivery.reached
-        if consult:
+    async def _simulate(self, post: Post, delivery: Delivery) -> None:
+        """A sandbox post: plausible results, no platform (a thread gets one per segment)."""
+        platform = delivery.platform
+        shaped = shape(post, platform)
+        if not delivery.segments and shaped.mode != "thread":
+            await self.store.posts.mark_sending(post.id, platform, self.clock())
+            remote_id, url = simulate(platform)
+            await self.store.posts.record_success(
+                post.id,
+                platform,
+                remote_id=remote_id,
+                remote_url=url,
+                simulated=True,
+                now=self.clock(),
+            )
+            return
+        segments = await self.store.posts.open_segments(
+            post.id, platform, planned(shaped), self.clock()
+        )
+        for segment in segments:
+            if segment.state is DeliveryState.SUCCEEDED:
+                continue
+            await self.store.posts.mark_sending(
+                post.id, platform, self.clock(), segment=segment.index
+            )
+            remote_id, url = simulate(platform)
+            await self.store.posts.record_segment(
+                post.id,
+                platform,
+                segment.index,
+                remote_id=remote_id,
+                remote_url=url,
+                cid=None,
+                simulated=True,
+                now=self.clock(),
+            )
+        await self.store.posts.complete_thread(post.id, platform, simulated=True, now=self.clock())
+
+    async def _send(
+        self,
+        unit: _Unit,
+        adapter: Adapter,
+        draft: Draft,
+        job: PublishJob,
+        slot: _Slot,
+        account_id: str,
+        problems: list[str],
+    ) -> Published | _Failed:
+        """One post (a single post, or one segment of a thread) to its platform, with
+        the publisher's rules: a request that may have been in flight (a crash) or may
+        have reached the platform (a retry) is looked for with recover() before anything
+        is sent; retries by the decision of `retry.py`. `problems`: the platform's checks,
+        which refuse the post unless it may already have gone out."""
+        platform = unit.platform
+        label = ADAPTERS[platform].label
+        if unit.sending or unit.reached:
             try:
                 found = await adapter.recover(draft, job)
             except PlatformError as exc:
-                if delivery.state is DeliveryState.SENDING:
-                    log.warning("%s on %s: outcome unknown (%s)", post.id, platform, exc.message)
-                    await self._fail(
-                        post.id, platform, unknown_outcome_message(label), Category.UNKNOWN, False
+                if unit.sending:
+                    log.warning(
+                        "%s on %s: outcome unknown (%s)", unit.post_id, platform, exc.message
                     )
-                    return
+                    return _Failed(unknown_outcome_message(label), Category.UNKNOWN, False)
                 # An explicit retry of a delivery the user was told to check first: the
                 # adapter's publish() still consults its checkpoints before sending.
-                log.info("%s on %s: retrying after an inconclusive look", post.id, platform)
+                log.info("%s on %s: retrying after an inconclusive look", unit.post_id, platform)
                 found = None
             if found is not None:
-                log.info("%s on %s: found the post from an earlier attempt", post.id, platform)
-                await self._succeed(post.id, platform, found)
-                return
-        if delivery.state is not DeliveryState.SENDING:
-            check = await check_platform(
-                platform,
-                draft,
-                sandbox=False,
-                accounts=self.accounts,
-                make_adapter=self.make_adapter,
-            )
-            if not check.ok:
-                await self._fail(
-                    post.id, platform, " ".join(check.problems), Category.VALIDATION, False
-                )
-                return
+                log.info("%s on %s: found the post from an earlier attempt", unit.post_id, platform)
+                return found
+        if not unit.sending and problems:
+            return _Failed(" ".join(problems), Category.VALIDATION, False)
 
-        reached = delivery.reached
+        reached = unit.reached
         while True:
-            attempt, outcome = await self._attempt(adapter, draft, job, post.id, platform, slot)
+            attempt, outcome = await self._attempt(adapter, draft, job, unit, slot)
             if not isinstance(outcome, PlatformError):
                 slot.release()  # recording the outcome needs no platform
-                await self._succeed(post.id, platform, outcome)
-                return
+                return outcome
             decision = decide(
                 outcome,
-                attempt=attempt - delivery.budget_from,
+                attempt=attempt - unit.budget_from,
                 reached=reached,
                 config=self.config,
             )
             if may_have_reached(outcome) and not reached:
                 reached = True
-                await self.store.posts.mark_reached(post.id, platform, self.clock())
+                await self.store.posts.mark_reached(
+                    unit.post_id, platform, self.clock(), segment=unit.segment
+                )
             if decision.action is Action.RETRY:
                 log.info(
                     "%s on %s failed (%s); retrying in %.1fs",
-                    post.id,
+                    unit.post_id,
                     platform,
                     outcome.message,
                     decision.delay,
                 )
-                await self.store.posts.mark_pending(post.id, platform, self.clock())
+                await self.store.posts.mark_pending(
+                    unit.post_id, platform, self.clock(), segment=unit.segment
+                )
                 slot.release()  # not held while waiting to retry
                 await self.sleep(decision.delay)
                 continue
             if decision.action is Action.RECOVER:
-                looked = await self._look(adapter, draft, job, post.id, platform)
+                looked = await self._look(adapter, draft, job, unit.post_id, platform)
                 if isinstance(looked, Published):
-                    await self._succeed(post.id, platform, looked)
-                    return
+                    return looked
                 if looked is None and decision.resend:
                     continue  # recover() said a resend is safe
-                await self._fail(
-                    post.id, platform, unknown_outcome_message(label), Category.UNKNOWN, False
-                )
-                return
-            await self._final(adapter, draft, job, post.id, platform, record.id, decision)
-            return
+                return _Failed(unknown_outcome_message(label), Category.UNKNOWN, False)
+            return await self._final(adapter, draft, job, unit, account_id, decision)
 
     async def _look(
         self, adapter: Adapter, draft: Draft, job: PublishJob, post_id: str, platform: str
@@ -417,43 +525,43 @@ class Publisher:
         adapter: Adapter,
         draft: Draft,
         job: PublishJob,
-        post_id: str,
-        platform: str,
+        unit: _Unit,
         account_id: str,
         decision: Decision,
-    ) -> None:
+    ) -> Published | _Failed:
         """A final failure; when an attempt may have reached the platform, it is asked first."""
+        platform = unit.platform
         label = ADAPTERS[platform].label
         message, category = decision.message, decision.category
         if decision.action is Action.REAUTH:
             message = reconnect_message(platform)
             await self.accounts.mark_reauth(account_id, message)
         if decision.ask:
-            found = await self._look(adapter, draft, job, post_id, platform)
+            found = await self._look(adapter, draft, job, unit.post_id, platform)
             if isinstance(found, Published):
-                log.info("%s on %s: found the post after a failed attempt", post_id, platform)
-                await self._succeed(post_id, platform, found)
-                return
+                log.info("%s on %s: found the post after a failed attempt", unit.post_id, platform)
+                return found
             # Not confirmed: an earlier attempt may still have made it.
             message = unknown_outcome_message(label)
             if decision.action is Action.REAUTH:
                 message += " " + reconnect_message(platform)
             category = Category.UNKNOWN
-        await self._fail(post_id, platform, message, category, decision.retryable)
+        return _Failed(message, category, decision.retryable)
 
     async def _attempt(
         self,
         adapter: Adapter,
         draft: Draft,
         job: PublishJob,
-        post_id: str,
-        platform: str,
+        unit: _Unit,
         slot: _Slot,
     ) -> tuple[int, Published | PlatformError]:
         """One request to the platform, holding an in-flight slot (taken again after a
         wait to retry)."""
         await slot.take()
-        attempt = await self.store.posts.mark_sending(post_id, platform, self.clock())
+        attempt = await self.store.posts.mark_sending(
+            unit.post_id, unit.platform, self.clock(), segment=unit.segment
+        )
         job.attempt = attempt
         try:
             return attempt, await adapter.publish(draft, job)
@@ -461,17 +569,28 @@ class Publisher:
             return attempt, exc
 
     def _job(
-        self, post_id: str, platform: str, delivery: Delivery, media: PublishMedia
+        self,
+        post_id: str,
+        platform: str,
+        checkpoint: dict[str, Any],
+        media: PublishMedia,
+        segment: int | None = None,
+        attempts: int = 0,
     ) -> PublishJob:
         async def save(state: dict[str, Any]) -> None:
-            await self.store.posts.save_checkpoint(post_id, platform, state, self.clock())
+            await self.store.posts.save_checkpoint(
+                post_id, platform, state, self.clock(), segment=segment
+            )
 
+        # A thread's first post keeps the key a single post has; each later one has its
+        # own (Mastodon's Idempotency-Key must differ per status).
+        key = f"octopost-{post_id}-{platform}" + (f"-{segment}" if segment else "")
         return PublishJob(
             post_id=post_id,
-            key=f"octopost-{post_id}-{platform}",
+            key=key,
             media=media,
-            state=dict(delivery.checkpoint),
-            attempt=delivery.attempts,
+            state=dict(checkpoint),
+            attempt=attempts,
             saver=save,
         )
 
@@ -498,3 +617,105 @@ class Publisher:
             now=self.clock(),
         )
         log.warning("%s on %s failed [%s]: %s", post_id, platform, category, message)
+
+
+class _Thread:
+    """One platform's share of a thread: its segments in order, each one a reply to the
+    one before. Each segment's remote id (and Bluesky cid) is stored before the next one
+    is sent, so a crash or a failure resumes at the first segment that has not landed,
+    and none that landed is ever sent again."""
+
+    def __init__(
+        self,
+        publisher: Publisher,
+        post: Post,
+        delivery: Delivery,
+        adapter: Adapter,
+        account_id: str,
+        media: PublishMedia,
+        slot: _Slot,
+    ) -> None:
+        self.pub = publisher
+        self.store = publisher.store
+        self.post = post
+        self.delivery = delivery
+        self.platform = delivery.platform
+        self.adapter = adapter
+        self.account_id = account_id
+        self.media = media
+        self.slot = slot
+
+    async def run(self, shaped: Shaped, limits: Limits) -> None:
+        post, platform, pub = self.post, self.platform, self.pub
+        # The segments an earlier start stored win over a new split: a resume (or a
+        # retry) continues the very chain it began.
+        segments = self.delivery.segments or await self.store.posts.open_segments(
+            post.id, platform, planned(shaped), pub.clock()
+        )
+        total = len(segments)
+        drafts = [draft_for(s.content, s.media, post.language) for s in segments]
+        checks = check_drafts(platform, Shaped("thread", tuple(drafts)), limits).segments or []
+        root: PostRef | None = None
+        parent: PostRef | None = None
+        for segment, draft, check in zip(segments, drafts, checks, strict=True):
+            if segment.state is DeliveryState.SUCCEEDED:
+                parent = PostRef(segment.remote_id or "", segment.remote_url or "", segment.cid)
+                root = root or parent
+                continue
+            if root is not None and parent is not None:
+                draft = msgspec.structs.replace(draft, reply=Reply(root, parent))
+            await self.slot.take()
+            outcome = await pub._send(
+                _Unit.of_segment(self.delivery, segment),
+                self.adapter,
+                draft,
+                pub._job(
+                    post.id,
+                    platform,
+                    segment.checkpoint,
+                    self.media,
+                    segment=segment.index,
+                    attempts=segment.attempts,
+                ),
+                self.slot,
+                self.account_id,
+                check.problems,
+            )
+            if not isinstance(outcome, Published):
+                # The thread stops here; what landed stays, and a retry continues here.
+                message = f"Segment {segment.index + 1} of {total}: {outcome.message}"
+                await self.store.posts.fail_segment(
+                    post.id,
+                    platform,
+                    segment.index,
+                    error=message,
+                    category=outcome.category,
+                    retryable=outcome.retryable,
+                    now=pub.clock(),
+                )
+                log.warning(
+                    "%s on %s failed [%s]: %s", post.id, platform, outcome.category, message
+                )
+                return
+            await self.store.posts.record_segment(
+                post.id,
+                platform,
+                segment.index,
+                remote_id=outcome.post_id,
+                remote_url=outcome.post_url,
+                cid=outcome.cid,
+                simulated=False,
+                now=pub.clock(),
+            )
+            log.info(
+                "%s on %s: segment %d of %d published %s",
+                post.id,
+                platform,
+                segment.index + 1,
+                total,
+                outcome.post_url,
+            )
+            parent = PostRef(outcome.post_id, outcome.post_url, outcome.cid)
+            root = root or parent
+        # every segment had landed already (a resume after the last one was stored)
+        await self.store.posts.complete_thread(post.id, platform, simulated=False, now=pub.clock())

@@ -59,6 +59,22 @@ class VideoRef(msgspec.Struct, frozen=True):
     thumbnail_url: str | None = None
 
 
+class PostRef(msgspec.Struct, frozen=True):
+    """A post that exists on its platform, as a reply names it."""
+
+    post_id: str
+    post_url: str
+    #: Bluesky: the record's content hash (a strong ref is uri + cid)
+    cid: str | None = None
+
+
+class Reply(msgspec.Struct, frozen=True):
+    """Where a segment of a thread goes: under `parent`, in the thread started by `root`."""
+
+    root: PostRef
+    parent: PostRef
+
+
 class Draft(msgspec.Struct, frozen=True):
     """The platform-neutral content of one post."""
 
@@ -66,6 +82,8 @@ class Draft(msgspec.Struct, frozen=True):
     images: tuple[ImageRef, ...] = ()
     video: VideoRef | None = None
     language: str | None = None
+    #: a later segment of a thread (only on the platforms with `threads = True`)
+    reply: Reply | None = None
 
 
 class Identity(msgspec.Struct, frozen=True):
@@ -82,6 +100,8 @@ class Published(msgspec.Struct, frozen=True):
 
     post_id: str
     post_url: str
+    #: Bluesky: the record's content hash, needed by a reply to it
+    cid: str | None = None
 
 
 @dataclass
@@ -218,6 +238,10 @@ class Adapter(Protocol):
     """Default limits (an account may narrow or widen them, see `current_limits`)."""
     options: ClassVar[type[Options]]
     """What an account's `settings` may hold on this platform (unknown keys are refused)."""
+    threading: ClassVar[str]
+    """What a thread (`segments`) becomes here: "native" (a reply chain: `publish()` takes
+    `Draft.reply`), "joined" (one post, the segments joined by blank lines) or "first"
+    (one post of the first segment only)."""
 
     def __init__(self, account: Account, deps: Deps) -> None: ...
 
@@ -358,6 +382,7 @@ class BaseAdapter:
     label: ClassVar[str]
     limits: ClassVar[Limits]
     options: ClassVar[type[Options]]
+    threading: ClassVar[str]
 
     def __init__(self, account: Account, deps: Deps) -> None:
         self.account = account

@@ -219,4 +219,31 @@ MIGRATIONS: list[str] = [
             ON CONFLICT (sandbox, status, block) DO UPDATE SET n = n + 1;
     END;
     """,
+    # 9: threads and per-platform versions. `shape` holds a post's segments, overrides and
+    # thread options (JSON; NULL for a plain post). `delivery_segments` is one row per
+    # segment of a thread on one platform: the text and media it was started with (frozen,
+    # so a resume continues the same chain) and its own progress, written before the next
+    # segment is sent (its remote id, and Bluesky's cid, are what the next reply needs)
+    """
+    ALTER TABLE posts ADD COLUMN shape TEXT;
+    CREATE TABLE delivery_segments (
+        post_id      TEXT NOT NULL,
+        platform     TEXT NOT NULL,
+        idx          INTEGER NOT NULL,
+        content      TEXT NOT NULL,
+        media        TEXT,
+        state        TEXT NOT NULL DEFAULT 'pending',
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        budget_from  INTEGER NOT NULL DEFAULT 0,
+        reached      INTEGER NOT NULL DEFAULT 0,
+        remote_id    TEXT,
+        remote_url   TEXT,
+        cid          TEXT,
+        checkpoint   TEXT NOT NULL DEFAULT '{}',
+        error        TEXT,
+        updated_at   INTEGER NOT NULL,
+        PRIMARY KEY (post_id, platform, idx),
+        FOREIGN KEY (post_id, platform) REFERENCES deliveries (post_id, platform) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    """,
 ]

@@ -94,12 +94,13 @@ class PostController(Controller):
         ],
     ) -> PostResponse:
         created = await services.posts.create(
-            content=data.content,
+            content=data.text(),
             platforms=data.platforms,
             scheduled_for=data.scheduled_for,
             media=data.media,
             sandbox=_sandbox(request),
             language=data.language,
+            **data.shape(),
         )
         return PostResponse.of(created)
 
@@ -279,13 +280,14 @@ async def dry_run(
 ) -> ValidationReport:
     """Would this post publish? (`POST /v1/posts/validate`; the dashboard's live counter.)"""
     target = draft_post(
-        content=data.content,
+        content=data.text(),
         platforms=data.platforms,
         scheduled_for=data.scheduled_for,
         media=data.media,
         sandbox=sandbox,
         now=services.posts.clock(),
         language=data.language,
+        **data.shape(),
     )
     return await check_report(services, target)
 
@@ -293,7 +295,9 @@ async def dry_run(
 async def check_report(services: Services, target: Post) -> ValidationReport:
     checks = await services.publisher.check(target)
     report = {
-        platform: PlatformCheckResponse(c.ok, c.length, c.limit, c.account, c.problems)
+        platform: PlatformCheckResponse(
+            c.ok, c.length, c.limit, c.account, c.problems, mode=c.mode, segments=c.segments
+        )
         for platform, c in checks.items()
     }
     return ValidationReport(valid=all(c.ok for c in checks.values()), platforms=report)

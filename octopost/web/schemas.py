@@ -8,22 +8,28 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from octopost.accounts import MAX_ACCOUNT_KEYS
+from octopost.checks import SegmentCheck
 from octopost.language import MAX_LENGTH as LANGUAGE_MAX_LENGTH
 from octopost.models import (
     AccountRecord,
     AccountStatus,
     Media,
+    Override,
     Platform,
     PlatformResult,
     Post,
     PostStatus,
+    Segment,
+    ThreadMode,
     Timestamp,
     Url,
     Webhook,
     WebhookDelivery,
     iso,
 )
+from octopost.post_shape import MAX_SEGMENTS, THREAD_MODES
 from octopost.posts import MAX_CONTENT
+from octopost.shaping import SHAPE_MODES
 from octopost.webhooks import EVENT_TYPES, MAX_DESCRIPTION, PING
 
 
@@ -56,13 +62,58 @@ Language = Annotated[
 ]
 
 
-class CreatePostRequest(msgspec.Struct, forbid_unknown_fields=True):
-    content: Content
+Segments = Annotated[
+    list[Segment],
+    _schema(
+        minItems=1,
+        maxItems=MAX_SEGMENTS,
+        description="A thread, one post per item: a reply chain on X, Bluesky, Mastodon and "
+        "Threads; joined by blank lines on LinkedIn and Facebook; the first item only on "
+        "Instagram, TikTok and YouTube. `content` (and `media`) are the first item's.",
+    ),
+]
+Overrides = Annotated[
+    dict[Platform, Override],
+    _schema(
+        description="Per platform id (one of `platforms`): its own content, media or "
+        "segments, replacing the shared ones there"
+    ),
+]
+Thread = Annotated[
+    str,
+    _schema(
+        enum=list(THREAD_MODES),
+        description='"auto": split `content` into a thread on each platform that has '
+        "threads, by its own counting rule (at `---` lines, then paragraphs, sentences, "
+        'words); "off" (default): one post',
+    ),
+]
+ThreadMarker = Annotated[bool, _schema(description='end each post of a thread with "i/n"')]
+
+
+class CreatePostRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    #: required unless `segments` is given (then it is the first segment's)
+    content: Content | UnsetType = UNSET
     platforms: Platforms
     scheduled_for: ScheduledFor | None = None
     media: Media | None = None
     #: BCP 47 tag ("en", "pt-BR"); used by the platforms that take one
     language: Language | None = None
+    segments: Segments | None = None
+    overrides: Overrides | None = None
+    thread: Thread | None = None
+    thread_marker: ThreadMarker | None = None
+
+    def text(self) -> str | None:
+        return None if isinstance(self.content, UnsetType) else self.content
+
+    def shape(self) -> dict[str, Any]:
+        return {
+            "segments": self.segments,
+            "overrides": self.overrides,
+            "thread": self.thread,
+            "thread_marker": self.thread_marker,
+        }
 
 
 class UpdatePostRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -71,6 +122,10 @@ class UpdatePostRequest(msgspec.Struct, forbid_unknown_fields=True):
     scheduled_for: ScheduledFor | None | UnsetType = UNSET
     media: Media | None | UnsetType = UNSET
     language: Language | None | UnsetType = UNSET
+    segments: Segments | None | UnsetType = UNSET
+    overrides: Overrides | None | UnsetType = UNSET
+    thread: Thread | UnsetType = UNSET
+    thread_marker: ThreadMarker | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
         """Only the fields the client sent (null included)."""
@@ -94,9 +149,15 @@ class PostResponse(msgspec.Struct):
     updated_at: Timestamp
     published_at: Timestamp | None
     language: Language | None
+    #: only on a post that has them (a plain post's response is as it always was)
+    segments: list[Segment] | UnsetType = UNSET
+    overrides: dict[Platform, Override] | UnsetType = UNSET
+    thread: Thread | UnsetType = UNSET
+    thread_marker: bool | UnsetType = UNSET
 
     @classmethod
     def of(cls, post: Post) -> PostResponse:
+        shaped = post.thread is not ThreadMode.OFF
         return cls(
             id=post.id,
             content=post.content,
@@ -109,6 +170,10 @@ class PostResponse(msgspec.Struct):
             updated_at=iso(post.updated_at) or "",
             published_at=iso(post.published_at),
             language=post.language,
+            segments=post.segments if post.segments is not None else UNSET,
+            overrides=post.overrides if post.overrides is not None else UNSET,
+            thread=post.thread.value if shaped else UNSET,
+            thread_marker=post.thread_marker if shaped or post.thread_marker else UNSET,
         )
 
 
@@ -290,6 +355,10 @@ class PlatformCheckResponse(msgspec.Struct, omit_defaults=True):
     limit: int
     account: str
     problems: list[str] = msgspec.field(default_factory=list)
+    #: what the post becomes here: single, thread, joined or first (see `segments`)
+    mode: Annotated[str, _schema(enum=list(SHAPE_MODES))] = "single"
+    #: a thread's posts as this platform will get them, each with its own count
+    segments: list[SegmentCheck] | None = None
 
 
 class ValidationReport(msgspec.Struct):

@@ -531,6 +531,7 @@ class Fake(FakePlatform):
                 "images": embed.get("images") or [],
                 "video": embed.get("video"),
                 "external": embed.get("external"),
+                "reply": record.get("reply"),
                 "record": record,
             }
         )
@@ -582,9 +583,38 @@ class Fake(FakePlatform):
                 if not isinstance(lang, str) or not _LANG.match(lang):
                     raise invalid(f"{where}/langs/{i} must be a well-formed BCP 47 language tag")
         self._validate_facets(where, record.get("facets"), encoded)
+        if record.get("reply") is not None:
+            self._validate_reply(f"{where}/reply", record["reply"])
         embed = record.get("embed")
         if embed is not None:
             self._validate_embed(f"{where}/embed", embed)
+
+    def _validate_reply(self, at: str, reply: Any) -> None:
+        """`app.bsky.feed.post#replyRef`: root and parent strong refs (uri + cid).
+
+        Stricter than a PDS, which takes any well-formed ref (the thread then renders
+        broken): here both must name records of this repo with their current cid, and
+        `root` must be the parent's own root, so a test sees a broken chain at once."""
+        if not isinstance(reply, dict):
+            raise invalid(f"{at} must be an object")
+        refs = {}
+        for name in ("root", "parent"):
+            ref = reply.get(name)
+            if not isinstance(ref, dict):
+                raise invalid(f'{at} must have the property "{name}"')
+            uri, cid = ref.get("uri"), ref.get("cid")
+            if not isinstance(uri, str) or not uri.startswith("at://"):
+                raise invalid(f"{at}/{name}/uri must be a valid at-uri")
+            if not isinstance(cid, str) or not cid:
+                raise invalid(f"{at}/{name}/cid must be a cid string")
+            found = next((r for r in self.records.values() if r["uri"] == uri), None)
+            if found is None or found["cid"] != cid:
+                raise invalid(f"{at}/{name} does not match a record of this repo (uri and cid)")
+            refs[name] = found
+        parent_reply = refs["parent"]["value"].get("reply")
+        expected_root = parent_reply["root"]["uri"] if parent_reply else refs["parent"]["uri"]
+        if refs["root"]["uri"] != expected_root:
+            raise invalid(f"{at}/root is not the root of the parent's thread")
 
     def _validate_facets(self, where: str, facets: Any, text: bytes) -> None:
         if facets is None:

@@ -297,7 +297,7 @@ class Fake(FakePlatform):
         return {
             "id": status["id"],
             "created_at": iso(status["created_at"]),
-            "in_reply_to_id": None,
+            "in_reply_to_id": status.get("in_reply_to_id"),
             "sensitive": status["sensitive"],
             "spoiler_text": status["spoiler_text"],
             "visibility": status["visibility"],
@@ -533,6 +533,9 @@ class Fake(FakePlatform):
         problem = self._validate(token, params)
         if problem is not None:
             return self.error(422, problem)
+        parent = params.get("in_reply_to_id") or None
+        if parent is not None and parent not in self.statuses:
+            return self.error(404, "Record not found")  # a missing or invisible parent
         media_ids = self._media_ids(params)
         text = params.get("status") or ""
         status = {
@@ -546,6 +549,7 @@ class Fake(FakePlatform):
             "sensitive": str(params.get("sensitive", "false")).lower() in ("true", "1"),
             "media_ids": media_ids,
             "idempotency_key": key,
+            "in_reply_to_id": parent,
         }
         for media_id in media_ids:
             self.media[media_id].status_id = status["id"]
@@ -567,6 +571,7 @@ class Fake(FakePlatform):
                 "language": status["language"],
                 "sensitive": status["sensitive"],
                 "idempotency_key": key,
+                "in_reply_to_id": parent,
                 "account": token.account.username,
                 "url": f"https://{self.domain}/@{token.account.username}/{status['id']}",
             }

@@ -114,6 +114,11 @@ class Fake(MetaGraphFake):
                 )
         if "reply_control" in p and p["reply_control"] not in REPLY_CONTROL:
             return self.error(400, "(#100) Param reply_control is invalid", 100)
+        if "reply_to_id" in p and not any(post["id"] == p["reply_to_id"] for post in self.posts):
+            # the parent must be a published post (a container id or an unknown id is refused)
+            return self.error(
+                400, f"(#100) Param reply_to_id must be a valid media id: {p['reply_to_id']}", 100
+            )
         if meta_length(text) > 500:
             return self.error(400, "(#100) Param text must be at most 500 characters long.", 100)
         if (

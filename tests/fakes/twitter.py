@@ -87,6 +87,10 @@ MEDIA_CATEGORIES = ("amplify_video", "tweet_gif", "tweet_image", "tweet_video",
 MEDIA_TYPES = ("video/mp4", "video/webm", "video/mp2t", "video/quicktime", "text/srt",
                "text/vtt", "image/jpeg", "image/gif", "image/bmp", "image/png", "image/webp",
                "image/pjpeg", "image/tiff", "model/gltf-binary", "model/vnd.usdz+zip")  # fmt: skip
+#: some of the openapi's PostFieldsParameter enum (the ones a fake can answer)
+POST_FIELDS = frozenset({"conversation_id", "created_at", "id", "text", "reply_settings"})
+#: a reply to a post that does not exist (or is not visible)
+REPLY_GONE = "You attempted to reply to a Tweet that is deleted or not visible to you."
 TIMELINE_PARAMS = frozenset(
     {"max_results", "pagination_token", "start_time", "end_time", "since_id", "until_id",
      "exclude", "post.fields", "expansions", "user.fields", "media.fields", "poll.fields",
@@ -536,8 +540,18 @@ class Fake(FakePlatform):
             for p in reversed(self.posts)
             if p["user_id"] == user_id and p["created_at"] >= since and self.listed(p["created_at"])
         ][: int(count)]
+        fields = set(request.query.get("post.fields", "").split(",")) - {""}
+        if fields - POST_FIELDS:
+            bad = sorted(fields - POST_FIELDS)[0]
+            return invalid_request(
+                f"The `post.fields` query parameter value [{bad}] is not one of "
+                f"[{','.join(sorted(POST_FIELDS))}]",
+                {"post.fields": [request.query["post.fields"]]},
+            )
         data = [
-            {"id": p["id"], "text": p["shown"], "edit_history_post_ids": [p["id"]]} for p in found
+            {"id": p["id"], "text": p["shown"], "edit_history_post_ids": [p["id"]]}
+            | ({"conversation_id": p["conversation_id"]} if "conversation_id" in fields else {})
+            for p in found
         ]
         meta: dict[str, Any] = {"result_count": len(data)}
         if data:
@@ -658,7 +672,14 @@ class Fake(FakePlatform):
             ],
             "reply_settings": body.get("reply_settings"),
             "created_at": self.clock(),
+            "in_reply_to": None,
+            "conversation_id": post_id,
         }
+        parent_id = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        if parent_id:  # checked by _validate_post: the parent exists
+            parent = self._post(parent_id) or {}
+            post["in_reply_to"] = parent_id
+            post["conversation_id"] = parent.get("conversation_id", parent_id)
         self.posts.append(post)
         if commit_then == "drop":
             return await self.drop_connection(request)
@@ -666,6 +687,9 @@ class Fake(FakePlatform):
             return problem(503, "Service Unavailable", "Service Unavailable")
         data = {"id": post_id, "text": post["shown"], "edit_history_post_ids": [post_id]}
         return web.json_response({"data": data}, status=201)
+
+    def _post(self, post_id: str) -> dict[str, Any] | None:
+        return next((p for p in self.posts if p["id"] == post_id), None)
 
     def _validate_post(self, body: dict[str, Any], user: FakeUser) -> web.Response | None:
         extra = sorted(set(body) - CREATE_POST_FIELDS)
@@ -708,6 +732,16 @@ class Fake(FakePlatform):
                     "$.media.media_ids: must be 1 to 4 numeric strings",
                     {"media.media_ids": [json.dumps(media_ids)]},
                 )
+        reply = body.get("reply")
+        if reply is not None:
+            parent = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else None
+            if not isinstance(parent, str) or not ID_RE.match(parent):
+                return invalid_request(
+                    "$.reply.in_reply_to_tweet_id: is missing but it is required",
+                    {"reply": [json.dumps(reply)]},
+                )
+            if self._post(parent) is None:
+                return problem(403, "Forbidden", REPLY_GONE)
         if x_blank(text) and not media_ids:
             return invalid_request("Post text or media is required.", {"text": [text]})
         if x_weighted_length(text) > 280:

@@ -253,6 +253,7 @@ async def test_text_post_with_facets_language_and_url() -> None:
         assert result == Published(
             f"at://{DID}/app.bsky.feed.post/{rkey}",
             f"https://bsky.app/profile/alice.bsky.social/post/{rkey}",
+            post["cid"],  # a reply to it needs the strong ref: uri + cid
         )
         assert job.state["rkey"] == rkey and job.state["uri"] == result.post_id
         assert post["text"] == text and post["langs"] == ["en"]

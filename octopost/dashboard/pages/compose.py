@@ -128,7 +128,7 @@ async def _save(
                 raise _blocked(report)
         if post_id is None:
             created = await services.posts.create(
-                content=data.content,
+                content=data.text(),
                 platforms=data.platforms,
                 scheduled_for=data.scheduled_for,
                 media=data.media,
@@ -137,7 +137,7 @@ async def _save(
             target = created.id
         else:
             changes = {
-                "content": data.content,
+                "content": data.text(),
                 "platforms": data.platforms,
                 "media": data.media,
                 "scheduled_for": data.scheduled_for,

@@ -74,6 +74,7 @@ class BlueskyAdapter(BaseAdapter):
         max_chars=MAX_GRAPHEMES, max_images=4, images_with_video=False
     )
     options: ClassVar[type[Options]] = BlueskyOptions
+    threading: ClassVar[str] = "native"
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)
@@ -136,9 +137,9 @@ class BlueskyAdapter(BaseAdapter):
 
     # -- publishing ----------------------------------------------------------------------
     async def publish(self, draft: Draft, job: PublishJob) -> Published:
-        done = job.state.get("uri")
-        if done:
-            return Published(done, post_url(self._handle(self.api.credentials()), done))
+        done = self._done(job)
+        if done is not None:
+            return done
         options = self._options()
         creds = await self.api.session()
         rkey = job.state.get("rkey")
@@ -171,12 +172,21 @@ class BlueskyAdapter(BaseAdapter):
             raise
         created = resp.decode(Created)
         await job.checkpoint(uri=created.uri, cid=created.cid)
-        return Published(created.uri, post_url(self._handle(creds), created.uri))
+        return Published(
+            created.uri, post_url(self._handle(creds), created.uri), created.cid or None
+        )
+
+    def _done(self, job: PublishJob) -> Published | None:
+        done = job.state.get("uri")
+        if not done:
+            return None
+        handle = self._handle(self.api.credentials())
+        return Published(done, post_url(handle, done), job.state.get("cid") or None)
 
     async def recover(self, draft: Draft, job: PublishJob) -> Published | None:
-        done = job.state.get("uri")
-        if done:
-            return Published(done, post_url(self._handle(self.api.credentials()), done))
+        done = self._done(job)
+        if done is not None:
+            return done
         rkey = job.state.get("rkey")
         if not rkey:
             return None  # no create went out
@@ -202,7 +212,7 @@ class BlueskyAdapter(BaseAdapter):
             raise RejectedError(f"{LABEL} refused the record lookup: {message or error}")
         found = resp.decode(Record)
         await job.checkpoint(uri=found.uri, cid=found.cid)
-        return Published(found.uri, post_url(self._handle(creds), found.uri))
+        return Published(found.uri, post_url(self._handle(creds), found.uri), found.cid or None)
 
     async def _record(
         self, draft: Draft, job: PublishJob, options: BlueskyOptions
@@ -213,6 +223,12 @@ class BlueskyAdapter(BaseAdapter):
         record: dict[str, Any] = {"$type": POST, "text": draft.content, "createdAt": created_at}
         if draft.language:
             record["langs"] = [draft.language]
+        if draft.reply is not None:
+            # strong refs (uri + cid): the thread's first post, and the post answered
+            record["reply"] = {
+                "root": {"uri": draft.reply.root.post_id, "cid": draft.reply.root.cid or ""},
+                "parent": {"uri": draft.reply.parent.post_id, "cid": draft.reply.parent.cid or ""},
+            }
         facets = detect(draft.content)
         record_facets = await to_record_facets(facets, self._resolve)
         if record_facets:

@@ -83,6 +83,7 @@ class FacebookAdapter(BaseAdapter):
         max_chars=63206, max_images=10, images_with_video=False, needs_public_media=True
     )
     options: ClassVar[type[Options]] = FacebookOptions
+    threading: ClassVar[str] = "joined"
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)

@@ -71,6 +71,7 @@ class InstagramAdapter(BaseAdapter):
         needs_public_media=True,
     )
     options: ClassVar[type[Options]] = InstagramOptions
+    threading: ClassVar[str] = "first"
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)

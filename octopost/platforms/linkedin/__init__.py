@@ -61,6 +61,7 @@ class LinkedinAdapter(BaseAdapter):
         max_chars=3000, max_images=20, images_with_video=False, max_alt_text=MAX_ALT_TEXT
     )
     options: ClassVar[type[Options]] = LinkedinOptions
+    threading: ClassVar[str] = "joined"
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)

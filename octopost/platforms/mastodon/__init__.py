@@ -78,6 +78,7 @@ class MastodonAdapter(BaseAdapter):
     label: ClassVar[str] = LABEL
     limits: ClassVar[Limits] = MastodonLimits(max_chars=500, max_images=4)
     options: ClassVar[type[Options]] = MastodonOptions
+    threading: ClassVar[str] = "native"
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)
@@ -214,6 +215,8 @@ class MastodonAdapter(BaseAdapter):
             body["visibility"] = options.visibility
         if draft.language:
             body["language"] = draft.language
+        if draft.reply is not None:  # a later segment of a thread: under the one before
+            body["in_reply_to_id"] = draft.reply.parent.post_id
         resp = await self.api.call(
             "POST",
             "/api/v1/statuses",
@@ -272,9 +275,12 @@ class MastodonAdapter(BaseAdapter):
         since = float(job.state.get("create_started_at") or 0) - CLOCK_SLACK
         media_count = 1 if draft.video is not None else len(draft.images)
         wanted = comparable(draft.content)
+        parent = draft.reply.parent.post_id if draft.reply is not None else None
         for status in statuses:
             created = parse_timestamp(status.created_at)
             if created is not None and created < since:
+                continue
+            if status.in_reply_to_id != parent:  # a thread's segment: found by its parent too
                 continue
             if len(status.media_attachments) != media_count:
                 continue

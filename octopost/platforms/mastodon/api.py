@@ -65,6 +65,7 @@ class StatusEntity(msgspec.Struct):
     content: str = ""
     created_at: str = ""
     media_attachments: list[dict[str, Any]] = []
+    in_reply_to_id: str | None = None
 
 
 class _StatusConfig(msgspec.Struct):

@@ -56,6 +56,7 @@ class ThreadsAdapter(BaseAdapter):
         needs_public_media=True,
     )
     options: ClassVar[type[Options]] = ThreadsOptions
+    threading: ClassVar[str] = "native"
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)
@@ -113,6 +114,8 @@ class ThreadsAdapter(BaseAdapter):
         reply_control = self._options().reply_control
         if reply_control:
             post["reply_control"] = reply_control
+        if draft.reply is not None:  # a later segment of a thread: under the one before
+            post["reply_to_id"] = draft.reply.parent.post_id
         if not media:
             return Plan([], {"media_type": "TEXT", **post}, draft.content)
         if len(media) == 1:

@@ -96,6 +96,7 @@ class TiktokAdapter(BaseAdapter):
         max_chars=MAX_PHOTO_DESCRIPTION, max_images=35, requires_media=True, needs_public_media=True
     )
     options: ClassVar[type[Options]] = TiktokOptions
+    threading: ClassVar[str] = "first"
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)

@@ -72,6 +72,7 @@ class TwitterAdapter(BaseAdapter):
         max_alt_text=MAX_ALT_TEXT,
     )
     options: ClassVar[type[Options]] = TwitterOptions
+    threading: ClassVar[str] = "native"
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)
@@ -140,6 +141,8 @@ class TwitterAdapter(BaseAdapter):
             body["media"] = {"media_ids": media_ids}
         if options.reply_settings:
             body["reply_settings"] = options.reply_settings
+        if draft.reply is not None:  # a later segment of a thread: under the one before
+            body["reply"] = {"in_reply_to_tweet_id": draft.reply.parent.post_id}
         if not resent:
             await job.checkpoint(tweet_sent_at=self.deps.clock(), user_id=await self._user_id())
         else:  # recover() waits for a late listing counted from the latest send
@@ -203,6 +206,8 @@ class TwitterAdapter(BaseAdapter):
             "max_results": str(LOOKUP_COUNT),
             "start_time": datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+        if draft.reply is not None:  # a thread's reply is told apart by its conversation
+            query["post.fields"] = "conversation_id"
         try:
             resp = await self.api.call("GET", f"/2/users/{user_id}/tweets", params=query)
         except PlatformError as exc:
@@ -214,7 +219,10 @@ class TwitterAdapter(BaseAdapter):
             ) from exc
         has_media = bool(draft.images) or draft.video is not None
         wanted = comparable(draft.content)
+        root = draft.reply.root.post_id if draft.reply is not None else None
         for tweet in resp.decode(TimelineAnswer).data:
+            if root is not None and tweet.conversation_id != root:
+                continue
             if comparable(tweet.text, from_x=True, has_media=has_media) == wanted:
                 await job.checkpoint(tweet_id=tweet.id)
                 return Published(tweet.id, self._post_url(tweet.id))

@@ -324,6 +324,8 @@ class UploadAnswer(msgspec.Struct):
 class TweetData(msgspec.Struct):
     id: str
     text: str = ""
+    #: the id of the thread's first post (asked for with post.fields=conversation_id)
+    conversation_id: str | None = None
 
 
 class CreateAnswer(msgspec.Struct):

@@ -53,6 +53,7 @@ class YoutubeAdapter(BaseAdapter):
     #: max_chars is the description's 5,000 UTF-8 bytes (see measure)
     limits: ClassVar[Limits] = Limits(max_chars=5000, max_images=0, requires_video=True)
     options: ClassVar[type[Options]] = YoutubeOptions
+    threading: ClassVar[str] = "first"
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)
