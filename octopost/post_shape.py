@@ -79,7 +79,8 @@ def _override(platform: str, override: Override, errors: list[FieldError]) -> Ov
     if content is not None:
         _posts.validate_content(content, errors, f"{field}.content")
     if media is not None:
-        media = _posts.validate_media(media, errors, f"{field}.media")
+        # `{"images": []}` stays: it means "no media on this platform"
+        media = _posts.validate_media(media, errors, f"{field}.media") or Media()
     if segments is not None:
         checked = _segments(segments, f"{field}.segments", errors)
         if checked is None:

@@ -29,7 +29,7 @@ _PARAGRAPH = regex.compile(r"(\n[ \t]*\n\s*)")
 _LINE = regex.compile(r"(\n)")
 #: after the end of a sentence (., !, ?, an ellipsis, CJK full stops, a closing quote or
 #: bracket), before the next one
-_SENTENCE = regex.compile(r"((?<=[.!?…。！？][\"'”’)\]]*)\s+)")
+_SENTENCE = regex.compile(r"((?<=[.!?…。！？][\"'”’)\]]*)\s+|(?<=[。！？、，])(?=\S))")
 _WORD = regex.compile(r"(\s+)")
 #: tokens never cut: links (with or without a scheme), mentions, hashtags, cashtags
 _ATOMIC = regex.compile(r"^(?:\S*://\S*|www\.\S*|[@＠#＃$]\S+|\S+@\S+\.\S+)$", regex.IGNORECASE)
@@ -98,8 +98,8 @@ def version(post: Post, platform: str) -> tuple[str, Media | None, list[Segment]
         content, media = segments[0].content, segments[0].media
     elif override.content is not None:
         content, segments = override.content, None
-    if override.media is not None:
-        media = override.media
+    if override.media is not None:  # empty: no media on this platform
+        media = override.media if override.media.images or override.media.video else None
         if segments:
             segments = [Segment(segments[0].content, media), *segments[1:]]
     return content, media, segments

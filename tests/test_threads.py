@@ -3,12 +3,17 @@ thread reports what exists, and `retry` continues at the failed segment."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from tests.fakes._base import FakePlatform
 from tests.helpers import Api, make_config, running_api
 from tests.platform_env import connect, platform_env, started_fakes
+from tests.server import ServerProcess
+from tests.test_crash import _connect, _final, _secret, _start, _until
 
 NATIVE = ("twitter", "bluesky", "mastodon", "threads")
 FIVE = [{"content": f"Part {i} of the story, told in five posts."} for i in range(1, 6)]
@@ -129,3 +134,71 @@ async def test_sandbox_simulates_a_thread(tmp_path: Path) -> None:
             result = done["platform_results"][platform]
             assert result["simulated"] is True and len(result["segments"]) == 5
             assert len({s["post_id"] for s in result["segments"]}) == 5
+
+
+async def test_sigkill_after_segment_three_resumes_at_four_without_a_duplicate(
+    tmp_path: Path,
+) -> None:
+    """A real server process is killed while segment 4 is in flight on each platform
+    (segments 1-3 landed and were stored); the platforms finish segment 4, the answers
+    are lost. After the restart each thread continues: segment 4 is found (recover()),
+    never sent again, and segment 5 replies to it."""
+    async with started_fakes(*NATIVE) as fakes:
+        gate = asyncio.Event()
+        held: set[str] = set()
+        for fake in fakes.values():  # like a real platform: finish what was received
+            await fake.stop()
+            fake.cancel_on_disconnect = False
+            await fake.start()
+            plain = fake.slow_down
+
+            async def slow_down(fake: FakePlatform = fake, plain: Any = plain) -> None:
+                if len(fake.posts) == 3 and not gate.is_set():
+                    held.add(fake.platform)
+                    await gate.wait()
+                await plain()
+
+            fake.slow_down = slow_down  # type: ignore[method-assign]
+        server = ServerProcess(tmp_path, platform_env(list(fakes.values())))
+        try:
+            await _start(server)
+            headers = {"Authorization": f"Bearer {_secret(server)}"}
+            async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=10) as http:
+                for fake in fakes.values():
+                    await _connect(http, fake)
+                created = await http.post(
+                    "/v1/posts", json={"segments": FIVE, "platforms": list(NATIVE)}
+                )
+                pid = created.json()["id"]
+                assert (await http.post(f"/v1/posts/{pid}/publish")).status_code == 202
+
+                async def all_held() -> bool:
+                    return held == set(NATIVE)
+
+                await _until(all_held)
+                server.kill()  # SIGKILL with segment 4 in flight everywhere
+                gate.set()
+
+                async def fourth_landed() -> bool:
+                    return all(len(f.posts) == 4 for f in fakes.values())
+
+                await _until(fourth_landed)
+                await _start(server)
+                final = await _final(http, pid)
+            assert final["status"] == "published", final
+            texts = [s["content"] for s in FIVE]
+            for platform, fake in fakes.items():
+                assert_one_chain(fake, texts)  # five posts: none twice
+                assert_reported(final["platform_results"][platform], fake)
+            log = server.stderr()
+            assert "resuming interrupted publish" in log
+            # segment 4 was found by recover(), not sent again
+            for platform in NATIVE:
+                assert f"on {platform}: found the post from an earlier attempt" in log, log
+            keys = [
+                r.headers.get("Idempotency-Key")
+                for r in fakes["mastodon"].calls("POST", "/api/v1/statuses")
+            ]
+            assert len(keys) == len(set(keys)) == 5, keys  # one create per segment
+        finally:
+            server.kill()

@@ -354,9 +354,9 @@ class PlatformCheckResponse(msgspec.Struct, omit_defaults=True):
     length: int
     limit: int
     account: str
-    problems: list[str] = msgspec.field(default_factory=list)
     #: what the post becomes here: single, thread, joined or first (see `segments`)
-    mode: Annotated[str, _schema(enum=list(SHAPE_MODES))] = "single"
+    mode: Annotated[str, _schema(enum=list(SHAPE_MODES))]
+    problems: list[str] = msgspec.field(default_factory=list)
     #: a thread's posts as this platform will get them, each with its own count
     segments: list[SegmentCheck] | None = None
 
