@@ -130,6 +130,10 @@ def _body(args: argparse.Namespace, *, partial: bool) -> dict[str, Any]:
         body["scheduled_for"] = None
     if args.language is not None:
         body["language"] = args.language
+    if args.thread is not None:
+        body["thread"] = args.thread
+    if args.thread_marker:
+        body["thread_marker"] = True
     media = _media(args)
     if media is not None:
         body["media"] = media
@@ -267,7 +271,20 @@ async def cmd_validate(client: Client, args: argparse.Namespace) -> int:
         problems = " ".join(check.get("problems") or [])
         account = check.get("account", "")
         note = problems or (f"account {account}" if account else "")
+        mode = check.get("mode", "single")
+        if mode != "single":  # a thread here, or what a thread becomes without threads
+            note = f"[{mode}] {note}"
         rows.append((platform, state, f"{check['length']}/{check['limit']}", note))
+        segments = check.get("segments") or []
+        for i, segment in enumerate(segments):  # the preview of the split
+            rows.append(
+                (
+                    f"  {i + 1}/{len(segments)}",
+                    "ok" if segment["ok"] else "FAIL",
+                    f"{segment['length']}/{segment['limit']}",
+                    _one_line(segment["content"], 50),
+                )
+            )
     table(rows, sys.stdout)
     print("Would publish." if report["valid"] else "Would NOT publish; nothing was sent.")
     return OK if report["valid"] else FAILED
@@ -330,6 +347,16 @@ def _content_options(p: argparse.ArgumentParser, *, partial: bool) -> None:
     )
     p.add_argument("--video", metavar="URL", help="a video URL")
     p.add_argument("--language", metavar="TAG", help="the post's BCP 47 language, e.g. en, pt-BR")
+    p.add_argument(
+        "--thread",
+        choices=("auto", "off"),
+        help="auto: split the text into a thread where it is too long (at '---' lines, then "
+        "paragraphs, sentences, words), by each platform's own count; `posts validate` "
+        "shows the split",
+    )
+    p.add_argument(
+        "--thread-marker", action="store_true", help='end each post of a thread with "i/n"'
+    )
 
 
 def add_parser(sub: Any) -> None:

@@ -40,3 +40,9 @@ def test_required_media_is_documented() -> None:
             assert "video required" in cells[2], platform
         elif limits.requires_media:
             assert "media required" in cells[2], platform
+
+
+def test_thread_column_matches_the_adapters() -> None:
+    words = {"native": "reply chain", "joined": "joined", "first": "first segment only"}
+    for platform, cells in _platform_rows().items():
+        assert cells[-2].startswith(words[ADAPTERS[platform].threading]), platform

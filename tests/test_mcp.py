@@ -103,7 +103,9 @@ async def _draft_check_publish(client: Client, running: Stack) -> None:
     assert set(by_name) == TOOLS
     create = by_name["create_post"]
     assert "twitter (X): up to 280 characters" in (create.description or "")
-    assert create.input_schema["required"] == ["content", "platforms"]
+    # content: required unless segments (a thread) are given; the API says which
+    assert create.input_schema["required"] == ["platforms"]
+    assert {"segments", "overrides", "thread"} <= set(create.input_schema["properties"])
     assert "Publishing is REAL" in (by_name["publish_post"].description or "")
     assert by_name["publish_post"].annotations.destructive_hint is True
     assert by_name["get_post"].annotations.read_only_hint is True

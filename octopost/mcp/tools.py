@@ -78,6 +78,14 @@ LENGTHS = (
     "Each platform counts length its own way (X counts a link as 23 and an emoji as 2, "
     "Bluesky counts graphemes...): use validate_post for the exact count against each limit."
 )
+SHAPES = (
+    "A thread: give segments [{content, media?}] instead of content (a reply chain on "
+    "twitter, bluesky, mastodon and threads; joined by blank lines on linkedin and "
+    "facebook; the first segment only on instagram, tiktok and youtube), or thread: "
+    '"auto" to split content by each platform\'s own count (thread_marker: true adds '
+    '"i/n"). overrides: {platform: {content?, media?, segments?}} gives one platform '
+    "its own version."
+)
 
 
 def _struct_schema(struct: type[msgspec.Struct]) -> dict[str, Any]:
@@ -214,7 +222,7 @@ def tools() -> list[ToolSpec]:
             "Create a draft post, or a scheduled one when scheduled_for (RFC 3339, e.g. "
             "2030-01-01T09:00:00Z) is given: a scheduled post is published automatically at "
             "that time. Nothing is sent now. Platform limits:\n"
-            f"{rules}\n{LENGTHS}",
+            f"{rules}\n{LENGTHS}\n{SHAPES}",
             create,
             _create,
             "posts:write",
@@ -224,7 +232,9 @@ def tools() -> list[ToolSpec]:
             "Validate a post (dry run)",
             "Would this post publish? Give the same fields as create_post (or post_id for a "
             "stored post): the answer has, per platform, the length as that platform counts "
-            "it, its limit, the account state and every problem. Nothing is stored or sent.",
+            "it, its limit, the account state and every problem, and what the post becomes "
+            "there (mode: single, thread, joined, first), a thread's segments each with its "
+            "count. Nothing is stored or sent.",
             validate,
             _validate,
             "posts:read",
@@ -234,7 +244,8 @@ def tools() -> list[ToolSpec]:
             "update_post",
             "Update a draft or scheduled post",
             "Change only the fields given: content, platforms, scheduled_for (null: back to "
-            "draft), media (null: none). Only draft and scheduled posts can change.",
+            "draft), media (null: none), segments, overrides, thread, thread_marker. Only "
+            "draft and scheduled posts can change.",
             _with(update, ["post_id"], post_id=POST_ID),
             _update,
             "posts:write",

@@ -296,7 +296,7 @@ async def check_report(services: Services, target: Post) -> ValidationReport:
     checks = await services.publisher.check(target)
     report = {
         platform: PlatformCheckResponse(
-            c.ok, c.length, c.limit, c.account, c.mode, c.problems, segments=c.segments
+            c.ok, c.length, c.limit, c.account, c.problems, mode=c.mode, segments=c.segments
         )
         for platform, c in checks.items()
     }

@@ -354,9 +354,10 @@ class PlatformCheckResponse(msgspec.Struct, omit_defaults=True):
     length: int
     limit: int
     account: str
-    #: what the post becomes here: single, thread, joined or first (see `segments`)
-    mode: Annotated[str, _schema(enum=list(SHAPE_MODES))]
     problems: list[str] = msgspec.field(default_factory=list)
+    #: what the post becomes here: thread, joined or first (see `segments`); absent for
+    #: one post, so a plain post's report is as it always was
+    mode: Annotated[str, _schema(enum=list(SHAPE_MODES), default="single")] = "single"
     #: a thread's posts as this platform will get them, each with its own count
     segments: list[SegmentCheck] | None = None
 
