@@ -13,11 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
-
-import msgspec
+from typing import Any
 
 from octopost.accounts import AccountService, reconnect_message
 from octopost.checks import PlatformCheck, account_limits, check_drafts, check_post
@@ -30,7 +27,6 @@ from octopost.models import (
     DeliveryState,
     Post,
     PostStatus,
-    SegmentState,
     utcnow,
 )
 from octopost.platforms import ADAPTERS
@@ -38,17 +34,15 @@ from octopost.platforms.base import (
     Account,
     Adapter,
     Draft,
-    Limits,
-    PostRef,
     Published,
     PublishJob,
-    Reply,
 )
 from octopost.platforms.errors import Category, PlatformError
 from octopost.platforms.sandbox import simulate
 from octopost.retry import Action, Decision, decide, may_have_reached, unknown_outcome_message
-from octopost.shaping import Shaped, draft_for, planned, shape
+from octopost.shaping import planned, shape
 from octopost.store import Store
+from octopost.thread_delivery import Failed, ThreadDelivery, Unit
 
 log = logging.getLogger("octopost.publisher")
 
@@ -77,53 +71,6 @@ class _Slot:
         if self.held:
             self.slots.release()
             self.held = False
-
-
-class _Failed(NamedTuple):
-    """How a post (or a segment) failed, to be recorded."""
-
-    message: str
-    category: Category
-    retryable: bool
-
-
-@dataclass(frozen=True)
-class _Unit:
-    """What one request loop works on: a delivery (a single post), or one segment of a
-    thread; its progress is written to that record."""
-
-    post_id: str
-    platform: str
-    #: the segment's index in its thread; None: the delivery itself
-    segment: int | None
-    #: a request may have been in flight (a crash): look before sending
-    sending: bool
-    #: some attempt may have reached the platform: look before sending or failing
-    reached: bool
-    #: attempts made before the current publish or retry (each gets a full budget)
-    budget_from: int
-
-    @classmethod
-    def of(cls, delivery: Delivery) -> _Unit:
-        return cls(
-            delivery.post_id,
-            delivery.platform,
-            None,
-            delivery.state is DeliveryState.SENDING,
-            delivery.reached,
-            delivery.budget_from,
-        )
-
-    @classmethod
-    def of_segment(cls, delivery: Delivery, segment: SegmentState) -> _Unit:
-        return cls(
-            delivery.post_id,
-            delivery.platform,
-            segment.index,
-            segment.state is DeliveryState.SENDING,
-            segment.reached,
-            segment.budget_from,
-        )
 
 
 class Publisher:
@@ -382,15 +329,15 @@ class Publisher:
         limits = await account_limits(adapter, platform)
         shaped = shape(post, platform, limits.max_chars)
         if delivery.segments or shaped.mode == "thread":
-            thread = _Thread(self, post, delivery, adapter, record.id, media, slot)
+            thread = ThreadDelivery(self, post, delivery, adapter, record.id, media, slot)
             await thread.run(shaped, limits)
             return
         draft = shaped.drafts[0]
-        job = self._job(post.id, platform, delivery.checkpoint, media, attempts=delivery.attempts)
-        unit = _Unit.of(delivery)
+        unit = Unit.of(self.store, delivery)
+        job = self.job_for(unit, delivery.checkpoint, media, delivery.attempts)
         # Checked again here: a scheduled post's targets are first checked now.
         problems = check_drafts(platform, shaped, limits).problems
-        outcome = await self._send(unit, adapter, draft, job, slot, record.id, problems)
+        outcome = await self.send(unit, adapter, draft, job, slot, record.id, problems)
         if isinstance(outcome, Published):
             await self._succeed(post.id, platform, outcome)
         else:
@@ -412,17 +359,13 @@ class Publisher:
                 now=self.clock(),
             )
             return
-        segments = await self.store.posts.open_segments(
-            post.id, platform, planned(shaped), self.clock()
-        )
+        segments = await self.store.segments.open(post.id, platform, planned(shaped), self.clock())
         for segment in segments:
             if segment.state is DeliveryState.SUCCEEDED:
                 continue
-            await self.store.posts.mark_sending(
-                post.id, platform, self.clock(), segment=segment.index
-            )
+            await self.store.segments.mark_sending(post.id, platform, segment.index, self.clock())
             remote_id, url = simulate(platform)
-            await self.store.posts.record_segment(
+            await self.store.segments.record(
                 post.id,
                 platform,
                 segment.index,
@@ -432,18 +375,18 @@ class Publisher:
                 simulated=True,
                 now=self.clock(),
             )
-        await self.store.posts.complete_thread(post.id, platform, simulated=True, now=self.clock())
+        await self.store.segments.complete(post.id, platform, simulated=True, now=self.clock())
 
-    async def _send(
+    async def send(
         self,
-        unit: _Unit,
+        unit: Unit,
         adapter: Adapter,
         draft: Draft,
         job: PublishJob,
         slot: _Slot,
         account_id: str,
         problems: list[str],
-    ) -> Published | _Failed:
+    ) -> Published | Failed:
         """One post (a single post, or one segment of a thread) to its platform, with
         the publisher's rules: a request that may have been in flight (a crash) or may
         have reached the platform (a retry) is looked for with recover() before anything
@@ -459,7 +402,7 @@ class Publisher:
                     log.warning(
                         "%s on %s: outcome unknown (%s)", unit.post_id, platform, exc.message
                     )
-                    return _Failed(unknown_outcome_message(label), Category.UNKNOWN, False)
+                    return Failed(unknown_outcome_message(label), Category.UNKNOWN, False)
                 # An explicit retry of a delivery the user was told to check first: the
                 # adapter's publish() still consults its checkpoints before sending.
                 log.info("%s on %s: retrying after an inconclusive look", unit.post_id, platform)
@@ -468,7 +411,7 @@ class Publisher:
                 log.info("%s on %s: found the post from an earlier attempt", unit.post_id, platform)
                 return found
         if not unit.sending and problems:
-            return _Failed(" ".join(problems), Category.VALIDATION, False)
+            return Failed(" ".join(problems), Category.VALIDATION, False)
 
         reached = unit.reached
         while True:
@@ -484,9 +427,7 @@ class Publisher:
             )
             if may_have_reached(outcome) and not reached:
                 reached = True
-                await self.store.posts.mark_reached(
-                    unit.post_id, platform, self.clock(), segment=unit.segment
-                )
+                await unit.mark_reached(self.clock())
             if decision.action is Action.RETRY:
                 log.info(
                     "%s on %s failed (%s); retrying in %.1fs",
@@ -495,9 +436,7 @@ class Publisher:
                     outcome.message,
                     decision.delay,
                 )
-                await self.store.posts.mark_pending(
-                    unit.post_id, platform, self.clock(), segment=unit.segment
-                )
+                await unit.mark_pending(self.clock())
                 slot.release()  # not held while waiting to retry
                 await self.sleep(decision.delay)
                 continue
@@ -507,7 +446,7 @@ class Publisher:
                     return looked
                 if looked is None and decision.resend:
                     continue  # recover() said a resend is safe
-                return _Failed(unknown_outcome_message(label), Category.UNKNOWN, False)
+                return Failed(unknown_outcome_message(label), Category.UNKNOWN, False)
             return await self._final(adapter, draft, job, unit, account_id, decision)
 
     async def _look(
@@ -525,10 +464,10 @@ class Publisher:
         adapter: Adapter,
         draft: Draft,
         job: PublishJob,
-        unit: _Unit,
+        unit: Unit,
         account_id: str,
         decision: Decision,
-    ) -> Published | _Failed:
+    ) -> Published | Failed:
         """A final failure; when an attempt may have reached the platform, it is asked first."""
         platform = unit.platform
         label = ADAPTERS[platform].label
@@ -546,47 +485,39 @@ class Publisher:
             if decision.action is Action.REAUTH:
                 message += " " + reconnect_message(platform)
             category = Category.UNKNOWN
-        return _Failed(message, category, decision.retryable)
+        return Failed(message, category, decision.retryable)
 
     async def _attempt(
         self,
         adapter: Adapter,
         draft: Draft,
         job: PublishJob,
-        unit: _Unit,
+        unit: Unit,
         slot: _Slot,
     ) -> tuple[int, Published | PlatformError]:
         """One request to the platform, holding an in-flight slot (taken again after a
         wait to retry)."""
         await slot.take()
-        attempt = await self.store.posts.mark_sending(
-            unit.post_id, unit.platform, self.clock(), segment=unit.segment
-        )
+        attempt = await unit.mark_sending(self.clock())
         job.attempt = attempt
         try:
             return attempt, await adapter.publish(draft, job)
         except PlatformError as exc:
             return attempt, exc
 
-    def _job(
-        self,
-        post_id: str,
-        platform: str,
-        checkpoint: dict[str, Any],
-        media: PublishMedia,
-        segment: int | None = None,
-        attempts: int = 0,
+    def job_for(
+        self, unit: Unit, checkpoint: dict[str, Any], media: PublishMedia, attempts: int = 0
     ) -> PublishJob:
         async def save(state: dict[str, Any]) -> None:
-            await self.store.posts.save_checkpoint(
-                post_id, platform, state, self.clock(), segment=segment
-            )
+            await unit.save_checkpoint(state, self.clock())
 
         # A thread's first post keeps the key a single post has; each later one has its
         # own (Mastodon's Idempotency-Key must differ per status).
-        key = f"octopost-{post_id}-{platform}" + (f"-{segment}" if segment else "")
+        key = f"octopost-{unit.post_id}-{unit.platform}"
+        if unit.segment:
+            key += f"-{unit.segment}"
         return PublishJob(
-            post_id=post_id,
+            post_id=unit.post_id,
             key=key,
             media=media,
             state=dict(checkpoint),
@@ -617,105 +548,3 @@ class Publisher:
             now=self.clock(),
         )
         log.warning("%s on %s failed [%s]: %s", post_id, platform, category, message)
-
-
-class _Thread:
-    """One platform's share of a thread: its segments in order, each one a reply to the
-    one before. Each segment's remote id (and Bluesky cid) is stored before the next one
-    is sent, so a crash or a failure resumes at the first segment that has not landed,
-    and none that landed is ever sent again."""
-
-    def __init__(
-        self,
-        publisher: Publisher,
-        post: Post,
-        delivery: Delivery,
-        adapter: Adapter,
-        account_id: str,
-        media: PublishMedia,
-        slot: _Slot,
-    ) -> None:
-        self.pub = publisher
-        self.store = publisher.store
-        self.post = post
-        self.delivery = delivery
-        self.platform = delivery.platform
-        self.adapter = adapter
-        self.account_id = account_id
-        self.media = media
-        self.slot = slot
-
-    async def run(self, shaped: Shaped, limits: Limits) -> None:
-        post, platform, pub = self.post, self.platform, self.pub
-        # The segments an earlier start stored win over a new split: a resume (or a
-        # retry) continues the very chain it began.
-        segments = self.delivery.segments or await self.store.posts.open_segments(
-            post.id, platform, planned(shaped), pub.clock()
-        )
-        total = len(segments)
-        drafts = [draft_for(s.content, s.media, post.language) for s in segments]
-        checks = check_drafts(platform, Shaped("thread", tuple(drafts)), limits).segments or []
-        root: PostRef | None = None
-        parent: PostRef | None = None
-        for segment, draft, check in zip(segments, drafts, checks, strict=True):
-            if segment.state is DeliveryState.SUCCEEDED:
-                parent = PostRef(segment.remote_id or "", segment.remote_url or "", segment.cid)
-                root = root or parent
-                continue
-            if root is not None and parent is not None:
-                draft = msgspec.structs.replace(draft, reply=Reply(root, parent))
-            await self.slot.take()
-            outcome = await pub._send(
-                _Unit.of_segment(self.delivery, segment),
-                self.adapter,
-                draft,
-                pub._job(
-                    post.id,
-                    platform,
-                    segment.checkpoint,
-                    self.media,
-                    segment=segment.index,
-                    attempts=segment.attempts,
-                ),
-                self.slot,
-                self.account_id,
-                check.problems,
-            )
-            if not isinstance(outcome, Published):
-                # The thread stops here; what landed stays, and a retry continues here.
-                message = f"Segment {segment.index + 1} of {total}: {outcome.message}"
-                await self.store.posts.fail_segment(
-                    post.id,
-                    platform,
-                    segment.index,
-                    error=message,
-                    category=outcome.category,
-                    retryable=outcome.retryable,
-                    now=pub.clock(),
-                )
-                log.warning(
-                    "%s on %s failed [%s]: %s", post.id, platform, outcome.category, message
-                )
-                return
-            await self.store.posts.record_segment(
-                post.id,
-                platform,
-                segment.index,
-                remote_id=outcome.post_id,
-                remote_url=outcome.post_url,
-                cid=outcome.cid,
-                simulated=False,
-                now=pub.clock(),
-            )
-            log.info(
-                "%s on %s: segment %d of %d published %s",
-                post.id,
-                platform,
-                segment.index + 1,
-                total,
-                outcome.post_url,
-            )
-            parent = PostRef(outcome.post_id, outcome.post_url, outcome.cid)
-            root = root or parent
-        # every segment had landed already (a resume after the last one was stored)
-        await self.store.posts.complete_thread(post.id, platform, simulated=False, now=pub.clock())

@@ -9,18 +9,20 @@ from octopost.store.db import AccountHook, Database, PostChangeHook, PostHook, S
 from octopost.store.idempotency import IdempotencyStore
 from octopost.store.keys import KeyStore
 from octopost.store.posts import PostStore
+from octopost.store.segments import SegmentStore
 from octopost.store.sessions import SessionStore
 from octopost.store.webhooks import WebhookStore
 
 
 class Store:
-    """Facade over the database: posts, keys, accounts, webhooks, idempotency, dashboard sessions."""
+    """Facade over the database: posts (and their threads' segments), keys, accounts, webhooks, idempotency, dashboard sessions."""
 
     def __init__(
         self, path: str | Path, *, busy_timeout_ms: int = 5000, synchronous: Synchronous = "full"
     ) -> None:
         self.db = Database(path, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous)
         self.posts = PostStore(self.db)
+        self.segments = SegmentStore(self.db)
         self.keys = KeyStore(self.db)
         self.accounts = AccountStore(self.db)
         self.webhooks = WebhookStore(self.db)

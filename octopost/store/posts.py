@@ -18,7 +18,6 @@ from octopost.models import (
     Post,
     PostStatus,
     Segment,
-    SegmentState,
     ThreadMode,
 )
 from octopost.store.db import (
@@ -31,6 +30,7 @@ from octopost.store.db import (
     from_ms_required,
     to_ms,
 )
+from octopost.store.segments import PREPARE_SEGMENTS, SEGMENTS_OF, attach_segments
 
 _media_decoder = msgspec.json.Decoder(Media)
 _list_decoder = msgspec.json.Decoder(list[str])
@@ -165,43 +165,6 @@ def _delivery_at(row: Row, start: int) -> Delivery:
     )
 
 
-SEGMENT_COLUMNS = (
-    "post_id, platform, idx, content, media, state, attempts, budget_from, reached, "
-    "remote_id, remote_url, cid, checkpoint, error"
-)
-
-
-def _segment(row: Row) -> SegmentState:
-    (_, _, idx, content, media, state, attempts, budget_from, reached, remote_id, remote_url,
-     cid, checkpoint, error) = tuple(row)  # fmt: skip
-    return SegmentState(
-        index=idx,
-        content=content,
-        media=_media_decoder.decode(media) if media else None,
-        state=_DELIVERY_STATE[state],
-        attempts=attempts,
-        budget_from=budget_from,
-        reached=bool(reached),
-        remote_id=remote_id,
-        remote_url=remote_url,
-        cid=cid,
-        checkpoint={} if checkpoint == "{}" else _dict_decoder.decode(checkpoint),
-        error=error,
-    )
-
-
-def _attach_segments(rows: list[Row], deliveries: Iterable[Delivery]) -> None:
-    """Give each delivery its thread's segments (rows ordered by idx)."""
-    by_key: dict[tuple[str, str], list[SegmentState]] = {}
-    for row in rows:
-        by_key.setdefault((row[0], row[1]), []).append(_segment(row))
-    for delivery in deliveries:
-        delivery.segments = by_key.get((delivery.post_id, delivery.platform), [])
-
-
-_SEGMENTS_OF = f"SELECT {SEGMENT_COLUMNS} FROM delivery_segments WHERE post_id IN ({{}}) ORDER BY post_id, platform, idx"
-
-
 #: posts per counted block (by seq): see migration 8 and PostStore.page
 BLOCK_BITS = 12
 BLOCK = 1 << BLOCK_BITS
@@ -224,10 +187,10 @@ class PostStore:
         grouped: dict[str, list[Delivery]] = {}
         for row in rows:
             grouped.setdefault(row[0], []).append(_delivery(row))
-        sql = _SEGMENTS_OF.format(_placeholders(len(ids)))
+        sql = SEGMENTS_OF.format(_placeholders(len(ids)))
         segments = tx.all(sql, ids) if tx is not None else self.db.read_all(sql, ids)
         if segments:
-            _attach_segments(segments, (d for ds in grouped.values() for d in ds))
+            attach_segments(segments, (d for ds in grouped.values() for d in ds))
         return grouped
 
     async def get(self, post_id: str, sandbox: bool | None = None) -> Post | None:
@@ -247,9 +210,9 @@ class PostStore:
         width = len(POST_COLUMNS.split(","))
         deliveries = [_delivery_at(r, width) for r in rows if r[width] is not None]
         if deliveries:
-            segments = self.db.read_all(_SEGMENTS_OF.format("?"), [post_id])
+            segments = self.db.read_all(SEGMENTS_OF.format("?"), [post_id])
             if segments:
-                _attach_segments(segments, deliveries)
+                attach_segments(segments, deliveries)
         return _post(rows[0], deliveries)
 
     def _get_in(self, tx: Tx, post_id: str) -> Post | None:
@@ -474,7 +437,7 @@ class PostStore:
             targets = list(platforms) if platforms is not None else _list_decoder.decode(row[0])
             tx.executemany(_PREPARE, [(post_id, p, to_ms(now)) for p in targets])
             # a retried thread continues at its failed segment, with a fresh attempt budget
-            tx.executemany(_PREPARE_SEGMENTS, [(to_ms(now), post_id, p) for p in targets])
+            tx.executemany(PREPARE_SEGMENTS, [(to_ms(now), post_id, p) for p in targets])
             return self._get_in(tx, post_id)
 
         return await self.db.run(work, urgent=urgent)
@@ -542,224 +505,44 @@ class PostStore:
 
         return await self.db.run(work, urgent=True)
 
-    async def mark_sending(
-        self, post_id: str, platform: str, now: datetime, *, segment: int | None = None
-    ) -> int:
-        """Record that a request is about to leave; returns the attempt number (of the
-        thread's `segment` when given: each segment has its own budget)."""
-        if segment is None:
-            rows = await self.db.write(
-                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ? "
-                "WHERE post_id = ? AND platform = ? RETURNING attempts",
-                [to_ms(now), post_id, platform],
-                urgent=True,
-            )
-            return int(rows[0][0]) if rows else 0
-
-        def work(tx: Tx) -> int:
-            # the delivery counts every request of its thread, as it does a single post's
-            tx.execute(
-                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ? "
-                "WHERE post_id = ? AND platform = ?",
-                [to_ms(now), post_id, platform],
-            )
-            row = tx.one(
-                "UPDATE delivery_segments SET state = 'sending', attempts = attempts + 1, "
-                "updated_at = ? WHERE post_id = ? AND platform = ? AND idx = ? RETURNING attempts",
-                [to_ms(now), post_id, platform, segment],
-            )
-            return int(row[0]) if row is not None else 0
-
-        return await self.db.run(work, urgent=True)
+    async def mark_sending(self, post_id: str, platform: str, now: datetime) -> int:
+        """Record that a request is about to leave; returns the attempt number."""
+        rows = await self.db.write(
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ? "
+            "WHERE post_id = ? AND platform = ? RETURNING attempts",
+            [to_ms(now), post_id, platform],
+            urgent=True,
+        )
+        return int(rows[0][0]) if rows else 0
 
     async def mark_pending(
-        self,
-        post_id: str,
-        platform: str,
-        now: datetime,
-        *,
-        reached: bool = False,
-        segment: int | None = None,
+        self, post_id: str, platform: str, now: datetime, *, reached: bool = False
     ) -> None:
         """The last attempt is over (nothing in flight); waiting to retry. `reached`: it
         may have reached the platform (remembered for good by this delivery)."""
-        if segment is None:
-            await self.db.write(
-                "UPDATE deliveries SET state = 'pending', reached = MAX(reached, ?), updated_at = ? "
-                "WHERE post_id = ? AND platform = ? AND state = 'sending'",
-                [int(reached), to_ms(now), post_id, platform],
-                urgent=True,
-            )
-            return
         await self.db.write(
-            "UPDATE delivery_segments SET state = 'pending', reached = MAX(reached, ?), "
-            "updated_at = ? WHERE post_id = ? AND platform = ? AND idx = ? AND state = 'sending'",
-            [int(reached), to_ms(now), post_id, platform, segment],
+            "UPDATE deliveries SET state = 'pending', reached = MAX(reached, ?), updated_at = ? "
+            "WHERE post_id = ? AND platform = ? AND state = 'sending'",
+            [int(reached), to_ms(now), post_id, platform],
             urgent=True,
         )
 
-    async def mark_reached(
-        self, post_id: str, platform: str, now: datetime, *, segment: int | None = None
-    ) -> None:
+    async def mark_reached(self, post_id: str, platform: str, now: datetime) -> None:
         """Some attempt may have reached the platform (before its outcome is acted on)."""
-        if segment is None:
-            await self.db.write(
-                "UPDATE deliveries SET reached = 1, updated_at = ? WHERE post_id = ? AND platform = ?",
-                [to_ms(now), post_id, platform],
-                urgent=True,
-            )
-            return
         await self.db.write(
-            "UPDATE delivery_segments SET reached = 1, updated_at = ? "
-            "WHERE post_id = ? AND platform = ? AND idx = ?",
-            [to_ms(now), post_id, platform, segment],
+            "UPDATE deliveries SET reached = 1, updated_at = ? WHERE post_id = ? AND platform = ?",
+            [to_ms(now), post_id, platform],
             urgent=True,
         )
 
     async def save_checkpoint(
-        self,
-        post_id: str,
-        platform: str,
-        state: dict[str, Any],
-        now: datetime,
-        *,
-        segment: int | None = None,
+        self, post_id: str, platform: str, state: dict[str, Any], now: datetime
     ) -> None:
-        if segment is None:
-            await self.db.write(
-                "UPDATE deliveries SET checkpoint = ?, updated_at = ? WHERE post_id = ? AND platform = ?",
-                [_encode(state), to_ms(now), post_id, platform],
-                urgent=True,
-            )
-            return
         await self.db.write(
-            "UPDATE delivery_segments SET checkpoint = ?, updated_at = ? "
-            "WHERE post_id = ? AND platform = ? AND idx = ?",
-            [_encode(state), to_ms(now), post_id, platform, segment],
+            "UPDATE deliveries SET checkpoint = ?, updated_at = ? WHERE post_id = ? AND platform = ?",
+            [_encode(state), to_ms(now), post_id, platform],
             urgent=True,
         )
-
-    # -- threads -------------------------------------------------------------
-    async def open_segments(
-        self,
-        post_id: str,
-        platform: str,
-        planned: Sequence[tuple[str, Media | None]],
-        now: datetime,
-    ) -> list[SegmentState]:
-        """The thread's segments on `platform`: those stored by an earlier start (a resume
-        or a retry continues that chain), else `planned` (text, media), stored now."""
-
-        def work(tx: Tx) -> list[SegmentState]:
-            rows = tx.all(
-                f"SELECT {SEGMENT_COLUMNS} FROM delivery_segments "
-                "WHERE post_id = ? AND platform = ? ORDER BY idx",
-                [post_id, platform],
-            )
-            if rows:
-                return [_segment(r) for r in rows]
-            tx.executemany(
-                "INSERT INTO delivery_segments (post_id, platform, idx, content, media, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (post_id, platform, i, text, _encode(media) if media else None, to_ms(now))
-                    for i, (text, media) in enumerate(planned)
-                ],
-            )
-            return [
-                SegmentState(index=i, content=text, media=media, state=DeliveryState.PENDING)
-                for i, (text, media) in enumerate(planned)
-            ]
-
-        return await self.db.run(work, urgent=True)
-
-    async def record_segment(
-        self,
-        post_id: str,
-        platform: str,
-        segment: int,
-        *,
-        remote_id: str,
-        remote_url: str,
-        cid: str | None,
-        simulated: bool,
-        now: datetime,
-    ) -> bool:
-        """A segment landed: stored before the next one is sent. When it was the last,
-        the delivery succeeds in the same transaction with the first segment's post.
-        Returns whether the thread is complete."""
-
-        def work(tx: Tx) -> bool:
-            tx.execute(
-                "UPDATE delivery_segments SET state = 'succeeded', remote_id = ?, "
-                "remote_url = ?, cid = ?, error = NULL, updated_at = ? "
-                "WHERE post_id = ? AND platform = ? AND idx = ?",
-                [remote_id, remote_url, cid, to_ms(now), post_id, platform, segment],
-            )
-            return self._complete_thread(tx, post_id, platform, simulated, now)
-
-        return await self.db.run(work, urgent=True)
-
-    def _complete_thread(
-        self, tx: Tx, post_id: str, platform: str, simulated: bool, now: datetime
-    ) -> bool:
-        left = tx.one(
-            "SELECT COUNT(*) FROM delivery_segments WHERE post_id = ? AND platform = ? "
-            "AND state != 'succeeded'",
-            [post_id, platform],
-        )
-        if left is None or left[0]:
-            return False
-        first = tx.one(
-            "SELECT remote_id, remote_url FROM delivery_segments "
-            "WHERE post_id = ? AND platform = ? AND idx = 0",
-            [post_id, platform],
-        )
-        if first is None:
-            return False
-        tx.execute(
-            "UPDATE deliveries SET state = 'succeeded', remote_id = ?, remote_url = ?, "
-            "error = NULL, error_category = NULL, retryable = NULL, simulated = ?, "
-            "updated_at = ? WHERE post_id = ? AND platform = ?",
-            [first[0], first[1], int(simulated), to_ms(now), post_id, platform],
-        )
-        return True
-
-    async def complete_thread(
-        self, post_id: str, platform: str, *, simulated: bool, now: datetime
-    ) -> bool:
-        """Settle a thread whose segments all landed already (nothing left to send)."""
-        return await self.db.run(
-            lambda tx: self._complete_thread(tx, post_id, platform, simulated, now), urgent=True
-        )
-
-    async def fail_segment(
-        self,
-        post_id: str,
-        platform: str,
-        segment: int,
-        *,
-        error: str,
-        category: Category,
-        retryable: bool,
-        now: datetime,
-    ) -> None:
-        """A segment failed: it and the delivery are failed together (a retry resets both
-        and continues from this segment)."""
-
-        def work(tx: Tx) -> None:
-            tx.execute(
-                "UPDATE delivery_segments SET state = 'failed', error = ?, updated_at = ? "
-                "WHERE post_id = ? AND platform = ? AND idx = ?",
-                [error, to_ms(now), post_id, platform, segment],
-            )
-            tx.execute(
-                "UPDATE deliveries SET state = 'failed', error = ?, error_category = ?, "
-                "retryable = ?, updated_at = ? WHERE post_id = ? AND platform = ?",
-                [error, Category(category).value, int(retryable), to_ms(now), post_id, platform],
-            )
-
-        await self.db.run(work, urgent=True)
 
     async def record_success(
         self,
@@ -844,9 +627,4 @@ _PREPARE = (
     "error = NULL, error_category = NULL, retryable = NULL, "
     "budget_from = deliveries.attempts, updated_at = excluded.updated_at "
     "WHERE deliveries.state = 'failed'"
-)
-#: the failed segment of a retried thread made ready to send again (those that landed stay)
-_PREPARE_SEGMENTS = (
-    "UPDATE delivery_segments SET state = 'pending', error = NULL, budget_from = attempts, "
-    "updated_at = ? WHERE post_id = ? AND platform = ? AND state = 'failed'"
 )
