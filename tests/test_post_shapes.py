@@ -205,3 +205,20 @@ async def test_segments_are_updated_with_the_content_they_imply(tmp_path: Path) 
         assert bad.status_code == 422  # it is the first segment's: change the segments
         plain = (await api.put(f"/v1/posts/{pid}", {"segments": None, "content": "One."})).json()
         assert plain["content"] == "One." and "segments" not in plain
+
+
+async def test_a_thread_is_joined_where_the_platform_has_none(tmp_path: Path) -> None:
+    async with (
+        started_fakes("linkedin", "mastodon") as fakes,
+        running_api(make_config(tmp_path, **platform_env(list(fakes.values())))) as api,
+    ):
+        for fake in fakes.values():
+            await connect(api, fake)
+        parts = [{"content": "First."}, {"content": "Second."}, {"content": "Third."}]
+        done = await publish(api, {"segments": parts, "platforms": ["linkedin", "mastodon"]})
+        assert done["status"] == "published", done
+        (post,) = fakes["linkedin"].posts  # one post, the segments joined by a blank line
+        assert post["commentary"] == "First.\n\nSecond.\n\nThird."
+        assert "segments" not in done["platform_results"]["linkedin"]
+        assert len(fakes["mastodon"].posts) == 3
+        assert len(done["platform_results"]["mastodon"]["segments"]) == 3
