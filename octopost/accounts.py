@@ -42,6 +42,8 @@ AdapterFactory = Callable[[str, Account], Adapter]
 AccountHook = Callable[[Any, AccountRecord], None]
 
 
+#: seconds between two writes of an account's `last_used_at`
+USED_EVERY = 60.0
 #: seconds an account read for publishing is reused (a burst publishes thousands at once)
 RECORD_TTL = 2.0
 
@@ -118,6 +120,8 @@ class AccountService:
         self._guard = asyncio.Lock()
         #: platform -> (account, monotonic time read): every delivery of a burst asks
         self._records: dict[str, tuple[AccountRecord | None, float]] = {}
+        #: account id -> monotonic time `last_used_at` was last written
+        self._used: dict[str, float] = {}
 
     async def connect(
         self, platform: str, credentials: dict[str, Any], settings: dict[str, Any]
@@ -141,8 +145,16 @@ class AccountService:
         except PlatformError as exc:
             raise _connect_error(ADAPTERS[platform].label, exc) from exc
         now = utcnow().replace(microsecond=0)
+        # The same platform account connected again keeps its id and history; another
+        # one replaces it (one account per platform).
+        previous = await self.store.accounts.for_platform(platform)
+        same = (
+            previous is not None
+            and bool(identity.remote_id)
+            and (previous.remote_id == identity.remote_id)
+        )
         record = AccountRecord(
-            id=handle.id,
+            id=previous.id if same and previous else handle.id,
             platform=platform,
             username=identity.username,
             display_name=identity.display_name,
@@ -152,8 +164,11 @@ class AccountService:
             # verify() may have added to the credentials (a user id, a session)
             credentials_enc=self.box.seal(handle.credentials),
             settings=dict(settings),
-            created_at=now,
+            created_at=previous.created_at if same and previous else now,
             updated_at=now,
+            avatar_url=identity.avatar_url,
+            connected_at=now,
+            last_used_at=previous.last_used_at if same and previous else None,
         )
         old = await self.store.accounts.replace(record)
         self._records.clear()
@@ -211,6 +226,16 @@ class AccountService:
                 )
                 self._handles[record.id] = handle
             return handle
+
+    async def used(self, account_id: str) -> None:
+        """A publish used the account (shown as `last_used_at`): written at most once a
+        minute per account, so a burst of publishes costs one write, not thousands."""
+        now = time.monotonic()
+        last = self._used.get(account_id)
+        if last is not None and now - last < USED_EVERY:
+            return
+        self._used[account_id] = now
+        await self.store.accounts.used(account_id, utcnow())
 
     async def mark_reauth(self, account_id: str, reason: str) -> None:
         """The platform refused the credentials for good: the user must reconnect."""

@@ -24,6 +24,7 @@ from octopost.services import Services, build_services
 from octopost.web.accounts import AccountController
 from octopost.web.admission import Admission
 from octopost.web.auth import AUTH_EXCLUDE, ApiKeyAuth
+from octopost.web.connect import ConnectController, oauth_callback
 from octopost.web.errors import EXCEPTION_HANDLERS
 from octopost.web.hooks import HeadAsGet, before_request
 from octopost.web.idempotency import IdempotencyMiddleware
@@ -80,6 +81,8 @@ def create_app(
             docs_asset,
             PostController,
             AccountController,
+            ConnectController,
+            oauth_callback,
             WebhookController,
             mcp.handler,
             *dashboard_routes(),

@@ -21,6 +21,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -42,9 +43,20 @@ class ConfigError(Exception):
         self.message = message
 
 
+#: keys whose values are never shown (reprs, logs): they grant access to something
+SECRET_KEYS = frozenset({"client_secret", "encryption_key"})
+
+
 class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
     """A config table: unknown keys are refused, and a loaded config is never changed
-    (`msgspec.structs.replace` makes a changed copy)."""
+    (`msgspec.structs.replace` makes a changed copy). Secrets show as '***' in a repr."""
+
+    def __repr__(self) -> str:
+        shown = []
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            shown.append(f"{name}={'***' if name in SECRET_KEYS and value else repr(value)}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
 
 # Ranges every key must respect (checked when the config is decoded).
@@ -60,6 +72,9 @@ NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 class ServerConfig(Section, frozen=True):
     host: NonEmpty = "127.0.0.1"
     port: Port = 8000
+    #: the URL people's browsers reach Octopost at (behind a reverse proxy: its public
+    #: https URL); OAuth redirect URIs are built from it. Empty: http://<host>:<port>
+    public_url: str = ""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: seconds in-flight publishes get to finish after SIGTERM before the process exits
     shutdown_grace: Seconds = 20.0
@@ -128,6 +143,9 @@ _PLATFORM_KEYS: dict[str, tuple[Any, Any]] = {
     "base_url": (str, ""),
     "upload_url": (str, ""),
     "auth_url": (str, ""),
+    "authorize_url": (str, ""),
+    "client_id": (str, ""),
+    "client_secret": (str, ""),
     "api_version": (str, ""),
     "poll_interval": (Seconds, 0.0),
     "poll_timeout": (Seconds, 0.0),
@@ -178,6 +196,16 @@ class Config(Section, frozen=True):
     scheduler: SchedulerConfig = msgspec.field(default_factory=SchedulerConfig)
     webhooks: WebhooksConfig = msgspec.field(default_factory=WebhooksConfig)
     platforms: PlatformsConfig = msgspec.field(default_factory=PlatformsConfig)
+
+    @property
+    def public_url(self) -> str:
+        """Where browsers reach this Octopost (no trailing slash)."""
+        if self.server.public_url:
+            return self.server.public_url.rstrip("/")
+        host = self.server.host
+        host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.server.port}"
 
     @property
     def data_dir(self) -> Path:
@@ -337,11 +365,17 @@ def _check_urls(config: Config) -> None:
 
     for platform in PLATFORM_IDS:
         section = config.platform(platform)
-        for key in ("base_url", "upload_url", "auth_url"):
+        for key in ("base_url", "upload_url", "auth_url", "authorize_url"):
             value = section.get(key)
             problem = url_problem(value) if value else None
             if problem is not None:
                 raise ConfigError(f"platforms.{platform}.{key}", problem)
+    public = config.server.public_url
+    problem = url_problem(public) if public else None
+    if problem is None and public and (urlsplit(public).query or urlsplit(public).fragment):
+        problem = "must be a URL without a query or fragment, e.g. https://octopost.example.com"
+    if problem is not None:
+        raise ConfigError("server.public_url", problem)
 
 
 def load_config(

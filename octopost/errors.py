@@ -60,6 +60,28 @@ class ForbiddenError(OctopostError):
     code = "forbidden"
 
 
+class ConnectError(OctopostError):
+    """A connect flow's callback cannot finish (400): an unknown, used or expired state,
+    the state of another platform, or the platform refused or was denied. Nothing was
+    stored. `code` says which (`invalid_state`, `state_expired`, `access_denied`, ...);
+    `return_to` is where the flow's starter wanted the browser sent (None: unknown)."""
+
+    code = "connect_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        return_to: str | None = None,
+        details: list[FieldError] | None = None,
+    ) -> None:
+        super().__init__(message, details)
+        if code is not None:
+            self.code = code
+        self.return_to = return_to
+
+
 class StorageFullError(OctopostError):
     """A write failed because the data directory's disk is full (503).
 

@@ -238,6 +238,11 @@ class AccountRecord(msgspec.Struct):
     created_at: datetime
     updated_at: datetime
     status_reason: str | None = None
+    avatar_url: str | None = None
+    #: when the credentials were last given (connecting again keeps `created_at`)
+    connected_at: datetime | None = None
+    #: when a publish last used the account
+    last_used_at: datetime | None = None
 
 
 class ApiKey(msgspec.Struct):

@@ -418,6 +418,7 @@ class Publisher:
             attempt, outcome = await self._attempt(adapter, draft, job, unit, slot)
             if not isinstance(outcome, PlatformError):
                 slot.release()  # recording the outcome needs no platform
+                await self.accounts.used(account_id)  # last_used_at (throttled)
                 return outcome
             decision = decide(
                 outcome,

@@ -15,6 +15,7 @@ from aiohttp.abc import AbstractResolver
 from octopost import netguard
 from octopost.accounts import AccountService
 from octopost.config import Config
+from octopost.connect import ConnectService
 from octopost.crypto import load_box
 from octopost.keys import KeyService
 from octopost.media import Fetcher
@@ -39,6 +40,7 @@ class Services:
     keys: KeyService
     posts: PostService
     accounts: AccountService
+    connect: ConnectService
     publisher: Publisher
     scheduler: Scheduler
     fetcher: Fetcher
@@ -59,9 +61,10 @@ class Services:
     async def housekeeping(self) -> None:
         """Forget idempotency keys after their 24-hour replay window (plus a margin), and
         finished webhook deliveries (with their events) after 30 days, and expired
-        dashboard sessions."""
+        dashboard sessions and connect flows."""
         now = utcnow()
         await self.store.sessions.purge(now)
+        await self.store.oauth.purge(now)
         await self.store.idempotency.purge(now - timedelta(hours=25))
         await self.store.webhooks.purge(now - timedelta(days=30))
 
@@ -178,6 +181,7 @@ async def build_services(
         keys=KeyService(store),
         posts=posts,
         accounts=accounts,
+        connect=ConnectService(store, box, accounts, config, deps, clock=clock),
         publisher=publisher,
         scheduler=scheduler,
         fetcher=fetcher,

@@ -49,6 +49,8 @@ class Api:
     client: httpx.AsyncClient
     services: Services
     key: str
+    #: the app's in-process transport (a browser in tests/oauth_flow.py mounts it)
+    transport: httpx.ASGITransport | None = None
 
     def auth(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.key}"}
@@ -108,7 +110,7 @@ async def running_api(config: Config, **kwargs: Any) -> AsyncIterator[Api]:
         ) as client:
             services: Services = app.state.services
             _, key = await services.keys.create("tests")
-            yield Api(client, services, key)
+            yield Api(client, services, key, transport)
     finally:
         stop.set()
         await runner

@@ -14,14 +14,18 @@ An account's token lives in its credentials (`access_token`, `expires_at`,
   never lost (`refresh_once`).
 
 The token endpoint itself is RFC 6749's token request (`request_token`): the refresh
-grant (section 6) today, the authorization-code exchange (section 4.1.3) of the
-connect flows next, with the same error handling.
+grant (section 6) and the authorization-code exchange (section 4.1.3, `exchange_code`)
+of the connect flows, with the same error handling. `pkce_pair` and `authorize_url`
+are the other protocol pieces of connecting (RFC 7636, RFC 6749 4.1.1); the flow
+itself (state, callback, storing the account) is `octopost/connect.py`'s.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar, overload
 from urllib.parse import urlencode
@@ -51,8 +55,32 @@ class Token(msgspec.Struct):
     access_token: str = ""
     expires_in: float | None = None
     refresh_token: str | None = None
+    #: the scopes granted (RFC 6749 5.1: space-separated; LinkedIn separates by commas)
+    scope: str | None = None
     error: str | None = None
     error_description: str | None = None
+
+
+def pkce_pair() -> tuple[str, str]:
+    """(code_verifier, S256 code_challenge) per RFC 7636 4.1-4.2: 43 characters of
+    unreserved alphabet from 32 random bytes, and its base64url SHA-256 without padding."""
+    verifier = secrets.token_urlsafe(32)
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def authorize_url(endpoint: str, params: Mapping[str, str]) -> str:
+    """`endpoint` with the authorization request's parameters added to its query
+    (RFC 6749 4.1.1; an endpoint may already carry a query of its own)."""
+    url = URL(endpoint)
+    return str(url.update_query({**url.query, **params}))
+
+
+def granted_scopes(token: Token) -> frozenset[str] | None:
+    """The scopes a token answer says were granted (None: it does not say)."""
+    if token.scope is None:
+        return None
+    return frozenset(s for s in token.scope.replace(",", " ").split() if s)
 
 
 TokenT = TypeVar("TokenT", bound=Token)
@@ -227,6 +255,21 @@ async def request_token(
             refreshable=False,
         )
     raise expired(label, status=resp.status)
+
+
+async def exchange_code(
+    http: PlatformHttp,
+    url: str | URL,
+    form: Mapping[str, str],
+    *,
+    basic: tuple[str, str] | None = None,
+    kind: type[TokenT],
+) -> TokenT:
+    """The authorization-code grant (RFC 6749 4.1.3): `form` carries code, redirect_uri,
+    client_id (and code_verifier, client_secret as the platform wants them)."""
+    return await request_token(
+        http, url, {"grant_type": "authorization_code", **form}, basic=basic, kind=kind
+    )
 
 
 def rotated(

@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
 import msgspec
 
@@ -27,6 +27,9 @@ from octopost.platforms._http import (
 )
 from octopost.platforms.endpoints import PlatformSettings
 from octopost.platforms.errors import RejectedError
+
+if TYPE_CHECKING:
+    from octopost.platforms._connect import OAuthFlow
 
 T = TypeVar("T")
 
@@ -93,6 +96,7 @@ class Identity(msgspec.Struct, frozen=True):
     display_name: str | None = None
     remote_id: str | None = None
     profile_url: str | None = None
+    avatar_url: str | None = None
 
 
 class Published(msgspec.Struct, frozen=True):
@@ -242,6 +246,8 @@ class Adapter(Protocol):
     """What a thread (`segments`) becomes here: "native" (a reply chain: `publish()` takes
     `Draft.reply`), "joined" (one post, the segments joined by blank lines) or "first"
     (one post of the first segment only)."""
+    oauth: ClassVar[OAuthFlow | None]
+    """How an account is connected in a browser (`_connect.py`); None: pasted credentials only."""
 
     def __init__(self, account: Account, deps: Deps) -> None: ...
 
@@ -383,6 +389,7 @@ class BaseAdapter:
     limits: ClassVar[Limits]
     options: ClassVar[type[Options]]
     threading: ClassVar[str]
+    oauth: ClassVar[OAuthFlow | None] = None
 
     def __init__(self, account: Account, deps: Deps) -> None:
         self.account = account

@@ -21,6 +21,11 @@ class Endpoints(TypedDict, total=False):
     base_url: str
     upload_url: str
     auth_url: str
+    #: the platform's authorization page (the browser goes there to connect an account)
+    authorize_url: str
+    #: the user's own app registered with the platform (README: "Connecting accounts")
+    client_id: str
+    client_secret: str
     api_version: str
     poll_interval: float
     poll_timeout: float
@@ -32,6 +37,9 @@ ENDPOINTS: dict[str, Endpoints] = {
         "auth_url": "https://api.x.com",  # POST /2/oauth2/token
         "poll_interval": 3.0,
         "poll_timeout": 600.0,
+        "authorize_url": "https://x.com/i/oauth2/authorize",
+        "client_id": "",
+        "client_secret": "",
     },
     "bluesky": {
         "base_url": "https://bsky.social",  # the PDS of accounts that name none
@@ -52,6 +60,9 @@ ENDPOINTS: dict[str, Endpoints] = {
         "api_version": "202609",
         "poll_interval": 3.0,
         "poll_timeout": 900.0,
+        "authorize_url": "https://www.linkedin.com/oauth/v2/authorization",
+        "client_id": "",
+        "client_secret": "",
     },
     "threads": {
         # Graph paths are versioned (/v1.0/...), token endpoints are not.
@@ -59,6 +70,9 @@ ENDPOINTS: dict[str, Endpoints] = {
         "api_version": "v1.0",
         "poll_interval": 5.0,
         "poll_timeout": 600.0,
+        "authorize_url": "https://threads.net/oauth/authorize",
+        "client_id": "",
+        "client_secret": "",
     },
     "instagram": {
         # https://graph.facebook.com selects the Facebook Login variant
@@ -66,6 +80,9 @@ ENDPOINTS: dict[str, Endpoints] = {
         "api_version": "v25.0",
         "poll_interval": 5.0,
         "poll_timeout": 600.0,
+        "authorize_url": "https://www.instagram.com/oauth/authorize",
+        "client_id": "",
+        "client_secret": "",
     },
     "facebook": {
         "base_url": "https://graph.facebook.com",
@@ -73,6 +90,9 @@ ENDPOINTS: dict[str, Endpoints] = {
         "api_version": "v25.0",
         "poll_interval": 3.0,
         "poll_timeout": 900.0,
+        "authorize_url": "https://www.facebook.com/v25.0/dialog/oauth",
+        "client_id": "",
+        "client_secret": "",
     },
     "tiktok": {
         "base_url": "https://open.tiktokapis.com",
@@ -80,11 +100,17 @@ ENDPOINTS: dict[str, Endpoints] = {
         # status/fetch allows 30 requests a minute per token
         "poll_interval": 3.0,
         "poll_timeout": 900.0,
+        "authorize_url": "https://www.tiktok.com/v2/auth/authorize/",
+        "client_id": "",
+        "client_secret": "",
     },
     "youtube": {
         "base_url": "https://www.googleapis.com",
         "upload_url": "https://www.googleapis.com/upload",
         "auth_url": "https://oauth2.googleapis.com",
+        "authorize_url": "https://accounts.google.com/o/oauth2/v2/auth",
+        "client_id": "",
+        "client_secret": "",
     },
 }
 
@@ -104,6 +130,9 @@ class PlatformSettings:
     base_url: str = ""
     upload_url: str = ""
     auth_url: str = ""
+    authorize_url: str = ""
+    client_id: str = ""
+    client_secret: str = ""
     api_version: str = ""
     poll_interval: float = 2.0
     poll_timeout: float = 600.0
@@ -115,10 +144,15 @@ class PlatformSettings:
         return object.__getattribute__(self, name)
 
     def __repr__(self) -> str:
-        values = ", ".join(f"{key}={getattr(self, key)!r}" for key in ENDPOINTS[self.platform])
+        values = ", ".join(
+            f"{key}={'***' if key in SECRET_SETTINGS and getattr(self, key) else getattr(self, key)!r}"
+            for key in ENDPOINTS[self.platform]
+        )
         return f"PlatformSettings({self.platform}: {values})"
 
 
+#: settings never shown (reprs, logs, the config check's output)
+SECRET_SETTINGS = frozenset({"client_secret"})
 _SETTINGS = frozenset(f.name for f in fields(PlatformSettings)) - {"platform"}
 
 
@@ -131,7 +165,7 @@ def settings_for(platform: str, overrides: Mapping[str, Any]) -> PlatformSetting
             raise KeyError(f"{platform} takes no {key} setting")
         if value:
             values[key] = value
-    for key in ("base_url", "upload_url", "auth_url"):
+    for key in ("base_url", "upload_url", "auth_url", "authorize_url"):
         if key in values:
             values[key] = str(values[key]).rstrip("/")
     return PlatformSettings(platform=platform, **values)

@@ -8,6 +8,7 @@ from octopost.store.accounts import AccountStore
 from octopost.store.db import AccountHook, Database, PostChangeHook, PostHook, Synchronous, Tx
 from octopost.store.idempotency import IdempotencyStore
 from octopost.store.keys import KeyStore
+from octopost.store.oauth import OAuthStore
 from octopost.store.posts import PostStore
 from octopost.store.segments import SegmentStore
 from octopost.store.sessions import SessionStore
@@ -28,6 +29,7 @@ class Store:
         self.webhooks = WebhookStore(self.db)
         self.idempotency = IdempotencyStore(self.db)
         self.sessions = SessionStore(self.db)
+        self.oauth = OAuthStore(self.db)
 
     async def open(self) -> Store:
         await self.db.open()

@@ -8,11 +8,11 @@ from typing import Any
 import msgspec
 
 from octopost.models import AccountRecord, AccountStatus
-from octopost.store.db import AccountHook, Database, Row, Tx, from_ms_required, to_ms
+from octopost.store.db import AccountHook, Database, Row, Tx, from_ms, from_ms_required, to_ms
 
 COLUMNS = (
     "id, platform, username, display_name, remote_id, profile_url, status, status_reason, "
-    "credentials, settings, created_at, updated_at"
+    "credentials, settings, created_at, updated_at, avatar_url, connected_at, last_used_at"
 )
 _settings = msgspec.json.Decoder(dict[str, Any])
 
@@ -31,6 +31,9 @@ def _account(row: Row) -> AccountRecord:
         settings=_settings.decode(row["settings"]),
         created_at=from_ms_required(row["created_at"]),
         updated_at=from_ms_required(row["updated_at"]),
+        avatar_url=row["avatar_url"],
+        connected_at=from_ms(row["connected_at"]),
+        last_used_at=from_ms(row["last_used_at"]),
     )
 
 
@@ -45,7 +48,7 @@ class AccountStore:
             row = tx.one(f"SELECT {COLUMNS} FROM accounts WHERE platform = ?", [account.platform])
             tx.execute("DELETE FROM accounts WHERE platform = ?", [account.platform])
             tx.execute(
-                f"INSERT INTO accounts ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO accounts ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     account.id,
                     account.platform,
@@ -59,6 +62,9 @@ class AccountStore:
                     msgspec.json.encode(account.settings),
                     to_ms(account.created_at),
                     to_ms(account.updated_at),
+                    account.avatar_url,
+                    to_ms(account.connected_at or account.created_at),
+                    to_ms(account.last_used_at) if account.last_used_at else None,
                 ),
             )
             return _account(row) if row else None
@@ -88,6 +94,12 @@ class AccountStore:
             "UPDATE accounts SET credentials = ?, updated_at = ? WHERE id = ?",
             [encrypted, to_ms(now), account_id],
             urgent=True,  # a token refreshed while publishing
+        )
+
+    async def used(self, account_id: str, now: datetime) -> None:
+        """A publish used the account (`last_used_at`; not urgent: a hint, not a record)."""
+        await self.db.write(
+            "UPDATE accounts SET last_used_at = ? WHERE id = ?", [to_ms(now), account_id]
         )
 
     async def set_status(

@@ -246,4 +246,38 @@ MIGRATIONS: list[str] = [
         FOREIGN KEY (post_id, platform) REFERENCES deliveries (post_id, platform) ON DELETE CASCADE
     ) WITHOUT ROWID;
     """,
+    # 10: connecting accounts in a browser (OAuth). Per flow in progress, only a hash of
+    # its state (the credential of the callback) and, encrypted, what the callback needs
+    # (PKCE verifier, app); `kind` 'choice' holds a grant waiting for the user to pick a
+    # Page or channel. Apps Octopost registered itself (Mastodon), per instance and
+    # redirect URI. Accounts gain what the API shows: avatar, when (re)connected, when
+    # a publish last used them.
+    """
+    CREATE TABLE oauth_flows (
+        hash         BLOB PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        api_key_id   TEXT NOT NULL,
+        platform     TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        return_to    TEXT,
+        secret       BLOB NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX oauth_flows_expiry ON oauth_flows (expires_at);
+
+    CREATE TABLE oauth_apps (
+        platform     TEXT NOT NULL,
+        instance     TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        secret       BLOB NOT NULL,
+        created_at   INTEGER NOT NULL,
+        PRIMARY KEY (platform, instance, redirect_uri)
+    ) WITHOUT ROWID;
+
+    ALTER TABLE accounts ADD COLUMN avatar_url TEXT;
+    ALTER TABLE accounts ADD COLUMN connected_at INTEGER;
+    ALTER TABLE accounts ADD COLUMN last_used_at INTEGER;
+    UPDATE accounts SET connected_at = created_at;
+    """,
 ]

@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -36,6 +38,7 @@ DOMAIN_STATUS: dict[type[errors.OctopostError], int] = {
     errors.AuthenticationError: 401,
     errors.ForbiddenError: 403,
     errors.StorageFullError: 503,
+    errors.ConnectError: 400,
     errors.UpstreamError: 502,
 }
 
@@ -79,10 +82,47 @@ def _auth_headers() -> dict[str, str]:
     return {"WWW-Authenticate": 'Bearer realm="octopost"'}
 
 
-def domain_handler(
-    request: Request[Any, Any, Any], exc: errors.OctopostError
-) -> Response[ErrorResponse]:
+def _for_browser(request: Request[Any, Any, Any]) -> bool:
+    """A route a browser lands on (the OAuth callback) and a client that did not ask
+    for JSON: the error is shown as a page, or sent back to the flow's `return_to`."""
+    handler = request.scope.get("route_handler")
+    if handler is None or not handler.opt.get("browser_errors"):
+        return False
+    accept = request.headers.get("accept", "")
+    return not ("application/json" in accept and "text/html" not in accept)
+
+
+def browser_error(status: int, code: str, message: str, return_to: str | None) -> Response[Any]:
+    if return_to:
+        joiner = "&" if "?" in return_to else "?"
+        query = urlencode({"error": code, "error_description": message})
+        return Response(
+            None,
+            status_code=303,
+            headers={"Location": return_to + joiner + query, "Cache-Control": "no-store"},
+        )
+    log.info("refused with %d %s: %s", status, code, message)
+    request_id = current_request_id()
+    body = (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Not connected · Octopost"
+        "</title><body style='font-family:system-ui,sans-serif;max-width:34rem;margin:4rem "
+        "auto;padding:0 1rem;line-height:1.5'><h1 style='font-size:1.4rem'>Not connected</h1>"
+        f"<p>{html.escape(message)}</p><p><small>{html.escape(code)}"
+        f"{' · request ' + html.escape(request_id) if request_id else ''}</small></p>"
+    )
+    return Response(
+        body,
+        status_code=status,
+        media_type=MediaType.HTML,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+def domain_handler(request: Request[Any, Any, Any], exc: errors.OctopostError) -> Response[Any]:
     status = next((s for kind, s in DOMAIN_STATUS.items() if isinstance(exc, kind)), 400)
+    if _for_browser(request):
+        back = exc.return_to if isinstance(exc, errors.ConnectError) else None
+        return browser_error(status, exc.code, exc.message, back)
     details = [ErrorDetail(d.field, d.message, d.meta) for d in exc.details]
     headers = _auth_headers() if status == 401 else None
     if isinstance(exc, errors.UpstreamError) and exc.retry_after is not None:

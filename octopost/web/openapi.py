@@ -168,10 +168,23 @@ def refine(doc: dict[str, Any]) -> dict[str, Any]:
         _api_structs(), ref_template="#/components/schemas/{name}"
     )
     doc.setdefault("components", {}).setdefault("schemas", {}).update(components)
-    for path in ("/healthz",):
+    for path in ("/healthz", CALLBACK):
         for operation in doc.get("paths", {}).get(path, {}).values():
             operation["security"] = []
+    for operation in doc.get("paths", {}).get(CALLBACK, {}).values():
+        # A browser lands here: pages unless it asks for JSON (web/connect.py).
+        for response in operation.get("responses", {}).values():
+            response.setdefault("content", {})["text/html"] = {"schema": {"type": "string"}}
+        operation["responses"]["303"] = {
+            "description": "Sent back to the flow's `return_to` (with `connected` and "
+            "`account`, or `error` and `error_description`, added to its query)",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        }
     return doc
+
+
+#: the OAuth callback: no API key, pages or JSON
+CALLBACK = "/v1/oauth/callback/{platform}"
 
 
 #: the OpenAPI extension naming an operation's permission

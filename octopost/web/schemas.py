@@ -221,29 +221,87 @@ class ConnectAccountRequest(msgspec.Struct, forbid_unknown_fields=True):
 class AccountResponse(msgspec.Struct):
     id: str
     platform: Platform
+    #: the account's id on the platform
+    platform_user_id: str | None
     username: str
     display_name: str | None
+    avatar_url: str | None
     profile_url: str | None
     status: Annotated[str, _schema(enum=[s.value for s in AccountStatus])]
     status_reason: str | None
+    #: publishing uses it (false: `status` says why, e.g. reauth_required)
+    is_active: bool
     settings: dict[str, Any]
     created_at: Timestamp
     updated_at: Timestamp
+    #: when the credentials were last given (connecting again keeps id and created_at)
+    connected_at: Timestamp
+    #: when a publish last used the account (null: never)
+    last_used_at: Timestamp | None
 
     @classmethod
     def of(cls, record: AccountRecord) -> AccountResponse:
         return cls(
             id=record.id,
             platform=record.platform,
+            platform_user_id=record.remote_id,
             username=record.username,
             display_name=record.display_name,
+            avatar_url=record.avatar_url,
             profile_url=record.profile_url,
             status=record.status.value,
             status_reason=record.status_reason,
+            is_active=record.status is AccountStatus.ACTIVE,
             settings=record.settings,
             created_at=iso(record.created_at) or "",
             updated_at=iso(record.updated_at) or "",
+            connected_at=iso(record.connected_at or record.created_at) or "",
+            last_used_at=iso(record.last_used_at),
         )
+
+
+class StartConnectRequest(msgspec.Struct, forbid_unknown_fields=True):
+    platform: Platform
+    #: where the platform sends the browser back; default: this server's
+    #: <server.public_url>/v1/oauth/callback/<platform> (or a loopback http URL, for a
+    #: command line listening on this machine)
+    redirect_uri: Url | None = None
+    #: a page on this server's origin to send the browser to when the flow ends
+    return_to: Url | None = None
+    #: the server the account is on (Mastodon)
+    instance_url: Url | None = None
+
+
+class ConnectStarted(msgspec.Struct):
+    #: send the user's browser here
+    authorize_url: str
+    #: single use, bound to this API key and platform
+    state: str
+    expires_at: Timestamp
+
+
+class ConnectChoice(msgspec.Struct, omit_defaults=True):
+    id: str
+    name: str
+    username: str | None = None
+    avatar_url: str | None = None
+
+
+class ConnectResult(msgspec.Struct, omit_defaults=True):
+    """The callback's answer: `connected` with the account, or `choose` with the
+    choices (POST /v1/accounts/connect/{connection}/choose picks one)."""
+
+    status: Annotated[str, _schema(enum=["connected", "choose"])]
+    platform: Platform
+    account: AccountResponse | None = None
+    connection: str | None = None
+    choices: list[ConnectChoice] | None = None
+    expires_at: Timestamp | None = None
+
+
+class ChooseRequest(msgspec.Struct, forbid_unknown_fields=True):
+    #: the `id` of one of the callback's choices
+    choice: Annotated[str, _schema(minLength=1, maxLength=200)]
 
 
 class AccountList(msgspec.Struct):

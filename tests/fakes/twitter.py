@@ -58,6 +58,7 @@ from twitter_text import extract_urls_with_indices
 
 from tests.fakes._base import FakePlatform
 from tests.fakes._lengths import x_blank, x_weighted_length
+from tests.fakes._oauth import AuthorizationServer, Code
 
 PROBLEMS = "https://api.x.com/2/problems/"
 TOO_LONG = (
@@ -131,6 +132,7 @@ class RefreshToken:
     value: str
     user: FakeUser
     used: bool = False
+    scopes: frozenset[str] = ALL_SCOPES
 
 
 @dataclass
@@ -284,6 +286,10 @@ class Fake(FakePlatform):
         super().__init__(delay=delay, clock=clock)
         self.app.middlewares.append(self._rate_limits)
         self.initial_access, self.initial_refresh = self.issue_tokens(self.USER)
+        #: the authorize page (x.com/i/oauth2/authorize) and the code grant
+        self.oauth = AuthorizationServer(
+            client_id=self.CLIENT_ID, known_scopes=ALL_SCOPES, user=self.USER, clock=self.clock
+        )
 
     async def __aenter__(self) -> Fake:
         await self.start()
@@ -300,8 +306,14 @@ class Fake(FakePlatform):
         access = secrets.token_urlsafe(24)
         refresh = secrets.token_urlsafe(24)
         self.access_tokens[access] = AccessToken(access, user, self.clock() + expires_in, scopes)
-        self.refresh_tokens[refresh] = RefreshToken(refresh, user)
+        self.refresh_tokens[refresh] = RefreshToken(refresh, user, scopes=scopes)
         return access, refresh
+
+    def revoke_all(self) -> None:
+        """The user removed the app's access (x.com settings): every token stops working."""
+        self.access_tokens.clear()
+        for token in self.refresh_tokens.values():
+            token.used = True
 
     def expire_access_tokens(self) -> None:
         for token in self.access_tokens.values():
@@ -335,6 +347,9 @@ class Fake(FakePlatform):
         return {
             "base_url": self.url,
             "auth_url": self.url,
+            "authorize_url": self.url + "/i/oauth2/authorize",
+            "client_id": self.CLIENT_ID,
+            "client_secret": self.CLIENT_SECRET if self.confidential else "",
             "poll_interval": 0.01,
             "poll_timeout": 5.0,
         }
@@ -344,6 +359,8 @@ class Fake(FakePlatform):
         router.add_get("/2/users/{id}/tweets", self.user_tweets)
         router.add_post("/2/tweets", self.create_post)
         router.add_post("/2/oauth2/token", self.token)
+        router.add_post("/2/oauth2/revoke", self.revoke)
+        router.add_get("/i/oauth2/authorize", self.authorize)
         router.add_post("/2/media/upload/initialize", self.media_initialize)
         router.add_post("/2/media/upload/{id}/append", self.media_append)
         router.add_post("/2/media/upload/{id}/finalize", self.media_finalize)
@@ -500,9 +517,17 @@ class Fake(FakePlatform):
     # -- identity -----------------------------------------------------------------------
     async def users_me(self, request: web.Request) -> web.Response:
         user, _ = await self._authenticate(request, frozenset({"users.read", "tweet.read"}))
-        return web.json_response(
-            {"data": {"id": user.id, "name": user.name, "username": user.username}}
-        )
+        data = {"id": user.id, "name": user.name, "username": user.username}
+        unknown = sorted(set(request.query) - {"user.fields", "expansions", "tweet.fields"})
+        if unknown:
+            return invalid_request(
+                f"The query parameters [{', '.join(unknown)}] is not one of "
+                "[expansions,tweet.fields,user.fields]",
+                {name: [request.query[name]] for name in unknown},
+            )
+        if "profile_image_url" in request.query.get("user.fields", "").split(","):
+            data["profile_image_url"] = f"https://pbs.twimg.com/profile_images/{user.id}/a.jpg"
+        return web.json_response({"data": data})
 
     async def user_tweets(self, request: web.Request) -> web.Response:
         await self._authenticate(request, frozenset({"users.read", "tweet.read"}))
@@ -593,6 +618,22 @@ class Fake(FakePlatform):
                 },
                 status=400,
             )
+        if form.get("grant_type") == "authorization_code":
+            code = self.oauth.redeem(form)
+            if not isinstance(code, Code):
+                return web.json_response(code[1], status=code[0])
+            access, refresh = self.issue_tokens(code.user, scopes=code.scopes)
+            answer = {
+                "token_type": "bearer",
+                "expires_in": ACCESS_TOKEN_TTL,
+                "access_token": access,
+                "scope": " ".join(sorted(code.scopes)),
+            }
+            if "offline.access" in code.scopes:  # no refresh token without it
+                answer["refresh_token"] = refresh
+            else:
+                self.refresh_tokens.pop(refresh)
+            return web.json_response(answer)
         if form.get("grant_type") != "refresh_token":
             return web.json_response(
                 {
@@ -605,7 +646,7 @@ class Fake(FakePlatform):
         if old is None or old.used:
             return web.json_response(invalid, status=400)
         old.used = True  # single use: the answer carries a new refresh token
-        access, refresh = self.issue_tokens(old.user)
+        access, refresh = self.issue_tokens(old.user, scopes=old.scopes)
         return web.json_response(
             {
                 "token_type": "bearer",
@@ -615,6 +656,18 @@ class Fake(FakePlatform):
                 "refresh_token": refresh,
             }
         )
+
+    async def authorize(self, request: web.Request) -> web.Response:
+        return await self.oauth.authorize(request)
+
+    async def revoke(self, request: web.Request) -> web.Response:
+        """POST /2/oauth2/revoke (token, client_id): the token stops working."""
+        form = dict(parse_qsl((await self._body(request)).decode(), keep_blank_values=True))
+        token = form.get("token", "")
+        self.access_tokens.pop(token, None)
+        if token in self.refresh_tokens:
+            self.refresh_tokens[token].used = True
+        return web.json_response({"revoked": True})
 
     # -- posts --------------------------------------------------------------------------
     async def create_post(self, request: web.Request) -> web.StreamResponse:

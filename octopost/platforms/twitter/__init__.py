@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from octopost.platforms._connect import OAuthFlow
 from octopost.platforms._lookup import Inconclusive, settled_lookup, window_for
 from octopost.platforms.base import (
     Account,
@@ -48,6 +49,7 @@ from octopost.platforms.twitter.api import (
     decode_creds,
 )
 from octopost.platforms.twitter.media import MAX_ALT_TEXT, Media
+from octopost.platforms.twitter.oauth import FLOW
 from octopost.platforms.twitter.text import (
     MAX_WEIGHTED_LENGTH,
     comparable,
@@ -73,6 +75,7 @@ class TwitterAdapter(BaseAdapter):
     )
     options: ClassVar[type[Options]] = TwitterOptions
     threading: ClassVar[str] = "native"
+    oauth: ClassVar[OAuthFlow | None] = FLOW
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)
@@ -105,7 +108,8 @@ class TwitterAdapter(BaseAdapter):
     async def verify(self) -> Identity:
         self._options()  # bad settings or credentials: RejectedError before any call
         self.api.credentials()
-        me = (await self.api.call("GET", "/2/users/me")).decode(MeAnswer).data
+        fields = {"user.fields": "profile_image_url"}
+        me = (await self.api.call("GET", "/2/users/me", params=fields)).decode(MeAnswer).data
         current = self.account.credentials
         updated = {**current, "kind": decode_creds(current).kind, "user_id": me.id}
         if updated != current:
@@ -115,6 +119,7 @@ class TwitterAdapter(BaseAdapter):
             display_name=me.name,
             remote_id=me.id,
             profile_url=f"https://x.com/{me.username}",
+            avatar_url=me.profile_image_url,
         )
 
     async def _user_id(self) -> str:

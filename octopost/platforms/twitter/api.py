@@ -292,6 +292,7 @@ class UserData(msgspec.Struct):
     id: str
     username: str
     name: str | None = None
+    profile_image_url: str | None = None
 
 
 class MeAnswer(msgspec.Struct):

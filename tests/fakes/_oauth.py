@@ -1,0 +1,140 @@
+"""An OAuth 2.0 authorization server for the fakes: the authorize page and the
+authorization-code half of the token endpoint, as strict as the real platforms.
+
+A fake owns one `AuthorizationServer` (`self.oauth`) and wires it in:
+- `GET <authorize path>` -> `self.oauth.authorize(request)`: checks response_type=code,
+  the client id, the redirect URI (exact match with one registered in
+  `redirect_uris`), the scopes (each known), the state (required) and, when
+  `pkce="S256"`, a code_challenge with method S256. It approves at once as
+  `user` (no human) and redirects to `redirect_uri?code=...&state=...`, or, when
+  `deny` is set, `?error=access_denied&state=...`. `grant` narrows the scopes the
+  test user ticks (granted vs asked). A bad request does NOT redirect (as the real
+  pages do): it answers 400 with the reason, so a test sees it.
+- the token endpoint's `grant_type=authorization_code` -> `self.oauth.redeem(form)`:
+  the code exists, is unused (single use: a second try answers invalid_grant), is not
+  older than `code_ttl` by the fake's clock, was issued for this client and exactly this
+  redirect_uri, and its code_verifier's S256 matches the challenge. It returns the
+  `Code` (user and granted scopes), or an error `(status, body)` to send back.
+
+Client authentication (Basic or form secret) stays the fake's own: platforms differ.
+Never imports octopost.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+
+@dataclass
+class Code:
+    value: str
+    user: Any
+    client_id: str
+    redirect_uri: str
+    scopes: frozenset[str]
+    challenge: str | None
+    issued_at: float
+    used: bool = False
+
+
+def s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+@dataclass
+class AuthorizationServer:
+    client_id: str
+    #: every scope the platform knows (asking for another one is an error)
+    known_scopes: frozenset[str]
+    user: Any
+    clock: Callable[[], float] = time.time
+    #: "S256": PKCE required; None: the platform takes none (a challenge is ignored)
+    pkce: str | None = "S256"
+    scope_separator: str = " "
+    client_id_param: str = "client_id"
+    #: seconds a code can be redeemed (X: about 30)
+    code_ttl: float = 30.0
+    #: redirect URIs registered for the app (exact match, as the real consoles)
+    redirect_uris: set[str] = field(default_factory=set)
+    #: the test user presses "Cancel"
+    deny: bool = False
+    #: the scopes the test user leaves ticked (None: all asked)
+    grant: frozenset[str] | None = None
+    codes: dict[str, Code] = field(default_factory=dict)
+    #: every authorize request's query, in order
+    authorize_requests: list[dict[str, str]] = field(default_factory=list)
+
+    def _refuse(self, message: str) -> web.Response:
+        return web.Response(status=400, text=f"OAuth error: {message}")
+
+    async def authorize(self, request: web.Request) -> web.Response:
+        query = dict(request.query)
+        self.authorize_requests.append(query)
+        if query.get("response_type") != "code":
+            return self._refuse("response_type must be code")
+        if query.get(self.client_id_param) != self.client_id:
+            return self._refuse(f"unknown {self.client_id_param}")
+        redirect = query.get("redirect_uri", "")
+        if redirect not in self.redirect_uris:
+            return self._refuse(f"redirect_uri {redirect!r} is not registered for this app")
+        state = query.get("state")
+        if not state:
+            return self._refuse("state is required")
+        asked = frozenset(s for s in query.get("scope", "").split(self.scope_separator) if s)
+        if not asked or not asked <= self.known_scopes:
+            return self._refuse(f"unknown scopes: {sorted(asked - self.known_scopes)}")
+        challenge = query.get("code_challenge")
+        if self.pkce == "S256":
+            if not challenge or query.get("code_challenge_method") != "S256":
+                return self._refuse("code_challenge with code_challenge_method=S256 required")
+        else:
+            challenge = None
+        joiner = "&" if "?" in redirect else "?"
+        if self.deny:
+            params = {
+                "error": "access_denied",
+                "error_description": "The user denied the request",
+                "state": state,
+            }
+            raise web.HTTPFound(redirect + joiner + urlencode(params))
+        code = secrets.token_urlsafe(24)
+        granted = asked if self.grant is None else asked & self.grant
+        self.codes[code] = Code(
+            code, self.user, self.client_id, redirect, granted, challenge, self.clock()
+        )
+        raise web.HTTPFound(redirect + joiner + urlencode({"code": code, "state": state}))
+
+    def redeem(self, form: dict[str, str]) -> Code | tuple[int, dict[str, str]]:
+        """The code of an authorization_code token request, or (status, error body)."""
+
+        def bad(description: str, error: str = "invalid_grant") -> tuple[int, dict[str, str]]:
+            return 400, {"error": error, "error_description": description}
+
+        code = self.codes.get(form.get("code", ""))
+        if code is None:
+            return bad("Invalid authorization code")
+        if code.used:
+            return bad("Authorization code was already used")
+        code.used = True  # single use, even when the rest of the request is wrong
+        if self.clock() - code.issued_at > self.code_ttl:
+            return bad("Authorization code expired")
+        if form.get("redirect_uri") != code.redirect_uri:
+            return bad("redirect_uri does not match the authorization request")
+        client = form.get(self.client_id_param)
+        if client is not None and client != code.client_id:
+            return bad("code was issued to another client", "invalid_client")
+        if code.challenge is not None:
+            verifier = form.get("code_verifier", "")
+            if not verifier or s256(verifier) != code.challenge:
+                return bad("code_verifier does not match the code_challenge")
+        return code
