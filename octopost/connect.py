@@ -436,6 +436,26 @@ class ConnectService:
             expires_at=expires,
         )
 
+    async def pending(self, api_key_id: str, connection: str) -> Finished:
+        """The choices of a grant the callback kept (for a page that offers them)."""
+        peeked = await self.store.oauth.peek(_hash(connection))
+        if (
+            peeked is None
+            or peeked.kind != "choice"
+            or peeked.api_key_id != api_key_id
+            or peeked.expires_at <= self.clock()
+        ):
+            raise NotFoundError(f"No connection '{connection}' waiting for a choice")
+        held = self.box.open(peeked.secret)
+        choices = msgspec.convert(held.get("choices", []), list[Choice])
+        return Finished(
+            peeked.platform,
+            peeked.return_to,
+            connection=connection,
+            choices=choices,
+            expires_at=peeked.expires_at,
+        )
+
     async def choose(self, api_key_id: str, connection: str, choice: str) -> AccountRecord:
         """Connect the Page/channel `choice` of a grant the callback kept."""
         peeked = await self.store.oauth.peek(_hash(connection))

@@ -232,3 +232,49 @@ async def test_nothing_secret_is_logged(
     tokens = list(fake.access_tokens) + list(fake.refresh_tokens)
     for secret in [started["state"], code, Fake.CLIENT_SECRET, *tokens]:
         assert secret not in logged
+
+
+async def test_a_choice_after_the_grant(
+    x_api: Api, fake: Fake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The framework's post-grant choice (Facebook Pages, YouTube channels), declared on
+    X's flow for this test: the callback offers, a follow-up call picks."""
+    import dataclasses
+
+    from octopost.platforms import ADAPTERS
+    from octopost.platforms._connect import Choice
+
+    picked: list[str] = []
+
+    async def choices(ctx: Any, creds: dict[str, Any]) -> list[Choice]:
+        return [Choice("p1", "First Page"), Choice("p2", "Second Page", username="second")]
+
+    async def choose(ctx: Any, creds: dict[str, Any], choice: str) -> dict[str, Any]:
+        picked.append(choice)
+        return creds
+
+    flow = ADAPTERS["twitter"].oauth
+    assert flow is not None
+    monkeypatch.setattr(
+        ADAPTERS["twitter"], "oauth", dataclasses.replace(flow, choices=choices, choose=choose)
+    )
+    started = await start(x_api, "twitter", return_to="/dashboard/accounts")
+    callback = (await no_redirect(started["authorize_url"])).headers["Location"]
+    async with httpx.AsyncClient(transport=x_api.transport, base_url=PUBLIC_URL) as client:
+        back = await client.get(callback)
+    assert back.status_code == 303
+    query = parse_qs(urlsplit(back.headers["Location"]).query)
+    connection = query["connection"][0]
+    assert query["choose"] == ["twitter"]
+    await nothing_stored(x_api)
+    offered = (await x_api.get(f"/v1/accounts/connect/{connection}")).json()
+    assert [c["id"] for c in offered["choices"]] == ["p1", "p2"]
+    _, other_key = await x_api.services.keys.create("other")
+    assert (await x_api.get(f"/v1/accounts/connect/{connection}", key=other_key)).status_code == 404
+    wrong = await x_api.post(f"/v1/accounts/connect/{connection}/choose", {"choice": "p9"})
+    assert wrong.status_code == 422 and "p1" in error(wrong)["message"]
+    made = await x_api.post(f"/v1/accounts/connect/{connection}/choose", {"choice": "p2"})
+    assert made.status_code == 201, made.text
+    assert picked == ["p2"] and made.json()["username"] == Fake.USER.username
+    again = await x_api.post(f"/v1/accounts/connect/{connection}/choose", {"choice": "p2"})
+    assert again.status_code == 404

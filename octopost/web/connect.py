@@ -116,6 +116,19 @@ class ConnectController(Controller):
         )
         return ConnectStarted(started.authorize_url, started.state, iso(started.expires_at) or "")
 
+    @get(
+        "/{connection:str}",
+        opt=needs(Permission.ACCOUNTS_WRITE),
+        summary="The choices of a connection waiting for one",
+        description="After a callback answered `status: choose` (or sent the browser to "
+        "`return_to?choose=...&connection=...`): the Pages or channels to pick from.",
+        responses=errors(404, s404="No such connection waiting (or it expired)"),
+    )
+    async def pending(
+        self, request: Req, services: Svc, connection: FromPath[str]
+    ) -> ConnectResult:
+        return result(await services.connect.pending(request.user.id, connection))
+
     @post(
         "/{connection:str}/choose",
         opt=needs(Permission.ACCOUNTS_WRITE),
