@@ -107,10 +107,23 @@ class _Apps:
         if sealed is None:
             return None
         data = self.box.open(sealed)
-        return App(str(data["client_id"]), str(data.get("client_secret") or ""))
+        scopes = data.get("scopes")
+        return App(
+            str(data["client_id"]),
+            str(data.get("client_secret") or ""),
+            pkce=data.get("pkce"),
+            scopes=tuple(scopes) if scopes is not None else None,
+        )
 
     async def put(self, instance: str, redirect_uri: str, app: App) -> None:
-        sealed = self.box.seal({"client_id": app.client_id, "client_secret": app.client_secret})
+        sealed = self.box.seal(
+            {
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+                "pkce": app.pkce,
+                "scopes": list(app.scopes) if app.scopes is not None else None,
+            }
+        )
         await self.store.oauth.put_app(self.platform, instance, redirect_uri, sealed, utcnow())
 
 
@@ -235,16 +248,17 @@ class ConnectService:
         except PlatformError as exc:
             raise _connect_error(ctx.label, exc) from exc
         state = secrets.token_urlsafe(32)
+        scopes = app.scopes if app.scopes is not None else flow.scopes
         params = {
             "response_type": "code",
             flow.client_id_param: app.client_id,
             "redirect_uri": redirect,
-            "scope": flow.scope_separator.join(flow.scopes),
+            "scope": flow.scope_separator.join(scopes),
             "state": state,
             **flow.authorize_params,
         }
         verifier = ""
-        if flow.pkce:
+        if flow.pkce if app.pkce is None else app.pkce:
             verifier, challenge = pkce_pair()
             params |= {"code_challenge": challenge, "code_challenge_method": "S256"}
         now = self.clock().replace(microsecond=0)
@@ -254,6 +268,7 @@ class ConnectService:
             "client_id": app.client_id,
             "client_secret": app.client_secret,
             "instance_url": ctx.instance_url,
+            "scopes": list(scopes),
         }
         await self.store.oauth.insert(
             _hash(state),
@@ -310,7 +325,8 @@ class ConnectService:
         error = params.get("error")
         if error:
             said = params.get("error_description") or params.get("error_reason") or ""
-            denied = error in ("access_denied", "user_denied", "user_cancelled_authorize")
+            # access_denied (RFC 6749 4.1.2.1); LinkedIn says user_cancelled_login/_authorize
+            denied = error in ("access_denied", "user_cancelled_login", "user_cancelled_authorize")
             message = (
                 f"You did not grant Octopost access to your {label} account"
                 if denied
@@ -365,7 +381,7 @@ class ConnectService:
             form[flow.client_id_param] = app.client_id
             if app.client_secret:
                 form["client_secret"] = app.client_secret
-        if flow.pkce:
+        if secret.get("verifier"):  # PKCE was used at start (the flow's, or the app's)
             form["code_verifier"] = str(secret["verifier"])
         try:
             token = await exchange_code(
@@ -380,7 +396,8 @@ class ConnectService:
                 code="code_refused",
             ) from exc
         granted = granted_scopes(token)
-        missing = [s for s in flow.scopes if granted is not None and s not in granted]
+        asked = secret.get("scopes") or flow.scopes
+        missing = [s for s in asked if granted is not None and s not in granted]
         if missing:
             raise ConnectError(
                 f"{ctx.label} granted access without {', '.join(missing)}, which Octopost "

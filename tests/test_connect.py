@@ -278,3 +278,26 @@ async def test_a_choice_after_the_grant(
     assert picked == ["p2"] and made.json()["username"] == Fake.USER.username
     again = await x_api.post(f"/v1/accounts/connect/{connection}/choose", {"choice": "p2"})
     assert again.status_code == 404
+
+
+async def test_the_state_of_another_platform_is_refused(tmp_path: Path, fake: Fake) -> None:
+    from tests.fakes.linkedin import Fake as LinkedIn
+
+    async with (
+        LinkedIn() as linkedin,
+        running_api(make_config(tmp_path, **oauth_env(fake, linkedin))) as api,
+    ):
+        started = await start(api, "linkedin")
+        async with browser(api) as client:
+            wrong = await client.get(
+                f"{PUBLIC_URL}/v1/oauth/callback/twitter?code=abc&state={started['state']}",
+                headers={"Accept": "application/json"},
+            )
+        assert wrong.status_code == 400 and error(wrong)["code"] == "platform_mismatch"
+        assert "LinkedIn" in error(wrong)["message"]
+        # the flow itself is untouched and still finishes on its own platform
+        done = await authorize(api, started["authorize_url"])
+        assert done.status_code == 200, done.text
+        assert [a["platform"] for a in (await api.get("/v1/accounts")).json()["accounts"]] == [
+            "linkedin"
+        ]

@@ -34,10 +34,15 @@ Credentials = dict[str, Any]
 
 @dataclass(frozen=True, repr=False)
 class App:
-    """The user's app on the platform (`client_secret` empty for a public client)."""
+    """The user's app on the platform (`client_secret` empty for a public client).
+
+    An `OAuthFlow.app` hook that discovers what a server supports may narrow the flow:
+    `pkce` (None: the flow's) and `scopes` (None: the flow's) for this app."""
 
     client_id: str
     client_secret: str = ""
+    pkce: bool | None = None
+    scopes: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:  # the secret never shows in a log line or a traceback
         return f"App(client_id={self.client_id!r})"

@@ -66,8 +66,13 @@ class AuthorizationServer:
     code_ttl: float = 30.0
     #: redirect URIs registered for the app (exact match, as the real consoles)
     redirect_uris: set[str] = field(default_factory=set)
+    #: more apps (client id -> (redirect URIs, scopes)): apps registered through the
+    #: platform's API (Mastodon's POST /api/v1/apps)
+    clients: dict[str, tuple[set[str], frozenset[str]]] = field(default_factory=dict)
     #: the test user presses "Cancel"
     deny: bool = False
+    #: the `error` a denial redirects with (LinkedIn: user_cancelled_authorize)
+    deny_error: str = "access_denied"
     #: the scopes the test user leaves ticked (None: all asked)
     grant: frozenset[str] | None = None
     codes: dict[str, Code] = field(default_factory=dict)
@@ -82,17 +87,22 @@ class AuthorizationServer:
         self.authorize_requests.append(query)
         if query.get("response_type") != "code":
             return self._refuse("response_type must be code")
-        if query.get(self.client_id_param) != self.client_id:
+        client = query.get(self.client_id_param, "")
+        if client == self.client_id and self.client_id:
+            registered, allowed = self.redirect_uris, self.known_scopes
+        elif client in self.clients:
+            registered, allowed = self.clients[client]
+        else:
             return self._refuse(f"unknown {self.client_id_param}")
         redirect = query.get("redirect_uri", "")
-        if redirect not in self.redirect_uris:
+        if redirect not in registered:
             return self._refuse(f"redirect_uri {redirect!r} is not registered for this app")
         state = query.get("state")
         if not state:
             return self._refuse("state is required")
         asked = frozenset(s for s in query.get("scope", "").split(self.scope_separator) if s)
-        if not asked or not asked <= self.known_scopes:
-            return self._refuse(f"unknown scopes: {sorted(asked - self.known_scopes)}")
+        if not asked or not asked <= allowed:
+            return self._refuse(f"scopes not allowed for this app: {sorted(asked - allowed)}")
         challenge = query.get("code_challenge")
         if self.pkce == "S256":
             if not challenge or query.get("code_challenge_method") != "S256":
@@ -102,16 +112,14 @@ class AuthorizationServer:
         joiner = "&" if "?" in redirect else "?"
         if self.deny:
             params = {
-                "error": "access_denied",
+                "error": self.deny_error,
                 "error_description": "The user denied the request",
                 "state": state,
             }
             raise web.HTTPFound(redirect + joiner + urlencode(params))
         code = secrets.token_urlsafe(24)
         granted = asked if self.grant is None else asked & self.grant
-        self.codes[code] = Code(
-            code, self.user, self.client_id, redirect, granted, challenge, self.clock()
-        )
+        self.codes[code] = Code(code, self.user, client, redirect, granted, challenge, self.clock())
         raise web.HTTPFound(redirect + joiner + urlencode({"code": code, "state": state}))
 
     def redeem(self, form: dict[str, str]) -> Code | tuple[int, dict[str, str]]:

@@ -1,4 +1,5 @@
-"""Fake LinkedIn: OpenID userinfo, OAuth refresh, Posts API, Images API, Videos API.
+"""Fake LinkedIn: OAuth (authorize page, code exchange, refresh), OpenID userinfo, Posts API,
+Images API, Videos API.
 
 Checks what the real API checks (as far as LinkedIn's Posts, Images and Videos API docs on
 learn.microsoft.com and public reports say): Bearer token, `LinkedIn-Version` (missing -> 400 VERSION_MISSING, inactive ->
@@ -23,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes._base import FakePlatform
+from tests.fakes._oauth import AuthorizationServer, Code
 
 PERSON = "urn:li:person:"
 ORGANIZATION = "urn:li:organization:"
@@ -166,6 +168,22 @@ class Fake(FakePlatform):
         self.config_changes: dict[str, Any] = {}
         super().__init__(**kwargs)
         self.app.middlewares.append(self._answers)
+        #: www.linkedin.com/oauth/v2/authorization; codes live 30 minutes, no PKCE
+        #: for web apps; a member who cancels comes back with user_cancelled_authorize
+        self.oauth = AuthorizationServer(
+            client_id=self.client_id,
+            known_scopes=frozenset(
+                {"openid", "profile", "email", "w_member_social", "r_member_social",
+                 "w_organization_social", "r_organization_social", "rw_organization_admin"}
+            ),
+            user=self.sub,
+            clock=self.clock,
+            pkce=None,
+            code_ttl=1800,
+            deny_error="user_cancelled_authorize",
+        )  # fmt: skip
+        #: the app is approved for programmatic refresh tokens (a code exchange gets one)
+        self.programmatic_refresh = True
 
     # -- harness API -------------------------------------------------------------
     def credentials(self) -> dict[str, Any]:
@@ -182,10 +200,18 @@ class Fake(FakePlatform):
         return {
             "base_url": self.url,
             "auth_url": self.url,
+            "authorize_url": self.url + "/oauth/v2/authorization",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
             "poll_interval": 0.01,
             "poll_timeout": 5.0,
             **self.config_changes,
         }
+
+    def revoke_all(self) -> None:
+        """The member removed the app (Settings > Data privacy > Permitted services)."""
+        self.tokens.clear()
+        self.refuse_refresh = True
 
     def expire_token(self) -> None:
         """Every access token issued so far is now expired (60 days passed)."""
@@ -198,6 +224,7 @@ class Fake(FakePlatform):
 
     def setup_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/oauth/v2/accessToken", self._token)
+        router.add_get("/oauth/v2/authorization", self._authorize)
         router.add_get("/v2/userinfo", self._userinfo)
         router.add_get("/rest/organizations/{id}", self._organization)
         router.add_post("/rest/posts", self._create_post)
@@ -301,7 +328,7 @@ class Fake(FakePlatform):
     # -- OAuth and identity ----------------------------------------------------------
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
-        if form.get("grant_type") != "refresh_token":
+        if form.get("grant_type") not in ("refresh_token", "authorization_code"):
             raise answer(
                 400, {"error": "unsupported_grant_type", "error_description": "grant_type"}
             )
@@ -313,6 +340,22 @@ class Fake(FakePlatform):
                 401,
                 {"error": "invalid_client", "error_description": "Client authentication failed"},
             )
+        if form.get("grant_type") == "authorization_code":
+            code = self.oauth.redeem({k: str(v) for k, v in form.items()})
+            if not isinstance(code, Code):
+                raise answer(code[0], code[1])
+            self.access_token = self._issue_token()
+            body: dict[str, Any] = {
+                "access_token": self.access_token,
+                "expires_in": 5183999,
+                "scope": ",".join(sorted(code.scopes)),  # LinkedIn separates by commas
+                "token_type": "Bearer",
+                "id_token": "eyJ.fake.id-token",
+            }
+            if self.programmatic_refresh:
+                self.refuse_refresh = False
+                body |= {"refresh_token": self.refresh_token, "refresh_token_expires_in": 31536000}
+            return web.json_response(body)
         if self.refuse_refresh or form.get("refresh_token") != self.refresh_token:
             raise answer(
                 400,
@@ -333,6 +376,9 @@ class Fake(FakePlatform):
                 "scope": "openid,profile,w_member_social",
             }
         )
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        return await self.oauth.authorize(request)
 
     async def _userinfo(self, request: web.Request) -> web.Response:
         sub = self._member(request)

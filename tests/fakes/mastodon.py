@@ -2,7 +2,12 @@
 
 Routes: GET /api/v2/instance, /api/v1/instance, /api/v1/accounts/verify_credentials,
 /api/v1/accounts/:id/statuses; POST /api/v2/media; GET/PUT /api/v1/media/:id;
-POST /api/v1/statuses (JSON or form-encoded); GET /api/v1/statuses/:id.
+POST /api/v1/statuses (JSON or form-encoded); GET /api/v1/statuses/:id; OAuth:
+POST /api/v1/apps, GET /.well-known/oauth-authorization-server, GET /oauth/authorize,
+POST /oauth/token (Doorkeeper: apps registered through the API, each with its exact
+redirect URIs and scopes; client_id + client_secret in the form; codes single use for
+10 minutes; PKCE S256 checked on a `modern` (4.3+) server, ignored on an older one,
+which also has no discovery document and no `profile` scope; tokens never expire).
 
 What it enforces, with Mastodon's status codes and `{"error": ...}` bodies:
 - a Bearer token on every route, even the instance endpoints that upstream serves
@@ -35,7 +40,9 @@ Controls (attributes, change them at any time):
   async_images           images answer 202 and process like video
   not_ready_creates      the next N status creates with media answer the not-ready 422
   rate_limit, rate_window
-  revoke(token), tokens[token].scopes
+  revoke(token), revoke_all(), tokens[token].scopes
+  modern                 4.3+ (discovery, PKCE, `profile`); False: an older server
+  oauth                  the authorize page's controls (deny, grant; tests/fakes/_oauth.py)
 Records: requests (every request), posts (created statuses), received (every
 status create's decoded parameters, accepted or not), media (uploads by id).
 """
@@ -46,6 +53,7 @@ import asyncio
 import html
 import json
 import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,6 +66,7 @@ from aiohttp import web
 
 from tests.fakes._base import FakePlatform
 from tests.fakes._lengths import mastodon_length
+from tests.fakes._oauth import AuthorizationServer, Code
 
 ALL_SCOPES = frozenset(
     {"profile", "read:accounts", "read:statuses", "write:statuses", "write:media"}
@@ -204,7 +213,16 @@ class Fake(FakePlatform):
         self._key_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._buckets: dict[str, tuple[float, int]] = {}
         self._seq = 0
+        #: 4.3+: PKCE (S256) and the `profile` scope, announced by discovery; False:
+        #: an older server (no discovery document, PKCE parameters ignored)
+        self.modern = True
+        #: apps registered through POST /api/v1/apps: client_id -> its record
+        self.apps: dict[str, dict[str, Any]] = {}
         super().__init__(delay=delay, clock=clock)
+        # Doorkeeper: codes live 10 minutes; every client is registered through the API
+        self.oauth = AuthorizationServer(
+            client_id="", known_scopes=ALL_SCOPES, user=alice, clock=self.clock, code_ttl=600
+        )
 
     # -- harness ------------------------------------------------------------
     def credentials(self) -> dict[str, Any]:
@@ -224,6 +242,10 @@ class Fake(FakePlatform):
         router.add_put("/api/v1/media/{id}", self.update_media)
         router.add_post("/api/v1/statuses", self.create_status)
         router.add_get("/api/v1/statuses/{id}", self.show_status)
+        router.add_post("/api/v1/apps", self.create_app)
+        router.add_get("/.well-known/oauth-authorization-server", self.discovery)
+        router.add_get("/oauth/authorize", self.oauth_authorize)
+        router.add_post("/oauth/token", self.oauth_token)
 
     # -- plumbing -----------------------------------------------------------
     def _next_id(self) -> str:
@@ -276,6 +298,94 @@ class Fake(FakePlatform):
             return self.error(403, "This action is outside the authorized scopes")
         return token
 
+    # -- OAuth (Doorkeeper) ---------------------------------------------------
+    async def create_app(self, request: web.Request) -> web.Response:
+        """POST /api/v1/apps: JSON or form; redirect_uris one URI or several, one a line."""
+        if request.content_type == "application/json":
+            data = await request.json()
+        else:
+            data = dict(await request.post())
+        name = str(data.get("client_name") or "")
+        raw = data.get("redirect_uris") or ""
+        uris = raw if isinstance(raw, list) else str(raw).split()
+        scopes = frozenset(str(data.get("scopes") or "read").split())
+        if not name or not uris:
+            return web.json_response(
+                {"error": "Validation failed: Name can't be blank, Redirect URI can't be blank"},
+                status=422,
+            )
+        known = ALL_SCOPES if self.modern else ALL_SCOPES - {"profile"}
+        if not scopes <= known:
+            return web.json_response({"error": "Validation failed: Scopes are invalid"}, status=422)
+        client_id = f"app-{len(self.apps) + 1}-{secrets.token_urlsafe(8)}"
+        record = {
+            "id": str(len(self.apps) + 1),
+            "name": name,
+            "redirect_uri": "\n".join(uris),
+            "redirect_uris": uris,
+            "scopes": sorted(scopes),
+            "client_id": client_id,
+            "client_secret": secrets.token_urlsafe(24),
+        }
+        self.apps[client_id] = record
+        self.oauth.clients[client_id] = (set(uris), scopes)
+        return web.json_response(record)
+
+    async def discovery(self, request: web.Request) -> web.Response:
+        if not self.modern:
+            return self.error(404, "Record not found")
+        return web.json_response(
+            {
+                "issuer": self.url + "/",
+                "authorization_endpoint": self.url + "/oauth/authorize",
+                "token_endpoint": self.url + "/oauth/token",
+                "scopes_supported": sorted(ALL_SCOPES | {"read", "write"}),
+                "response_types_supported": ["code"],
+                "code_challenge_methods_supported": ["S256"],
+                "grant_types_supported": ["authorization_code", "client_credentials"],
+            }
+        )
+
+    async def oauth_authorize(self, request: web.Request) -> web.Response:
+        self.oauth.pkce = "S256" if self.modern else None
+        return await self.oauth.authorize(request)
+
+    async def oauth_token(self, request: web.Request) -> web.Response:
+        form = dict(parse_qsl((await request.read()).decode(), keep_blank_values=True))
+        if form.get("grant_type") != "authorization_code":
+            return web.json_response(
+                {"error": "unsupported_grant_type", "error_description": "..."}, status=400
+            )
+        app = self.apps.get(form.get("client_id", ""))
+        if app is None or form.get("client_secret") != app["client_secret"]:
+            return web.json_response(
+                {
+                    "error": "invalid_client",
+                    "error_description": "Client authentication failed due to unknown "
+                    "client, no client authentication included, or unsupported "
+                    "authentication method.",
+                },
+                status=401,
+            )
+        code = self.oauth.redeem(form)
+        if not isinstance(code, Code):
+            return web.json_response(code[1], status=code[0])
+        value = f"mastodon-oauth-{secrets.token_urlsafe(16)}"
+        self.tokens[value] = Token(value, code.user, scopes=set(code.scopes))
+        return web.json_response(
+            {
+                "access_token": value,
+                "token_type": "Bearer",
+                "scope": " ".join(sorted(code.scopes)),
+                "created_at": int(self.clock()),
+            }
+        )
+
+    def revoke_all(self) -> None:
+        """The user revoked every app's access (Preferences > Account > Authorized apps)."""
+        for token in self.tokens.values():
+            token.revoked = True
+
     def media_json(self, media: FakeMedia) -> dict[str, Any]:
         ready = media.polls_left <= 0 and not media.failed
         ext = media.content_type.split("/")[1]
@@ -316,6 +426,7 @@ class Fake(FakePlatform):
             "acct": account.username,
             "display_name": account.display_name,
             "url": f"https://{self.domain}/@{account.username}",
+            "avatar": f"https://files.{self.domain}/accounts/avatars/{account.id}.png",
         }
 
     # -- instance and accounts ----------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from octopost.platforms._connect import OAuthFlow
 from octopost.platforms._lookup import Inconclusive, settled_lookup, window_for
 from octopost.platforms._text import utf16_length
 from octopost.platforms.base import (
@@ -45,6 +46,7 @@ from octopost.platforms.linkedin.api import (
     reason,
 )
 from octopost.platforms.linkedin.media import Media
+from octopost.platforms.linkedin.oauth import FLOW
 from octopost.platforms.linkedin.text import escape_commentary
 
 MAX_ALT_TEXT = 4086
@@ -62,6 +64,7 @@ class LinkedinAdapter(BaseAdapter):
     )
     options: ClassVar[type[Options]] = LinkedinOptions
     threading: ClassVar[str] = "joined"
+    oauth: ClassVar[OAuthFlow | None] = FLOW
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)
@@ -100,7 +103,10 @@ class LinkedinAdapter(BaseAdapter):
                     f"The author {creds.author} is not the member this token belongs to ({urn})."
                 )
             identity = Identity(
-                username=info.name or info.sub, display_name=info.name, remote_id=urn
+                username=info.name or info.sub,
+                display_name=info.name,
+                remote_id=urn,
+                avatar_url=info.picture,
             )
         if creds.author != identity.remote_id:
             await self.account.save_credentials(

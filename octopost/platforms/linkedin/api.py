@@ -49,6 +49,7 @@ class LinkedinOptions(Options):
 class UserInfo(msgspec.Struct):
     sub: str
     name: str | None = None
+    picture: str | None = None
 
 
 class Organization(msgspec.Struct):

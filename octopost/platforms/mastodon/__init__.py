@@ -17,6 +17,7 @@ import asyncio
 import weakref
 from typing import Any, ClassVar
 
+from octopost.platforms._connect import OAuthFlow
 from octopost.platforms._http import HttpClient
 from octopost.platforms._text import parse_timestamp
 from octopost.platforms.base import (
@@ -50,6 +51,7 @@ from octopost.platforms.mastodon.api import (
     reason,
 )
 from octopost.platforms.mastodon.media import Media
+from octopost.platforms.mastodon.oauth import FLOW
 from octopost.platforms.mastodon.text import URL_LENGTH, status_length
 
 #: How long Mastodon remembers an Idempotency-Key (PostStatusService: 3,600 s).
@@ -79,6 +81,7 @@ class MastodonAdapter(BaseAdapter):
     limits: ClassVar[Limits] = MastodonLimits(max_chars=500, max_images=4)
     options: ClassVar[type[Options]] = MastodonOptions
     threading: ClassVar[str] = "native"
+    oauth: ClassVar[OAuthFlow | None] = FLOW
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)
@@ -155,6 +158,7 @@ class MastodonAdapter(BaseAdapter):
             display_name=me.display_name or None,
             remote_id=me.id,
             profile_url=me.url,
+            avatar_url=me.avatar,
         )
 
     async def _me(self) -> MeAccount:

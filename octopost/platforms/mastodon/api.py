@@ -50,6 +50,7 @@ class MeAccount(msgspec.Struct):
     username: str
     display_name: str = ""
     url: str | None = None
+    avatar: str | None = None
 
 
 class MediaEntity(msgspec.Struct):
