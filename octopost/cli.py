@@ -415,10 +415,11 @@ def build_parser() -> argparse.ArgumentParser:
     restore.set_defaults(func=cmd_restore)
 
     # clients of a running server: their own modules
-    from octopost import cli_posts
+    from octopost import cli_accounts, cli_posts
     from octopost.mcp import stdio as mcp_stdio
 
     cli_posts.add_parser(sub)
+    cli_accounts.add_parser(sub)
     mcp_stdio.add_parser(sub)
     return parser
 

@@ -98,7 +98,12 @@ class HttpTransport:
 
     def __init__(self, base_url: str, key: str, *, timeout: float = 60.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {key}", "User-Agent": USER_AGENT}
+        # JSON asked for: the OAuth callback answers a page otherwise
+        self._headers = {
+            "Authorization": f"Bearer {key}",
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+        }
         self._timeout = timeout
         self._session: Any = None
 
@@ -278,6 +283,27 @@ class Client:
 
     async def list_accounts(self) -> dict[str, Any]:
         result: dict[str, Any] = await self.call("GET", "/v1/accounts")
+        return result
+
+    async def delete_account(self, account_id: str) -> None:
+        await self.call("DELETE", f"/v1/accounts/{_pid(account_id)}")
+
+    async def start_connect(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /v1/accounts/connect: {authorize_url, state, expires_at}."""
+        result: dict[str, Any] = await self.call("POST", "/v1/accounts/connect", json=body)
+        return result
+
+    async def oauth_callback(self, platform: str, query: dict[str, str]) -> dict[str, Any]:
+        """What the platform sent back to a redirect URI, handed to the server's callback."""
+        result: dict[str, Any] = await self.call(
+            "GET", f"/v1/oauth/callback/{_pid(platform)}", query=query
+        )
+        return result
+
+    async def choose(self, connection: str, choice: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(
+            "POST", f"/v1/accounts/connect/{_pid(connection)}/choose", json={"choice": choice}
+        )
         return result
 
     async def wait_final(self, post: dict[str, Any], *, timeout: float) -> dict[str, Any]:
