@@ -171,6 +171,8 @@ async def cmd_connect(client: Client, args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"platform": args.platform}
     if args.instance:
         body["instance_url"] = args.instance
+    if args.extra:
+        body["extra"] = args.extra
     if args.listen is not None:
         return await _listen(client, args, body, args.listen)
     if not args.paste and _loopback(args.platform):
@@ -230,6 +232,13 @@ def add_parser(sub: Any) -> None:
     connect.add_argument("platform", help="twitter, mastodon, linkedin, ...")
     connect.add_argument(
         "--instance", metavar="URL", help="Mastodon: your server, e.g. mastodon.social"
+    )
+    connect.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="more access the platform offers (linkedin: organization, to post as a page)",
     )
     connect.add_argument(
         "--listen",

@@ -179,7 +179,9 @@ class ConnectService:
     def callback_uri(self, platform: str) -> str:
         return f"{self.config.public_url}{CALLBACK_PATH}{platform}"
 
-    def _context(self, platform: str, instance_url: str | None) -> FlowContext:
+    def _context(
+        self, platform: str, instance_url: str | None, extra: tuple[str, ...] = ()
+    ) -> FlowContext:
         deps = self.deps[platform]
         label = ADAPTERS[platform].label
         return FlowContext(
@@ -190,6 +192,7 @@ class ConnectService:
             clock=deps.clock,
             apps=_Apps(self.store, self.box, platform),
             instance_url=instance_url,
+            extra=extra,
         )
 
     def _redirect_uri(self, platform: str, given: str | None) -> str:
@@ -231,9 +234,17 @@ class ConnectService:
         redirect_uri: str | None = None,
         return_to: str | None = None,
         instance_url: str | None = None,
+        extra: tuple[str, ...] = (),
     ) -> Started:
         """The authorization URL to send the browser to; the flow is remembered."""
         flow = self.flow(platform)
+        unknown = [name for name in extra if name not in flow.extra_scopes]
+        if unknown:
+            offered = ", ".join(flow.extra_scopes) or "none"
+            why = f"{ADAPTERS[platform].label} offers these: {offered}"
+            raise ValidationError(
+                f"Unknown extra '{unknown[0]}': {why}", [FieldError("extra", why)]
+            )
         redirect = self._redirect_uri(platform, redirect_uri)
         back = self._return_to(return_to)
         if flow.needs_instance and not instance_url:
@@ -242,13 +253,14 @@ class ConnectService:
                 "account is on, e.g. https://mastodon.social",
                 [FieldError("instance_url", "this field is required")],
             )
-        ctx = self._context(platform, (instance_url or "").rstrip("/") or None)
+        ctx = self._context(platform, (instance_url or "").rstrip("/") or None, tuple(extra))
         try:
             app = await self._app(platform, flow, ctx, redirect)
         except PlatformError as exc:
             raise _connect_error(ctx.label, exc) from exc
         state = secrets.token_urlsafe(32)
         scopes = app.scopes if app.scopes is not None else flow.scopes
+        scopes = (*scopes, *(s for name in extra for s in flow.extra_scopes[name]))
         params = {
             "response_type": "code",
             flow.client_id_param: app.client_id,
@@ -269,6 +281,7 @@ class ConnectService:
             "client_secret": app.client_secret,
             "instance_url": ctx.instance_url,
             "scopes": list(scopes),
+            "extra": list(extra),
         }
         await self.store.oauth.insert(
             _hash(state),
@@ -345,7 +358,7 @@ class ConnectService:
                 return_to=back,
             )
         secret = self.box.open(stored.secret)
-        ctx = self._context(platform, secret.get("instance_url"))
+        ctx = self._context(platform, secret.get("instance_url"), tuple(secret.get("extra") or ()))
         app = App(str(secret["client_id"]), str(secret.get("client_secret") or ""))
         try:
             creds = await self._exchange(flow, ctx, app, code, stored.redirect_uri, secret)
@@ -433,6 +446,7 @@ class ConnectService:
         held = {
             "credentials": creds,
             "instance_url": secret.get("instance_url"),
+            "extra": secret.get("extra") or [],
             "choices": msgspec.to_builtins(choices),
         }
         await self.store.oauth.insert(
@@ -489,6 +503,8 @@ class ConnectService:
         if stored is None or stored.expires_at <= self.clock():
             raise NotFoundError(f"No connection '{connection}' waiting for a choice")
         flow = self.flow(stored.platform)
-        ctx = self._context(stored.platform, held.get("instance_url"))
+        ctx = self._context(
+            stored.platform, held.get("instance_url"), tuple(held.get("extra") or ())
+        )
         creds = await self._chosen(flow, ctx, dict(held["credentials"]), choice)
         return await self.accounts.connect(stored.platform, creds, {})

@@ -75,3 +75,37 @@ async def test_scopes_come_back_comma_separated_and_are_checked(tmp_path: Path) 
         assert flow.final.status_code == 400
         assert "w_member_social" in flow.json()["error"]["message"]
         assert (await api.get("/v1/accounts")).json()["accounts"] == []
+
+
+async def test_a_company_page_is_picked_after_the_grant(tmp_path: Path) -> None:
+    from tests.fakes.linkedin import ORGANIZATION
+
+    async with Fake() as fake, running_api(make_config(tmp_path, **oauth_env(fake))) as api:
+        flow = await connect_oauth(api, fake, extra=["organization"])
+        assert flow.final.status_code == 200, flow.final.text
+        offer = flow.json()
+        assert offer["status"] == "choose"
+        assert [c["id"] for c in offer["choices"]] == [PERSON + fake.sub, ORGANIZATION + "2414183"]
+        assert offer["choices"][1]["name"] == "Devtestco"
+        assert (await api.get("/v1/accounts")).json()["accounts"] == []
+        made = await api.post(
+            f"/v1/accounts/connect/{offer['connection']}/choose",
+            {"choice": ORGANIZATION + "2414183"},
+        )
+        assert made.status_code == 201, made.text
+        assert made.json()["platform_user_id"] == ORGANIZATION + "2414183"
+        post = await api.post("/v1/posts", {"content": "From the page", "platforms": ["linkedin"]})
+        pid = post.json()["id"]
+        await api.post(f"/v1/posts/{pid}/publish")
+        assert (await api.wait_status(pid, {"published", "failed"}))["status"] == "published"
+    asked = fake.oauth.authorize_requests[0]["scope"].split()
+    assert {"w_organization_social", "r_organization_admin"} <= set(asked)
+    assert fake.posts[-1]["author"] == ORGANIZATION + "2414183"
+
+
+async def test_an_unknown_extra_is_refused(tmp_path: Path) -> None:
+    async with Fake() as fake, running_api(make_config(tmp_path, **oauth_env(fake))) as api:
+        resp = await api.post(
+            "/v1/accounts/connect", {"platform": "linkedin", "extra": ["everything"]}
+        )
+    assert resp.status_code == 422 and "organization" in resp.json()["error"]["message"]

@@ -69,6 +69,8 @@ class FlowContext:
     clock: Callable[[], float]
     apps: AppMemory
     instance_url: str | None = None
+    #: the `extra_scopes` sets the user asked for at start (e.g. ("organization",))
+    extra: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,9 @@ class OAuthFlow:
     #: it has a secret; a public client sends client_id in the form) or "form"
     #: (client_id and client_secret in the form)
     client_auth: Literal["basic", "form"] = "form"
+    #: named sets of scopes a user may ask for on top (LinkedIn: "organization", to post
+    #: as a company page); the start request's `extra` names them, hooks see `ctx.extra`
+    extra_scopes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: how scopes are joined on the authorize URL
     scope_separator: str = " "
     #: more authorize parameters (e.g. access_type=offline, prompt=consent)

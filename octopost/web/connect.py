@@ -113,6 +113,7 @@ class ConnectController(Controller):
             redirect_uri=data.redirect_uri,
             return_to=data.return_to,
             instance_url=data.instance_url,
+            extra=tuple(data.extra),
         )
         return ConnectStarted(started.authorize_url, started.state, iso(started.expires_at) or "")
 

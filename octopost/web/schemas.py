@@ -270,6 +270,11 @@ class StartConnectRequest(msgspec.Struct, forbid_unknown_fields=True):
     return_to: Url | None = None
     #: the server the account is on (Mastodon)
     instance_url: Url | None = None
+    #: named sets of extra scopes the platform offers (LinkedIn: "organization", to
+    #: post as a company page you administer)
+    extra: Annotated[list[Annotated[str, _schema(maxLength=50)]], _schema(maxItems=5)] = (
+        msgspec.field(default_factory=list)
+    )
 
 
 class ConnectStarted(msgspec.Struct):

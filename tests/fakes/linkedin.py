@@ -147,6 +147,16 @@ class Fake(FakePlatform):
         self.client_id = "octopost-li-app"
         self.client_secret = "li-client-secret"
         self.refresh_token = "li-refresh-1"
+        #: what a pasted token (and a refreshed one) may do
+        self.oauth_scopes = frozenset(
+            {
+                "openid",
+                "profile",
+                "w_member_social",
+                "w_organization_social",
+                "r_organization_admin",
+            }
+        )
         self.tokens: dict[str, dict[str, Any]] = {}
         self.access_token = self._issue_token()
         self.refreshes = 0
@@ -174,7 +184,8 @@ class Fake(FakePlatform):
             client_id=self.client_id,
             known_scopes=frozenset(
                 {"openid", "profile", "email", "w_member_social", "r_member_social",
-                 "w_organization_social", "r_organization_social", "rw_organization_admin"}
+                 "w_organization_social", "r_organization_social", "r_organization_admin",
+                 "rw_organization_admin"}
             ),
             user=self.sub,
             clock=self.clock,
@@ -227,6 +238,7 @@ class Fake(FakePlatform):
         router.add_get("/oauth/v2/authorization", self._authorize)
         router.add_get("/v2/userinfo", self._userinfo)
         router.add_get("/rest/organizations/{id}", self._organization)
+        router.add_get("/rest/organizationAcls", self._organization_acls)
         router.add_post("/rest/posts", self._create_post)
         router.add_get("/rest/posts", self._find_posts)
         router.add_get("/rest/posts/{urn}", self._get_post)
@@ -245,9 +257,13 @@ class Fake(FakePlatform):
             return done.response
 
     # -- auth and versions ---------------------------------------------------------
-    def _issue_token(self) -> str:
+    def _issue_token(self, scopes: frozenset[str] | None = None) -> str:
         token = f"li-access-{secrets.token_hex(6)}"
-        self.tokens[token] = {"sub": self.sub, "expired": False}
+        self.tokens[token] = {
+            "sub": self.sub,
+            "expired": False,
+            "scopes": scopes if scopes is not None else self.oauth_scopes,
+        }
         return token
 
     def _member(self, request: web.Request) -> str:
@@ -344,7 +360,7 @@ class Fake(FakePlatform):
             code = self.oauth.redeem({k: str(v) for k, v in form.items()})
             if not isinstance(code, Code):
                 raise answer(code[0], code[1])
-            self.access_token = self._issue_token()
+            self.access_token = self._issue_token(code.scopes)
             body: dict[str, Any] = {
                 "access_token": self.access_token,
                 "expires_in": 5183999,
@@ -394,6 +410,29 @@ class Fake(FakePlatform):
                 "locale": {"country": "US", "language": "en"},
             }
         )
+
+    async def _organization_acls(self, request: web.Request) -> web.Response:
+        """The roleAssignee finder: the member's page roles (r/rw_organization_admin)."""
+        self._rest(request)
+        header = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        sub = self._member(request)
+        scopes = self.tokens[header]["scopes"]
+        if not scopes & {"r_organization_admin", "rw_organization_admin"}:
+            raise access_denied("organizationAcls.FINDER-roleAssignee.20260901")
+        if request.query.get("q") != "roleAssignee":
+            raise answer(400, {"status": 400, "message": "Invalid finder: q"})
+        wanted = request.query.get("state")
+        elements = [
+            {
+                "roleAssignee": PERSON + sub,
+                "state": "APPROVED",
+                "role": "ADMINISTRATOR",
+                "organization": ORGANIZATION + org_id,
+            }
+            for org_id in self.admin_orgs
+        ]
+        elements = [e for e in elements if wanted in (None, e["state"])]
+        return web.json_response({"elements": elements, "paging": {"count": len(elements)}})
 
     async def _organization(self, request: web.Request) -> web.Response:
         self._rest(request)
