@@ -301,3 +301,53 @@ async def test_the_state_of_another_platform_is_refused(tmp_path: Path, fake: Fa
         assert [a["platform"] for a in (await api.get("/v1/accounts")).json()["accounts"]] == [
             "linkedin"
         ]
+
+
+def test_app_secrets_never_show_in_reprs() -> None:
+    from octopost.config import load_config
+    from octopost.platforms import settings_for
+
+    config = load_config(env={"OCTOPOST_PLATFORMS_TWITTER_CLIENT_SECRET": "s3cr3t-value"})
+    assert config.platforms.twitter.client_secret == "s3cr3t-value"
+    assert "s3cr3t-value" not in repr(config)
+    assert "s3cr3t-value" not in repr(settings_for("twitter", config.platform("twitter")))
+    from octopost.platforms._connect import App
+
+    assert "s3cr3t-value" not in repr(App("id", "s3cr3t-value"))
+
+
+async def test_public_url_must_be_a_url(tmp_path: Path) -> None:
+    from octopost.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="server.public_url"):
+        load_config(env={"OCTOPOST_SERVER_PUBLIC_URL": "octopost.example.com"})
+    config = load_config(env={"OCTOPOST_SERVER_PUBLIC_URL": "https://o.example/base/"})
+    assert config.public_url == "https://o.example/base"
+    assert load_config(env={"OCTOPOST_SERVER_PORT": "9000"}).public_url == "http://127.0.0.1:9000"
+
+
+async def test_accounts_connected_before_the_upgrade_keep_their_dates(tmp_path: Path) -> None:
+    """The connect migration backfills connected_at from created_at (the index is found
+    by content, so a migration another change appends first does not break this)."""
+    import sqlite3
+
+    from octopost.store import Store
+    from octopost.store.schema import MIGRATIONS
+
+    index = next(i for i, m in enumerate(MIGRATIONS) if "CREATE TABLE oauth_flows" in m)
+    path = tmp_path / "octopost.db"
+    with sqlite3.connect(path) as conn:
+        for number, script in enumerate(MIGRATIONS[:index], start=1):
+            conn.executescript(f"{script}\nPRAGMA user_version={number};")
+        conn.execute(
+            "INSERT INTO accounts (id, platform, username, status, credentials, created_at, "
+            "updated_at) VALUES ('acc_old', 'mastodon', 'alice', 'active', x'00', "
+            "1700000000000, 1700000000000)"
+        )
+    store = await Store(path).open()
+    try:
+        (record,) = await store.accounts.all()
+    finally:
+        await store.close()
+    assert record.connected_at == record.created_at and record.last_used_at is None
+    assert record.avatar_url is None
