@@ -315,6 +315,12 @@ class ConnectService:
                     f"{ADAPTERS[other.platform].label}, not {label}: nothing was stored.",
                     code="platform_mismatch",
                 )
+            if other is not None and other.kind == "state":
+                raise ConnectError(
+                    f"The API key that started connecting {label} was revoked since: "
+                    "nothing was stored.",
+                    code="invalid_state",
+                )
             raise ConnectError(
                 f"Unknown or already used state for {label}: each connection link works "
                 "once. Start connecting again.",

@@ -351,3 +351,13 @@ async def test_accounts_connected_before_the_upgrade_keep_their_dates(tmp_path: 
         await store.close()
     assert record.connected_at == record.created_at and record.last_used_at is None
     assert record.avatar_url is None
+
+
+async def test_a_flow_dies_with_the_key_that_started_it(x_api: Api) -> None:
+    made, key = await x_api.services.keys.create("short-lived")
+    resp = await x_api.post("/v1/accounts/connect", {"platform": "twitter"}, key=key)
+    assert resp.status_code == 201
+    await x_api.services.keys.revoke(made.id)
+    done = await authorize(x_api, resp.json()["authorize_url"])
+    assert done.status_code == 400 and "revoked" in error(done)["message"]
+    await nothing_stored(x_api)

@@ -65,9 +65,11 @@ class OAuthStore:
 
     async def take(self, key_hash: bytes, kind: str, platform: str) -> StoredFlow | None:
         """Remove and return the flow (single use: of two callbacks with one state, one
-        gets it). A flow of another platform or kind is left alone."""
+        gets it). A flow of another platform or kind, or started by an API key revoked
+        since, is left alone."""
         rows = await self.db.write(
             f"DELETE FROM oauth_flows WHERE hash = ? AND kind = ? AND platform = ? "
+            "AND api_key_id IN (SELECT id FROM api_keys WHERE revoked_at IS NULL) "
             f"RETURNING {_FLOW}",
             [key_hash, kind, platform],
         )
