@@ -216,7 +216,7 @@ def add_parser(sub: Any) -> None:
     commands = group.add_subparsers(dest="accounts_command", metavar="COMMAND")
 
     def command(name: str, work: Any, help_text: str) -> argparse.ArgumentParser:
-        p = commands.add_parser(
+        p: argparse.ArgumentParser = commands.add_parser(
             name,
             help=help_text,
             epilog=EXIT_CODES,
