@@ -52,7 +52,7 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> ServerProcess:
+    def start(self, timeout: float = 90.0) -> ServerProcess:
         self.starts += 1
         out = open(self.data_dir / f"stdout-{self.starts}.log", "wb")  # noqa: SIM115
         err = open(self.data_dir / f"stderr-{self.starts}.log", "wb")  # noqa: SIM115
