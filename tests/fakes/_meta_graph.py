@@ -6,7 +6,14 @@ bodies. What this core enforces, with Graph error envelopes
 (`{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`):
 
 - a token on every Graph call, as `access_token` (query or form) or
-  `Authorization: Bearer|OAuth` (104 missing, 190 unknown, 190/463 expired);
+  `Authorization: Bearer|OAuth` (104 missing, 190 unknown, 190/463 expired,
+  190/458 once the user removed the app: `revoke()`); creating and publishing
+  need the platform's publish scope among the token's granted scopes (#10);
+- OAuth (`_meta_oauth.py` holds the shared rules): the authorize page
+  (`GET /oauth/authorize`), the code exchange (`POST /oauth/access_token`, a
+  short-lived token of one hour carrying the granted scopes), the exchange for a
+  long-lived token (`GET /access_token?grant_type=...`: the app's secret and an
+  unexpired short-lived token);
 - `GET /refresh_access_token?grant_type=...`: known, unexpired (190/463) and at
   least 24 h old tokens only; the old token stays valid until it expires;
 - containers: the media URL is fetched (GET) while the request waits, as Meta's
@@ -23,9 +30,11 @@ bodies. What this core enforces, with Graph error envelopes
 
 Controls: delay, fail_next(kind), processing_polls, fail_processing (an error
 message; sticky until reset to None), quota_total, extra_quota_usage,
-throttle_status, expire(token), issue_token(age=..., lifetime=...),
-expire_container(id). Records: requests, posts (published), containers,
-received (every create's parameters), refreshes (tokens issued by refresh).
+throttle_status, expire(token), revoke(), issue_token(age=..., lifetime=...,
+scopes=...), expire_container(id), oauth (redirect_uris, deny, decline).
+Records: requests, posts (published), containers, received (every create's
+parameters), refreshes (tokens issued by refresh), exchanges (long-lived tokens
+issued for short-lived ones), oauth.codes / oauth.authorizations.
 """
 
 from __future__ import annotations
@@ -42,9 +51,11 @@ import aiohttp
 from aiohttp import web
 
 from tests.fakes._base import FakePlatform
+from tests.fakes._meta_oauth import MetaOAuth, Refusal
 
 DAY = 86400.0
 LONG_LIVED = 60 * DAY
+SHORT_LIVED = 3600.0
 
 
 @dataclass
@@ -52,6 +63,11 @@ class Token:
     value: str
     issued_at: float
     expires_at: float
+    #: granted scopes; None: a token pasted by the user, good for everything
+    scopes: frozenset[str] | None = None
+    #: a short-lived token from the code exchange (the one kind that can be exchanged)
+    short: bool = False
+    revoked: bool = False
 
 
 @dataclass
@@ -87,6 +103,14 @@ class MetaGraphFake(FakePlatform):
     token_prefix: ClassVar[str]
     username: ClassVar[str] = "octo_demo"
     display_name: ClassVar[str] = "Octo Demo"
+    #: OAuth: every scope Meta knows for the platform, the ones it requires, the one
+    #: creating and publishing need, and the `grant_type` of the long-lived exchange
+    known_scopes: ClassVar[frozenset[str]]
+    required_scopes: ClassVar[frozenset[str]]
+    publish_scope: ClassVar[str]
+    exchange_grant: ClassVar[str]
+    #: what the redirect after consent appends (Instagram: "#_")
+    redirect_fragment: ClassVar[str] = ""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -94,6 +118,13 @@ class MetaGraphFake(FakePlatform):
         self.containers: dict[str, Container] = {}
         self.received: list[dict[str, str]] = []
         self.refreshes: list[str] = []
+        self.exchanges: list[str] = []
+        self.oauth = MetaOAuth(
+            clock=lambda: self.clock(),
+            known_scopes=self.known_scopes,
+            required_scopes=self.required_scopes,
+            fragment=self.redirect_fragment,
+        )
         self.processing_polls = 1
         self.fail_processing: str | None = None
         self.quota_total = self.default_quota
@@ -123,6 +154,14 @@ class MetaGraphFake(FakePlatform):
         raise NotImplementedError
 
     def me_fields(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def code_answer(self, token: Token) -> dict[str, Any]:
+        """The body of a successful `POST /oauth/access_token`."""
+        raise NotImplementedError
+
+    def code_refusal(self, refusal: Refusal) -> web.Response:
+        """The answer of a `POST /oauth/access_token` that did not redeem."""
         raise NotImplementedError
 
     def permalink(self, shortcode: str, container: Container) -> str:
@@ -157,16 +196,32 @@ class MetaGraphFake(FakePlatform):
         }
 
     # -- controls --------------------------------------------------------------------
-    def issue_token(self, *, age: float = 0.0, lifetime: float = LONG_LIVED) -> Token:
+    def issue_token(
+        self,
+        *,
+        age: float = 0.0,
+        lifetime: float = LONG_LIVED,
+        scopes: frozenset[str] | None = None,
+        short: bool = False,
+    ) -> Token:
         now = self.clock()
         token = Token(
-            f"{self.token_prefix}{secrets.token_hex(16)}", now - age, now - age + lifetime
+            f"{self.token_prefix}{secrets.token_hex(16)}",
+            now - age,
+            now - age + lifetime,
+            scopes,
+            short,
         )
         self.tokens[token.value] = token
         return token
 
     def expire(self, token: str) -> None:
         self.tokens[token].expires_at = self.clock() - 1
+
+    def revoke(self) -> None:
+        """The user removes the app: every token stops working, refreshing included."""
+        for token in self.tokens.values():
+            token.revoked = True
 
     def expire_container(self, container_id: str) -> None:
         self.containers[container_id].created_at = self.clock() - DAY - 1
@@ -234,7 +289,9 @@ class MetaGraphFake(FakePlatform):
                 merged.update({k: str(v) for k, v in form.items()})
         return merged
 
-    def authenticate(self, request: web.Request, params: dict[str, str]) -> web.Response | None:
+    def authenticate(
+        self, request: web.Request, params: dict[str, str], *, scope: str | None = None
+    ) -> web.Response | None:
         value = params.pop("access_token", "")
         header = request.headers.get("Authorization", "")
         if not value and header.split(" ", 1)[0] in ("Bearer", "OAuth"):
@@ -244,8 +301,23 @@ class MetaGraphFake(FakePlatform):
         token = self.tokens.get(value)
         if token is None:
             return self.error(400, "Invalid OAuth access token - Cannot parse access token", 190)
+        return self.usable(token, scope)
+
+    def usable(self, token: Token, scope: str | None = None) -> web.Response | None:
+        if token.revoked:
+            return self.error(
+                400,
+                "Error validating access token: The user has not authorized application "
+                f"{self.oauth.client_id}.",
+                190,
+                458,
+            )
         if token.expires_at <= self.clock():
             return self.expired()
+        if scope is not None and token.scopes is not None and scope not in token.scopes:
+            return self.error(
+                403, f"(#10) Application does not have permission for this action ({scope})", 10
+            )
         return None
 
     def expired(self) -> web.Response:
@@ -301,6 +373,9 @@ class MetaGraphFake(FakePlatform):
     # -- routes ------------------------------------------------------------------------
     def setup_routes(self, router: web.UrlDispatcher) -> None:
         v = "/{version}"
+        router.add_get("/oauth/authorize", self.authorize)
+        router.add_post("/oauth/access_token", self.redeem_code)
+        router.add_get("/access_token", self.exchange)
         router.add_get("/refresh_access_token", self.refresh)
         router.add_get(v + "/me", self.me)
         router.add_get(v + "/{uid}/" + self.create_edge, self.list_media)
@@ -314,6 +389,47 @@ class MetaGraphFake(FakePlatform):
             return self.error(400, "Unknown path components: " + request.path, 2500)
         return None
 
+    async def authorize(self, request: web.Request) -> web.Response:
+        return self.oauth.authorize(dict(request.query))
+
+    async def redeem_code(self, request: web.Request) -> web.Response:
+        if request.content_type != "application/x-www-form-urlencoded":
+            # Meta's token endpoints take a form, not JSON
+            return self.code_refusal(Refusal("unknown", "Missing client_id parameter."))
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        if form.get("grant_type") != "authorization_code":
+            return self.code_refusal(Refusal("grant", "Unsupported grant_type"))
+        redeemed = self.oauth.redeem(form)
+        if isinstance(redeemed, Refusal):
+            return self.code_refusal(redeemed)
+        token = self.issue_token(lifetime=SHORT_LIVED, scopes=redeemed.scopes, short=True)
+        return web.json_response(self.code_answer(token))
+
+    async def exchange(self, request: web.Request) -> web.Response:
+        """Short-lived -> long-lived (60 days), server-side: it takes the app's secret."""
+        params = dict(request.query)
+        if params.get("grant_type") != self.exchange_grant:
+            return self.error(400, "Unsupported grant_type", 100)
+        if params.get("client_secret") != self.oauth.client_secret:
+            return self.error(400, "Error validating client secret.", 1)
+        token = self.tokens.get(params.get("access_token", ""))
+        if token is None:
+            return self.error(400, "Invalid OAuth access token - Cannot parse access token", 190)
+        refused = self.usable(token)
+        if refused is not None:
+            return refused  # an expired short-lived token cannot be exchanged
+        if not token.short:
+            return self.error(400, "(#100) Only a short-lived access token can be exchanged", 100)
+        fresh = self.issue_token(scopes=token.scopes)
+        self.exchanges.append(fresh.value)
+        return self.ok(
+            {
+                "access_token": fresh.value,
+                "token_type": "bearer",
+                "expires_in": int(LONG_LIVED) - 56,
+            }
+        )
+
     async def refresh(self, request: web.Request) -> web.Response:
         params = dict(request.query)
         if params.get("grant_type") != self.refresh_grant:
@@ -321,12 +437,15 @@ class MetaGraphFake(FakePlatform):
         token = self.tokens.get(params.get("access_token", ""))
         if token is None:
             return self.error(400, "Invalid OAuth access token - Cannot parse access token", 190)
+        refused = self.usable(token)
+        if refused is not None:
+            return refused
         now = self.clock()
-        if token.expires_at <= now:
-            return self.expired()
+        if token.short:
+            return self.error(400, "(#100) A short-lived access token cannot be refreshed", 100)
         if now - token.issued_at < DAY:
             return self.error(400, "The access token is too new to be refreshed.", 100)
-        fresh = self.issue_token()
+        fresh = self.issue_token(scopes=token.scopes)
         self.refreshes.append(fresh.value)
         return self.ok(
             {
@@ -395,7 +514,9 @@ class MetaGraphFake(FakePlatform):
 
     async def create(self, request: web.Request) -> web.Response:
         params = await self.params(request)
-        failure = self.check_version(request) or self.authenticate(request, params)
+        failure = self.check_version(request) or self.authenticate(
+            request, params, scope=self.publish_scope
+        )
         if failure is not None:
             return failure
         if not self.own(request.match_info["uid"]):
@@ -451,7 +572,9 @@ class MetaGraphFake(FakePlatform):
 
     async def publish(self, request: web.Request) -> web.StreamResponse:
         params = await self.params(request)
-        failure = self.check_version(request) or self.authenticate(request, params)
+        failure = self.check_version(request) or self.authenticate(
+            request, params, scope=self.publish_scope
+        )
         if failure is not None:
             return failure
         if not self.own(request.match_info["uid"]):

@@ -23,11 +23,29 @@ fbtrace_id}}` bodies:
 - `X-App-Usage` and `X-Business-Use-Case-Usage` on every answer; after `call_limit`
   calls per Page, #32 with `estimated_time_to_regain_access` (`regain_minutes`).
 
+Facebook Login (the shared rules are in `_meta_oauth.py`):
+- `GET /{version}/dialog/oauth`: the test user approves at once (or denies:
+  `oauth.deny`), unticks scopes (`oauth.decline`) and picks the Pages the app may use
+  (`granted_pages`; default: every Page they run);
+- `GET /{version}/oauth/access_token` with `code` (+ `client_id`, `client_secret`,
+  the same `redirect_uri`): a short-lived user token (about 2 h); with
+  `grant_type=fb_exchange_token` + `fb_exchange_token`: a long-lived one (60 days).
+  There is no refresh grant. Refusals: #100 with subcodes 36007 (expired code), 36008
+  (redirect_uri differs), 36009 (code used), #1 (client secret);
+- `GET /me/accounts` (user token, needs `pages_show_list`): the granted Pages with a
+  Page token each (`limit` + `after` paging); a Page token from a long-lived user
+  token never expires, one from a short-lived token dies with it;
+  `GET /me/permissions`: granted and declined scopes;
+- publishing needs `pages_manage_posts` and `pages_read_engagement` among the Page
+  token's scopes (#200), reading the Page's posts `pages_read_engagement` (#10);
+- `revoke()`: the user removes the app: every token the login issued answers 190/458.
+
 Controls: delay, fail_next(kind) ("auth" | "rate_limit" | "unavailable" | "reject" |
 "drop" | "error" with code=, subcode=, status=, message=, headers=), processing_polls,
-fail_processing, require_proof, call_limit, regain_minutes, max_photo_bytes, expire(token).
+fail_processing, require_proof, call_limit, regain_minutes, max_photo_bytes, expire(token),
+revoke(), granted_pages, oauth (redirect_uris, deny, decline).
 Records: requests, posts (the Page's timeline), received (params of every create call),
-photos, videos, versions.
+photos, videos, versions, oauth.codes / oauth.authorizations.
 """
 
 from __future__ import annotations
@@ -37,6 +55,7 @@ import hmac
 import json
 import math
 import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,8 +66,28 @@ import aiohttp
 from aiohttp import web
 
 from tests.fakes._base import FakePlatform
+from tests.fakes._meta_oauth import MetaOAuth, Refusal
 
 VERSION = re.compile(r"^v\d+\.\d+$")
+#: Facebook Login permissions a Page-publishing app asks for (and a few it may)
+SCOPES = frozenset(
+    {
+        "public_profile",
+        "email",
+        "pages_show_list",
+        "pages_read_engagement",
+        "pages_manage_posts",
+        "pages_manage_engagement",
+        "pages_manage_metadata",
+        "publish_video",
+        "business_management",
+        "read_insights",
+    }
+)
+PUBLISH_SCOPES = frozenset({"pages_manage_posts", "pages_read_engagement"})
+SHORT_LIVED = 7200.0
+LONG_LIVED = 60 * 86400.0
+CODE_SUBCODES = {"used": 36009, "expired": 36007, "redirect_uri": 36008}
 PAGE_ONLY = (
     "(#200) If posting to a page, requires both pages_read_engagement and "
     "pages_manage_posts as an admin with sufficient administrative permission"
@@ -87,6 +126,16 @@ class Principal:
     id: str
     name: str
     expired: bool = False
+    #: epoch seconds (None: never, like a Page token from a long-lived user token)
+    expires_at: float | None = None
+    #: granted scopes (None: a token pasted by hand, good for everything)
+    scopes: frozenset[str] | None = None
+    #: issued by Facebook Login (revoke() ends these)
+    issued: bool = False
+    short: bool = False
+    revoked: bool = False
+    #: asked for, unticked by the user
+    declined: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -184,7 +233,12 @@ class Fake(FakePlatform):
         self.received: list[dict[str, Any]] = []
         self.versions: list[str] = []
         self._seq = 122168909000000000
+        #: Pages the user lets the app use in the login dialog (None: all they run)
+        self.granted_pages: set[str] | None = None
+        #: scopes granted to the user tokens Facebook Login issued
+        self.permissions: dict[str, frozenset[str]] = {}
         super().__init__(delay=delay, clock=clock)
+        self.oauth = MetaOAuth(clock=lambda: self.clock(), known_scopes=SCOPES, code_lifetime=600)
 
     # -- harness ----------------------------------------------------------------
     async def __aenter__(self) -> Fake:
@@ -205,12 +259,161 @@ class Fake(FakePlatform):
     def expire(self, token: str | None = None) -> None:
         self.tokens[token or self.PAGE_TOKEN].expired = True
 
+    def revoke(self) -> None:
+        """The user removes the app: every token Facebook Login issued stops working."""
+        for principal in self.tokens.values():
+            if principal.issued:
+                principal.revoked = True
+
+    def _issue(self, kind: str, node: str, name: str, **extra: Any) -> Principal:
+        prefix = "EAAP" if kind == "page" else "EAAB"
+        principal = Principal(f"{prefix}{secrets.token_hex(16)}", kind, node, name, **extra)
+        self.tokens[principal.token] = principal
+        return principal
+
     def _next_id(self) -> str:
         self._seq += 1
         return str(self._seq)
 
     def setup_routes(self, router: web.UrlDispatcher) -> None:
+        # before the catch-all: these take no access token
+        router.add_get("/{version}/dialog/oauth", self._dialog)
+        router.add_get("/{version}/oauth/access_token", self._access_token)
         router.add_route("*", "/{version}/{path:.*}", self._dispatch)
+
+    # -- Facebook Login ------------------------------------------------------------
+    async def _dialog(self, request: web.Request) -> web.Response:
+        if not VERSION.match(request.match_info["version"]):
+            return self.oauth.page("Unknown path components")
+        return self.oauth.authorize(dict(request.query))
+
+    async def _access_token(self, request: web.Request) -> web.Response:
+        trace = f"A{len(self.requests):09d}"
+        try:
+            if not VERSION.match(request.match_info["version"]):
+                raise GraphError(400, 2500, "Unknown path components")
+            data = self._token_grant(dict(request.query))
+        except GraphError as exc:
+            return web.json_response(exc.body(trace), status=exc.status)
+        return web.json_response(data)
+
+    def _token_grant(self, params: dict[str, str]) -> dict[str, Any]:
+        if params.get("grant_type") == "fb_exchange_token":
+            if params.get("client_id") != self.oauth.client_id:
+                raise GraphError(400, 101, "Error validating application. Invalid application ID.")
+            if params.get("client_secret") != self.oauth.client_secret:
+                raise GraphError(400, 1, "Error validating client secret.")
+            short = self.tokens.get(params.get("fb_exchange_token", ""))
+            if short is None or short.kind != "user":
+                raise GraphError(400, 190, "Invalid OAuth access token - Cannot parse access token")
+            self._alive(short)  # an expired token cannot be exchanged
+            user = self._issue(
+                "user",
+                short.id,
+                short.name,
+                expires_at=self.clock() + LONG_LIVED,
+                scopes=short.scopes,
+                issued=True,
+                declined=short.declined,
+            )
+            return {
+                "access_token": user.token,
+                "token_type": "bearer",
+                "expires_in": int(LONG_LIVED) - 56,
+            }
+        if "grant_type" in params and params["grant_type"] != "authorization_code":
+            raise GraphError(400, 100, "(#100) Unsupported grant_type")
+        redeemed = self.oauth.redeem(params)
+        if isinstance(redeemed, Refusal):
+            if redeemed.kind == "secret":
+                raise GraphError(400, 1, redeemed.message)
+            if redeemed.kind == "client":
+                raise GraphError(400, 101, "Error validating application. Invalid application ID.")
+            raise GraphError(400, 100, redeemed.message, subcode=CODE_SUBCODES.get(redeemed.kind))
+        user = self._issue(
+            "user",
+            self.USER_ID,
+            "Alice Example",
+            expires_at=self.clock() + SHORT_LIVED,
+            scopes=redeemed.scopes,
+            issued=True,
+            short=True,
+            declined=redeemed.asked - redeemed.scopes,
+        )
+        return {"access_token": user.token, "token_type": "bearer", "expires_in": int(SHORT_LIVED)}
+
+    def _alive(self, who: Principal) -> None:
+        if who.revoked:
+            raise GraphError(
+                400,
+                190,
+                "Error validating access token: The user has not authorized application "
+                f"{self.oauth.client_id}.",
+                subcode=458,
+            )
+        if who.expired or (who.expires_at is not None and who.expires_at <= self.clock()):
+            raise self._expired()
+
+    def _accounts(self, request: web.Request, params: dict[str, Any], who: Principal) -> Any:
+        """GET /me/accounts: the Pages the user granted, each with a Page token."""
+        if who.kind != "user":
+            raise GraphError(
+                400, 100, "(#100) Tried accessing nonexisting field (accounts) on node type (Page)"
+            )
+        if who.scopes is not None and "pages_show_list" not in who.scopes:
+            raise GraphError(
+                403, 10, "(#10) This endpoint requires the 'pages_show_list' permission."
+            )
+        pages = [
+            p
+            for p in self.pages.values()
+            if self.granted_pages is None or p.id in self.granted_pages
+        ]
+        try:
+            limit = min(100, int(params.get("limit") or 25))
+            start = int(params.get("after") or 0)
+        except ValueError as exc:
+            raise GraphError(400, 100, "(#100) Invalid limit or cursor") from exc
+        chunk = pages[start : start + limit]
+        rows = []
+        for page in chunk:
+            token = self._issue(
+                "page",
+                page.id,
+                page.name,
+                # a Page token from a long-lived user token has no expiry
+                expires_at=None if not who.short else who.expires_at,
+                scopes=who.scopes,
+                issued=who.issued,
+            )
+            node = {
+                "id": page.id,
+                "name": page.name,
+                "username": page.username,
+                "access_token": token.token,
+                "category": "Cafe",
+                "tasks": ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MODERATE", "MANAGE"],
+            }
+            rows.append(self._fields(params, node, "id,name,access_token,category,tasks"))
+        result: dict[str, Any] = {"data": rows}
+        if chunk:
+            after = start + len(chunk)
+            result["paging"] = {"cursors": {"before": str(start), "after": str(after)}}
+            if after < len(pages):
+                result["paging"]["next"] = f"{self.url}{request.path}?after={after}&limit={limit}"
+        return result
+
+    def _permissions(self, who: Principal) -> Any:
+        if who.kind != "user":
+            raise GraphError(
+                400,
+                100,
+                "(#100) Tried accessing nonexisting field (permissions) on node type (Page)",
+            )
+        granted = who.scopes if who.scopes is not None else SCOPES
+        rows = [{"permission": p, "status": "granted"} for p in sorted(granted)]
+        rows += [{"permission": p, "status": "declined"} for p in sorted(who.declined)]
+        return {"data": rows}
 
     # -- plumbing -------------------------------------------------------------------
     async def _params(self, request: web.Request) -> dict[str, Any]:
@@ -242,8 +445,7 @@ class Fake(FakePlatform):
         principal = self.tokens.get(str(token))
         if principal is None:
             raise GraphError(400, 190, "Invalid OAuth access token - Cannot parse access token")
-        if principal.expired:
-            raise self._expired()
+        self._alive(principal)
         proof = params.pop("appsecret_proof", None)
         if self.require_proof or proof is not None:
             wanted = hmac.new(
@@ -338,6 +540,10 @@ class Fake(FakePlatform):
     ) -> Any:
         if method == "GET" and len(parts) == 1:
             return self._get_node("me" if parts[0] == "me" else parts[0], params, who)
+        if method == "GET" and parts == ["me", "accounts"]:
+            return self._accounts(request, params, who)
+        if method == "GET" and parts == ["me", "permissions"]:
+            return self._permissions(who)
         if len(parts) == 2 and parts[0] in self.pages:
             page = self.pages[parts[0]]
             if method == "GET" and parts[1] in ("posts", "feed", "videos"):
@@ -358,7 +564,8 @@ class Fake(FakePlatform):
 
     @staticmethod
     def _owner(page: Page, who: Principal, *, reading: bool = False) -> None:
-        if who.kind == "page" and who.id == page.id:
+        needs = frozenset({"pages_read_engagement"}) if reading else PUBLISH_SCOPES
+        if who.kind == "page" and who.id == page.id and (who.scopes is None or needs <= who.scopes):
             return
         if reading:
             raise GraphError(

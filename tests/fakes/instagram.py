@@ -8,6 +8,15 @@ a carousel item); carousels 2-10 (2207028); no caption on carousel items;
 `alt_text` only on images (<= 1000); caption <= 2,200, <= 30 hashtags (2207010),
 <= 20 @mentions (2207040); JPEG only (2207005); 50 posts a day (9/2207042);
 only known parameters.
+OAuth (Instagram Login; the fake serves www.instagram.com's authorize page and
+api.instagram.com's code exchange too): `instagram_business_basic` required, the
+retired `business_*` names refused, publishing needs
+`instagram_business_content_publish`; the redirect ends in `#_`; the code exchange
+answers Meta's documented `{"data": [{access_token, user_id, permissions}]}` or, with
+`flat_token`, the flat object many integrations read; its user id is the app-scoped
+one (the professional account id comes from /me); its errors are the flat
+`{error_type, code, error_message}` of api.instagram.com; `ig_exchange_token` for the
+long-lived token.
 """
 
 from __future__ import annotations
@@ -17,7 +26,8 @@ from typing import Any, ClassVar
 import regex
 from aiohttp import web
 
-from tests.fakes._meta_graph import Container, MetaGraphFake
+from tests.fakes._meta_graph import Container, MetaGraphFake, Token
+from tests.fakes._meta_oauth import Refusal
 
 KNOWN = frozenset(
     {
@@ -37,6 +47,17 @@ KNOWN = frozenset(
         "audio_name",
     }
 )
+#: Instagram Login scopes (the `business_*` names were retired 2025-01-27)
+SCOPES = frozenset(
+    {
+        "instagram_business_basic",
+        "instagram_business_content_publish",
+        "instagram_business_manage_comments",
+        "instagram_business_manage_messages",
+        "instagram_business_manage_insights",
+    }
+)
+APP_SCOPED_ID = "2468013579"
 _TAG = regex.compile(r"#(\w+)")
 _MENTION = regex.compile(r"@([A-Za-z0-9._]+)")
 
@@ -60,6 +81,27 @@ class Fake(MetaGraphFake):
     username = "octo.shop"
     display_name = "Octo Shop"
     image_types: ClassVar[frozenset[str]] = frozenset({"image/jpeg"})
+    known_scopes = SCOPES
+    required_scopes = frozenset({"instagram_business_basic"})
+    publish_scope = "instagram_business_content_publish"
+    exchange_grant = "ig_exchange_token"
+    redirect_fragment = "#_"
+    #: answer the code exchange with the flat object instead of {"data": [...]}
+    flat_token = False
+
+    def code_answer(self, token: Token) -> dict[str, Any]:
+        answer = {
+            "access_token": token.value,
+            "user_id": APP_SCOPED_ID,
+            "permissions": ",".join(sorted(token.scopes or ())),
+        }
+        return answer if self.flat_token else {"data": [answer]}
+
+    def code_refusal(self, refusal: Refusal) -> web.Response:
+        return web.json_response(
+            {"error_type": "OAuthException", "code": 400, "error_message": refusal.message},
+            status=400,
+        )
 
     def unsupported(self, what: str) -> web.Response:
         return self.error(400, f"The media type is not supported: {what}", 100, 2207023)
@@ -172,7 +214,7 @@ class Fake(MetaGraphFake):
 
     def me_fields(self) -> dict[str, Any]:
         return {
-            "id": "2468013579",
+            "id": APP_SCOPED_ID,
             "user_id": self.user_id,
             "username": self.username,
             "name": self.display_name,

@@ -6,6 +6,10 @@ fetching, state machine, quota, throttling, error envelopes). Threads rules here
 parameters, `alt_text` on images/videos (<= 1000), text <= 500 as Meta describes
 it (emoji code points count their UTF-8 bytes), at most 5 distinct links
 (string code THREADS_API__LINK_LIMIT_EXCEEDED), JPEG/PNG images, 250 posts a day.
+OAuth: scopes `threads_basic` (required) ... `threads_manage_insights`, publishing
+needs `threads_content_publish`; the code exchange answers `{access_token, user_id}`
+with the user id as a number (as Meta sometimes does), errors in the Graph envelope;
+`th_exchange_token` for the long-lived token.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from typing import Any, ClassVar
 import regex
 from aiohttp import web
 
-from tests.fakes._meta_graph import Container, MetaGraphFake
+from tests.fakes._meta_graph import Container, MetaGraphFake, Token
+from tests.fakes._meta_oauth import Refusal
 
 KNOWN = frozenset(
     {
@@ -34,6 +39,18 @@ KNOWN = frozenset(
         "quote_post_id",
     }
 )
+#: Threads' scopes (developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions)
+SCOPES = frozenset(
+    {
+        "threads_basic",
+        "threads_content_publish",
+        "threads_manage_replies",
+        "threads_read_replies",
+        "threads_manage_insights",
+    }
+)
+#: Graph subcodes of a refused code exchange (the ones Facebook Login documents)
+CODE_SUBCODES = {"used": 36009, "expired": 36007, "redirect_uri": 36008}
 REPLY_CONTROL = frozenset(
     {
         "everyone",
@@ -79,6 +96,20 @@ class Fake(MetaGraphFake):
     user_id = "25012345678901234"
     token_prefix = "THAA"
     image_types: ClassVar[frozenset[str]] = frozenset({"image/jpeg", "image/png"})
+    known_scopes = SCOPES
+    required_scopes = frozenset({"threads_basic"})
+    publish_scope = "threads_content_publish"
+    exchange_grant = "th_exchange_token"
+
+    def code_answer(self, token: Token) -> dict[str, Any]:
+        return {"access_token": token.value, "user_id": int(self.user_id)}
+
+    def code_refusal(self, refusal: Refusal) -> web.Response:
+        if refusal.kind == "secret":
+            return self.error(400, refusal.message, 1)
+        if refusal.kind == "client":
+            return self.error(400, refusal.message, 101)
+        return self.error(400, refusal.message, 100, CODE_SUBCODES.get(refusal.kind))
 
     def build_container(self, p: dict[str, str]) -> Container | web.Response:
         for name in p:
