@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -55,13 +56,16 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     resolver: AbstractResolver | None = None,
+    platform_clock: Callable[[], float] = time.time,
 ) -> Litestar:
     running: list[Services] = []  # filled by the lifespan
     mcp = McpEndpoint(MAX_BODY)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        services = await build_services(config, clock=clock, sleep=sleep, resolver=resolver)
+        services = await build_services(
+            config, clock=clock, sleep=sleep, resolver=resolver, platform_clock=platform_clock
+        )
         app.state.services = services  # for code that embeds the app (the tests)
         running.append(services)
         try:

@@ -79,9 +79,24 @@ class Scheduler:
             replace_existing=True,
         )
 
-    def every(self, seconds: float, job: Callable[[], Any], job_id: str) -> None:
-        """Run `job` every `seconds` (housekeeping)."""
-        self._aps.add_job(job, IntervalTrigger(seconds=seconds), id=job_id, replace_existing=True)
+    def every(
+        self,
+        seconds: float,
+        job: Callable[[], Any],
+        job_id: str,
+        *,
+        first_after: float | None = None,
+    ) -> None:
+        """Run `job` every `seconds` (housekeeping); the first time after `first_after`
+        seconds when given (else after `seconds`)."""
+        first = (
+            {"next_run_time": datetime.now(UTC) + timedelta(seconds=first_after)}
+            if first_after is not None
+            else {}
+        )
+        self._aps.add_job(
+            job, IntervalTrigger(seconds=seconds), id=job_id, replace_existing=True, **first
+        )
 
     def shutdown(self) -> None:
         if self._aps.running:

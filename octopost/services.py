@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from octopost.posts import PostService
 from octopost.publisher import Publisher
 from octopost.scheduler import Scheduler
 from octopost.store import Store
+from octopost.upkeep import UPKEEP_INTERVAL, UPKEEP_JOB, TokenUpkeep
 from octopost.webhooks import Dispatcher, Events, WebhookService
 
 log = logging.getLogger("octopost")
@@ -48,6 +50,7 @@ class Services:
     guarded_session: aiohttp.ClientSession | None
     webhooks: WebhookService
     dispatcher: Dispatcher
+    upkeep: TokenUpkeep
 
     async def start_background(self) -> None:
         """Resume interrupted publishes, then arm the scheduler."""
@@ -56,6 +59,9 @@ class Services:
             log.info("resumed %d interrupted publishes", resumed)
         await self.scheduler.start()
         self.scheduler.every(3600, self.housekeeping, "octopost-housekeeping")
+        # first a minute after start: a server restarted more often than the interval
+        # still renews its tokens
+        self.scheduler.every(UPKEEP_INTERVAL, self.upkeep.run, UPKEEP_JOB, first_after=60)
         self.dispatcher.start()
 
     async def housekeeping(self) -> None:
@@ -85,9 +91,11 @@ async def build_services(
     clock: Callable[[], datetime] = utcnow,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     resolver: AbstractResolver | None = None,
+    platform_clock: Callable[[], float] = time.time,
 ) -> Services:
     """Everything wired from config. `resolver` replaces the system DNS resolver of
-    every outgoing connection (tests: names that fail without a network)."""
+    every outgoing connection (tests: names that fail without a network);
+    `platform_clock` is the adapters' clock (epoch seconds: token expiry)."""
     store = await Store(
         config.database.path,
         busy_timeout_ms=config.database.busy_timeout_ms,
@@ -132,6 +140,7 @@ async def build_services(
             settings=platform_settings[platform],
             pages=fetcher,
             sleep=sleep,
+            clock=platform_clock,
         )
         for platform in ADAPTERS
     }
@@ -189,4 +198,5 @@ async def build_services(
         guarded_session=guarded,
         webhooks=webhooks,
         dispatcher=dispatcher,
+        upkeep=TokenUpkeep(accounts),
     )

@@ -280,6 +280,14 @@ class Adapter(Protocol):
         """
         ...
 
+    async def keep_alive(self) -> None:
+        """Renew a credential that would die unused (a 60-day Meta token), when due.
+
+        Run periodically by `octopost.upkeep`, not only before a publish. Raises
+        `AuthExpiredError` when the platform refuses it for good (reconnect).
+        """
+        ...
+
 
 def _blank(text: str) -> bool:
     return not text.strip()
@@ -406,3 +414,7 @@ class BaseAdapter:
 
     async def current_limits(self) -> Limits:
         return self.limits
+
+    async def keep_alive(self) -> None:
+        """Most credentials need nothing between publishes (refresh tokens, app passwords)."""
+        return None

@@ -25,7 +25,7 @@ from octopost.platforms._graph.errors import reason
 from octopost.platforms._http import Classifier, Response, chain, expired
 from octopost.platforms._oauth import TokenKeeper, refresh_once
 from octopost.platforms.base import Account, Deps, decode_credentials
-from octopost.platforms.errors import AuthExpiredError, RejectedError, UnavailableError
+from octopost.platforms.errors import RejectedError, UnavailableError
 
 log = logging.getLogger("octopost.platforms")
 
@@ -177,7 +177,8 @@ class GraphSession:
         A token of unknown expiry (pasted by the user) is refreshed once to learn it;
         if Meta refuses because the token is younger than 24 h, it is recorded as
         fresh (expiring 60 days from now). A refresh that fails for any reason but an
-        invalid token leaves the current token in use.
+        invalid token leaves the current token in use; an invalid (expired, revoked)
+        token raises `AuthExpiredError`: the user must reconnect.
         """
         if self.refresh_grant is None:
             return
@@ -191,7 +192,9 @@ class GraphSession:
         async def refresh(current: dict[str, Any]) -> dict[str, Any]:
             try:
                 return await self._refreshed(current)
-            except (RejectedError, AuthExpiredError):
+            except RejectedError:
+                # "too new to be refreshed" (an invalid token is an AuthExpiredError:
+                # it escapes, whatever its recorded expiry)
                 if decode_credentials(GraphCredentials, current, self.label).expires_at:
                     raise
                 return {**current, "expires_at": now + TOKEN_LIFETIME, "issued_at": now}

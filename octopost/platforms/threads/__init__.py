@@ -101,6 +101,11 @@ class ThreadsAdapter(BaseAdapter):
             profile_url=profile_url(username),
         )
 
+    async def keep_alive(self) -> None:
+        # A 60-day token not refreshed in time dies (Meta then wants a new consent), so
+        # it is renewed in its last week even when nothing is published.
+        await self.api.refresh_if_due()
+
     # -- publishing --------------------------------------------------------------------
     def _plan(self, draft: Draft) -> Plan:
         media: list[dict[str, str]] = [
