@@ -64,7 +64,7 @@ class MetaOAuth:
     client_id: str = CLIENT_ID
     client_secret: str = CLIENT_SECRET
     #: the app's registered "Valid OAuth Redirect URIs" (tests add their callback)
-    redirect_uris: list[str] = field(default_factory=list)
+    redirect_uris: set[str] = field(default_factory=set)
     #: appended to the redirect (Instagram adds "#_")
     fragment: str = ""
     #: what the test user does next: approve (default) or deny

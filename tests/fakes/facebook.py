@@ -238,7 +238,13 @@ class Fake(FakePlatform):
         #: scopes granted to the user tokens Facebook Login issued
         self.permissions: dict[str, frozenset[str]] = {}
         super().__init__(delay=delay, clock=clock)
-        self.oauth = MetaOAuth(clock=lambda: self.clock(), known_scopes=SCOPES, code_lifetime=600)
+        # the app's secret also signs appsecret_proof
+        self.oauth = MetaOAuth(
+            clock=lambda: self.clock(),
+            known_scopes=SCOPES,
+            code_lifetime=600,
+            client_secret=self.APP_SECRET,
+        )
 
     # -- harness ----------------------------------------------------------------
     async def __aenter__(self) -> Fake:
@@ -278,7 +284,9 @@ class Fake(FakePlatform):
     def setup_routes(self, router: web.UrlDispatcher) -> None:
         # before the catch-all: these take no access token
         router.add_get("/{version}/dialog/oauth", self._dialog)
+        # Meta's examples GET it; OAuth clients POST a form (RFC 6749 4.1.3): both work
         router.add_get("/{version}/oauth/access_token", self._access_token)
+        router.add_post("/{version}/oauth/access_token", self._access_token)
         router.add_route("*", "/{version}/{path:.*}", self._dispatch)
 
     # -- Facebook Login ------------------------------------------------------------
@@ -292,7 +300,10 @@ class Fake(FakePlatform):
         try:
             if not VERSION.match(request.match_info["version"]):
                 raise GraphError(400, 2500, "Unknown path components")
-            data = self._token_grant(dict(request.query))
+            params = dict(request.query)
+            if request.method == "POST":
+                params.update({k: str(v) for k, v in (await request.post()).items()})
+            data = self._token_grant(params)
         except GraphError as exc:
             return web.json_response(exc.body(trace), status=exc.status)
         return web.json_response(data)

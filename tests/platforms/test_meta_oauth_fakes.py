@@ -87,7 +87,7 @@ async def authorize(fake: MetaGraphFake, scope: str, **kw: str) -> dict[str, str
 async def test_threads_code_short_long_refresh_and_publish() -> None:
     clock = Clock()
     async with threads.Fake(clock=clock) as fake:
-        fake.oauth.redirect_uris.append(CALLBACK)
+        fake.oauth.redirect_uris.add(CALLBACK)
         status, _, headers = await get(
             fake.url + "/oauth/authorize",
             **ask("threads_basic,threads_content_publish", state="abc/+= ?"),
@@ -133,7 +133,7 @@ async def test_threads_code_short_long_refresh_and_publish() -> None:
 
 async def test_threads_authorize_page_refuses_without_redirecting() -> None:
     async with threads.Fake() as fake:
-        fake.oauth.redirect_uris.append(CALLBACK)
+        fake.oauth.redirect_uris.add(CALLBACK)
         cases = {
             "not whitelisted": ask("threads_basic", redirect_uri=CALLBACK + "/"),
             "Invalid App ID": {**ask("threads_basic"), "client_id": "1"},
@@ -150,7 +150,7 @@ async def test_threads_authorize_page_refuses_without_redirecting() -> None:
 
 async def test_threads_deny_and_declined_scopes() -> None:
     async with threads.Fake() as fake:
-        fake.oauth.redirect_uris.append(CALLBACK)
+        fake.oauth.redirect_uris.add(CALLBACK)
         fake.oauth.deny = True
         query = await authorize(fake, "threads_basic,threads_content_publish", state="s1")
         assert query == {
@@ -181,7 +181,7 @@ async def test_threads_codes_are_single_use_expiring_and_bound() -> None:
     clock = Clock()
     async with threads.Fake(clock=clock) as fake:
         other = CALLBACK.replace("8080", "9090")
-        fake.oauth.redirect_uris += [CALLBACK, other]
+        fake.oauth.redirect_uris |= {CALLBACK, other}
         url = fake.url + "/oauth/access_token"
         code = (await authorize(fake, "threads_basic"))["code"]
         for form, (error_code, subcode) in [
@@ -217,7 +217,7 @@ async def test_threads_codes_are_single_use_expiring_and_bound() -> None:
 async def test_threads_exchange_rules_and_revocation() -> None:
     clock = Clock()
     async with threads.Fake(clock=clock) as fake:
-        fake.oauth.redirect_uris.append(CALLBACK)
+        fake.oauth.redirect_uris.add(CALLBACK)
         code = (await authorize(fake, "threads_basic"))["code"]
         _, body = await post_form(fake.url + "/oauth/access_token", redeem(code))
         short = body["access_token"]
@@ -262,7 +262,7 @@ async def test_threads_exchange_rules_and_revocation() -> None:
 async def test_instagram_login_flow(flat: bool) -> None:
     async with instagram.Fake() as fake:
         fake.flat_token = flat
-        fake.oauth.redirect_uris.append(CALLBACK)
+        fake.oauth.redirect_uris.add(CALLBACK)
         scopes = "instagram_business_basic,instagram_business_content_publish"
         status, _, headers = await get(fake.url + "/oauth/authorize", **ask(scopes, state="q"))
         assert status == 302
@@ -296,7 +296,7 @@ async def test_instagram_login_flow(flat: bool) -> None:
 
 async def test_instagram_refusals_are_flat_and_old_scopes_are_gone() -> None:
     async with instagram.Fake() as fake:
-        fake.oauth.redirect_uris.append(CALLBACK)
+        fake.oauth.redirect_uris.add(CALLBACK)
         status, body, _ = await get(
             fake.url + "/oauth/authorize", **ask("business_basic,business_content_publish")
         )
@@ -316,17 +316,21 @@ async def test_instagram_refusals_are_flat_and_old_scopes_are_gone() -> None:
 async def facebook_login(
     fake: facebook.Fake, scope: str, *, long_lived: bool = True
 ) -> tuple[str, dict[str, str]]:
-    fake.oauth.redirect_uris.append(CALLBACK)
+    fake.oauth.redirect_uris.add(CALLBACK)
     status, _, headers = await get(fake.url + "/v25.0/dialog/oauth", **ask(scope, state="fb"))
     assert status == 302
     _, query, _ = redirected(headers)
     assert query["state"] == "fb"
-    status, body, _ = await get(
+    # an OAuth client POSTs the form (Meta's examples GET it: both work)
+    status, body = await post_form(
         fake.url + "/v25.0/oauth/access_token",
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        redirect_uri=CALLBACK,
-        code=query["code"],
+        {
+            "client_id": CLIENT_ID,
+            "client_secret": fake.oauth.client_secret,
+            "grant_type": "authorization_code",
+            "redirect_uri": CALLBACK,
+            "code": query["code"],
+        },
     )
     assert status == 200 and body["expires_in"] <= 7200
     if not long_lived:
@@ -335,7 +339,7 @@ async def facebook_login(
         fake.url + "/v25.0/oauth/access_token",
         grant_type="fb_exchange_token",
         client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
+        client_secret=fake.oauth.client_secret,
         fb_exchange_token=body["access_token"],
     )
     assert status == 200 and body["expires_in"] > 59 * DAY
@@ -413,7 +417,7 @@ async def test_facebook_chosen_pages_declined_scopes_and_short_tokens() -> None:
 async def test_facebook_code_refusals() -> None:
     clock = Clock()
     async with facebook.Fake(clock=clock) as fake:
-        fake.oauth.redirect_uris.append(CALLBACK)
+        fake.oauth.redirect_uris.add(CALLBACK)
         url = fake.url + "/v25.0/oauth/access_token"
 
         async def code() -> str:
@@ -423,7 +427,7 @@ async def test_facebook_code_refusals() -> None:
         def params(value: str, **over: str) -> dict[str, str]:
             base = {
                 "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
+                "client_secret": fake.oauth.client_secret,
                 "redirect_uri": CALLBACK,
                 "code": value,
             }
@@ -446,7 +450,7 @@ async def test_facebook_code_refusals() -> None:
             url,
             grant_type="fb_exchange_token",
             client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
+            client_secret=fake.oauth.client_secret,
             fb_exchange_token=fake.PAGE_TOKEN,
         )
         assert body["error"]["code"] == 190
