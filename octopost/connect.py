@@ -410,7 +410,7 @@ class ConnectService:
             if exc.retryable:
                 raise _connect_error(ctx.label, exc) from exc
             raise ConnectError(
-                f"{ctx.label} refused the authorization code ({exc.message}). Codes work "
+                f"{ctx.label} refused the authorization code ({exc.detail or exc.message}). Codes work "
                 "once and for a short time: start connecting again. Nothing was stored.",
                 code="code_refused",
             ) from exc

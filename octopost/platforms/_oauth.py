@@ -236,9 +236,21 @@ async def request_token(
     else:  # RFC 6749 5.2 {"error", "error_description"}, or a body that is not JSON
         data = resp.json()
         data = data if isinstance(data, dict) else {}
+        error: Any = data.get("error")
+        # Meta answers its Graph envelope {"error": {"message", "type", "code"}}, and
+        # api.instagram.com a flat {"error_type", "code", "error_message"}
+        nested = error if isinstance(error, dict) else {}
+        if nested:
+            error = nested.get("type") or "error"
         token = kind(
-            error=str(data.get("error") or "") or None,
-            error_description=str(data.get("error_description") or "") or None,
+            error=str(error or "") or None,
+            error_description=str(
+                nested.get("message")
+                or data.get("error_description")
+                or data.get("error_message")
+                or ""
+            )
+            or None,
         )
     if resp.status == 200 and not token.error and token.access_token:
         return token
@@ -254,7 +266,9 @@ async def request_token(
             status=resp.status,
             refreshable=False,
         )
-    raise expired(label, status=resp.status)
+    refused = expired(label, status=resp.status)
+    refused.detail = token.error_description  # the platform's reason, for the connect flow
+    raise refused
 
 
 async def exchange_code(

@@ -77,6 +77,7 @@ ENDPOINTS: dict[str, Endpoints] = {
     "instagram": {
         # https://graph.facebook.com selects the Facebook Login variant
         "base_url": "https://graph.instagram.com",
+        "auth_url": "https://api.instagram.com",  # POST /oauth/access_token (connecting)
         "api_version": "v25.0",
         "poll_interval": 5.0,
         "poll_timeout": 600.0,

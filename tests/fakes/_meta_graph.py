@@ -193,6 +193,10 @@ class MetaGraphFake(FakePlatform):
             "api_version": self.version,
             "poll_interval": 0.01,
             "poll_timeout": 5.0,
+            # the authorize page (threads.net, www.instagram.com) is served here too
+            "authorize_url": self.url + "/oauth/authorize",
+            "client_id": self.oauth.client_id,
+            "client_secret": self.oauth.client_secret,
         }
 
     # -- controls --------------------------------------------------------------------

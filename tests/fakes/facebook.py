@@ -260,6 +260,9 @@ class Fake(FakePlatform):
             "upload_url": self.url,
             "poll_interval": 0.01,
             "poll_timeout": 5.0,
+            "authorize_url": self.url + "/v25.0/dialog/oauth",
+            "client_id": self.oauth.client_id,
+            "client_secret": self.oauth.client_secret,
         }
 
     def expire(self, token: str | None = None) -> None:

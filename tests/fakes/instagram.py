@@ -89,6 +89,10 @@ class Fake(MetaGraphFake):
     #: answer the code exchange with the flat object instead of {"data": [...]}
     flat_token = False
 
+    def platform_config(self) -> dict[str, Any]:
+        # api.instagram.com (the code exchange) is served here too
+        return {**super().platform_config(), "auth_url": self.url}
+
     def code_answer(self, token: Token) -> dict[str, Any]:
         answer = {
             "access_token": token.value,

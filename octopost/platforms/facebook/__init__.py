@@ -23,6 +23,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
+from octopost.platforms._connect import OAuthFlow
 from octopost.platforms._graph.session import GraphSession
 from octopost.platforms._http import Response
 from octopost.platforms._lookup import Inconclusive, settled_lookup, window_for
@@ -64,6 +65,7 @@ from octopost.platforms.facebook.api import (
     post_url,
 )
 from octopost.platforms.facebook.media import Media
+from octopost.platforms.facebook.oauth import FLOW
 
 #: Our clock vs Facebook's `created_time` when matching a post after a lost answer.
 CLOCK_SLACK = 300.0
@@ -84,6 +86,7 @@ class FacebookAdapter(BaseAdapter):
     )
     options: ClassVar[type[Options]] = FacebookOptions
     threading: ClassVar[str] = "joined"
+    oauth: ClassVar[OAuthFlow | None] = FLOW
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)

@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 from typing import ClassVar
 from urllib.parse import urlsplit
 
+from octopost.platforms._connect import OAuthFlow
 from octopost.platforms._graph import containers
 from octopost.platforms._graph.containers import Containers, Plan
 from octopost.platforms._graph.session import GraphSession
@@ -46,6 +47,7 @@ from octopost.platforms.instagram.api import (
     classify,
     profile_url,
 )
+from octopost.platforms.instagram.oauth import FLOW as OAUTH_FLOW
 from octopost.platforms.instagram.text import hashtags, mentions
 
 MAX_CAROUSEL = 10
@@ -72,6 +74,7 @@ class InstagramAdapter(BaseAdapter):
     )
     options: ClassVar[type[Options]] = InstagramOptions
     threading: ClassVar[str] = "first"
+    oauth: ClassVar[OAuthFlow | None] = OAUTH_FLOW
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)

@@ -16,6 +16,8 @@ from octopost.platforms.errors import PlatformError, RateLimitedError
 LABEL = "Instagram"
 #: code 9 / 2207042: the account's daily publishing limit is reached.
 QUOTA_SUBCODE = 2207042
+#: `grant_type` of GET /access_token (short-lived -> 60-day token, when connecting)
+EXCHANGE_GRANT = "ig_exchange_token"
 #: `grant_type` of GET /refresh_access_token (Instagram Login tokens only)
 REFRESH_GRANT = "ig_refresh_token"
 

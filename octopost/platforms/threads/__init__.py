@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from octopost.platforms._connect import OAuthFlow
 from octopost.platforms._graph import containers
 from octopost.platforms._graph.containers import Containers, Plan
 from octopost.platforms._graph.session import GraphSession
@@ -39,6 +40,7 @@ from octopost.platforms.threads.api import (
     classify,
     profile_url,
 )
+from octopost.platforms.threads.oauth import FLOW as OAUTH_FLOW
 from octopost.platforms.threads.text import threads_length, unique_links
 
 MAX_ALT_TEXT = 1000
@@ -57,6 +59,7 @@ class ThreadsAdapter(BaseAdapter):
     )
     options: ClassVar[type[Options]] = ThreadsOptions
     threading: ClassVar[str] = "native"
+    oauth: ClassVar[OAuthFlow | None] = OAUTH_FLOW
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)

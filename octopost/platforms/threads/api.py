@@ -18,6 +18,8 @@ from octopost.platforms.errors import MediaError, PlatformError, RejectedError
 LABEL = "Threads"
 MAX_LINKS = 5
 LINK_LIMIT_CODE = "THREADS_API__LINK_LIMIT_EXCEEDED"
+#: `grant_type` of GET /access_token (short-lived -> 60-day token, when connecting)
+EXCHANGE_GRANT = "th_exchange_token"
 #: `grant_type` of GET /refresh_access_token
 REFRESH_GRANT = "th_refresh_token"
 
