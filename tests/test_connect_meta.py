@@ -261,3 +261,25 @@ async def test_a_wrong_app_secret_is_named_and_nothing_is_stored(
             assert "Error validating client secret." in error["message"]
             assert "not-the-secret" not in flow.final.text
             assert (await api.get("/v1/accounts")).json()["accounts"] == []
+
+
+async def test_facebook_lists_every_page_it_may_publish_on(tmp_path: Path) -> None:
+    async with facebook.Fake() as fake:
+        # More Pages than one /me/accounts answer holds (100), one only for analytics.
+        for n in range(120):
+            page = facebook.Page(f"20000000000{n:03d}", f"Branch {n:03d}", "")
+            fake.pages[page.id] = page
+        fake.pages["20000000000007"].tasks = ["ANALYZE"]
+        async with running_api(make_config(tmp_path, **oauth_env(fake))) as api:
+            flow = await connect_oauth(api, fake)
+            answer = flow.json()
+            assert answer["status"] == "choose", answer
+            ids = [c["id"] for c in answer["choices"]]
+            assert len(ids) == 121 and "20000000000007" not in ids
+            listed = fake.calls("GET", "/v25.0/me/accounts")
+            assert len(listed) == 2  # the second page of the answer was followed
+            picked = await api.post(
+                f"/v1/accounts/connect/{answer['connection']}/choose", {"choice": ids[-1]}
+            )
+            assert picked.status_code == 201, picked.text
+            assert picked.json()["platform_user_id"] == ids[-1]

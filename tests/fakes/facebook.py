@@ -168,6 +168,10 @@ class Page:
     username: str
     calls: int = 0
     timeline: list[dict[str, Any]] = field(default_factory=list)
+    #: the login user's tasks on the Page (publishing needs CREATE_CONTENT)
+    tasks: list[str] = field(
+        default_factory=lambda: ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MODERATE", "MANAGE"]
+    )
 
 
 def graph_time(ts: float) -> str:
@@ -406,7 +410,7 @@ class Fake(FakePlatform):
                 "username": page.username,
                 "access_token": token.token,
                 "category": "Cafe",
-                "tasks": ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MODERATE", "MANAGE"],
+                "tasks": list(page.tasks),
             }
             rows.append(self._fields(params, node, "id,name,access_token,category,tasks"))
         result: dict[str, Any] = {"data": rows}
@@ -579,7 +583,10 @@ class Fake(FakePlatform):
     @staticmethod
     def _owner(page: Page, who: Principal, *, reading: bool = False) -> None:
         needs = frozenset({"pages_read_engagement"}) if reading else PUBLISH_SCOPES
-        if who.kind == "page" and who.id == page.id and (who.scopes is None or needs <= who.scopes):
+        allowed = who.scopes is None or needs <= who.scopes
+        if not reading and who.issued and "CREATE_CONTENT" not in page.tasks:
+            allowed = False  # the user may not create content on this Page
+        if who.kind == "page" and who.id == page.id and allowed:
             return
         if reading:
             raise GraphError(

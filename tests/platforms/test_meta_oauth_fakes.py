@@ -457,3 +457,20 @@ async def test_facebook_code_refusals() -> None:
         fake.oauth.deny = True
         _, _, headers = await get(fake.url + "/v25.0/dialog/oauth", **ask(PAGE_SCOPES, state="z"))
         assert redirected(headers)[1]["error"] == "access_denied"
+
+
+async def test_facebook_page_tokens_need_the_create_content_task() -> None:
+    async with facebook.Fake() as fake:
+        fake.pages[fake.PAGE_ID].tasks = ["ANALYZE"]
+        user, _ = await facebook_login(fake, PAGE_SCOPES)
+        _, body, _ = await get(fake.url + "/v25.0/me/accounts", access_token=user)
+        page = next(p for p in body["data"] if p["id"] == fake.PAGE_ID)
+        assert page["tasks"] == ["ANALYZE"]
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{fake.url}/v25.0/{fake.PAGE_ID}/feed",
+                data={"message": "Hello", "access_token": page["access_token"]},
+            ) as resp,
+        ):
+            assert resp.status == 403
