@@ -182,6 +182,7 @@ async def test_facebook_page_choice_publish_revoke(tmp_path: Path, receiver: Rec
             assert creds["page_id"] == fake.PAGE_ID
             assert fake.tokens[creds["page_access_token"]].kind == "page"
             assert "user_access_token" not in creds
+            assert creds["app_secret"] == fake.APP_SECRET  # appsecret_proof on every call
             # The same connection cannot be used twice.
             again = await api.post(
                 f"/v1/accounts/connect/{answer['connection']}/choose", {"choice": fake.PAGE_ID}
