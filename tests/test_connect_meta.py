@@ -284,3 +284,16 @@ async def test_facebook_lists_every_page_it_may_publish_on(tmp_path: Path) -> No
             )
             assert picked.status_code == 201, picked.text
             assert picked.json()["platform_user_id"] == ids[-1]
+
+
+async def test_instagram_with_facebook_login_is_not_connected_in_a_browser(tmp_path: Path) -> None:
+    fake = fake_class("instagram")()
+    async with fake:
+        env = oauth_env(fake)
+        # The Facebook Login variant: refused before anything is sent to graph.facebook.com
+        env["OCTOPOST_PLATFORMS_INSTAGRAM_BASE_URL"] = "https://graph.facebook.com"
+        async with running_api(make_config(tmp_path, **env)) as api:
+            flow = await connect_oauth(api, fake)
+            assert flow.final.status_code == 422
+            assert "Instagram Login" in flow.json()["error"]["message"]
+            assert (await api.get("/v1/accounts")).json()["accounts"] == []
