@@ -505,7 +505,10 @@ class MetaGraphFake(FakePlatform):
 
     async def quota(self, request: web.Request) -> web.Response:
         params = await self.params(request)
-        failure = self.check_version(request) or self.authenticate(request, params)
+        # the publishing quota is read with the publish permission
+        failure = self.check_version(request) or self.authenticate(
+            request, params, scope=self.publish_scope
+        )
         if failure is not None:
             return failure
         if not self.own(request.match_info["uid"]):

@@ -7,16 +7,21 @@ at graph.threads.net/oauth/access_token for a short-lived token (1 h) and the Th
 user id, which `th_exchange_token` turns into a 60-day token. From there the adapter
 renews it in its last week (`_graph/session.py`, `octopost/upkeep.py`).
 
-Threads' token answer does not list the scopes granted; a profile that unticked
-`threads_content_publish` is connected, and its first publish is refused (#10), which
-asks the user to reconnect.
+Threads' token answer does not list the scopes granted. The publishing quota
+(`/me/threads_publishing_limit`) needs `threads_content_publish`, so reading it once
+tells whether the user unticked publishing: then nothing is stored.
 """
 
 from __future__ import annotations
 
 from octopost.platforms._connect import Credentials, FlowContext, Grant, OAuthFlow
-from octopost.platforms._graph.oauth import MetaToken, long_lived
+from octopost.platforms._graph.errors import PERMISSION_CODES, graph_error
+from octopost.platforms._graph.oauth import MetaToken, long_lived, signin_http
+from octopost.platforms.errors import RejectedError
 from octopost.platforms.threads.api import EXCHANGE_GRANT
+from octopost.platforms.threads.api import FLOW as CONTAINERS
+
+SCOPES = ("threads_basic", "threads_content_publish")
 
 
 def _token_endpoint(ctx: FlowContext) -> str:
@@ -36,12 +41,29 @@ async def _credentials(ctx: FlowContext, grant: Grant) -> Credentials:
     )
     if token.user:
         creds["user_id"] = token.user  # the Threads user id (verify() checks it)
+    await _may_publish(ctx, str(creds["access_token"]))
     return creds
+
+
+async def _may_publish(ctx: FlowContext, access_token: str) -> None:
+    version = ctx.settings.api_version.strip("/")
+    resp = await signin_http(ctx).request(
+        "GET",
+        f"{ctx.settings.base_url}/{version}/me/{CONTAINERS.quota_edge}",
+        params={"fields": "quota_usage", "access_token": access_token},
+        ok=(200, 400, 403),
+    )
+    err = graph_error(resp) if resp.status != 200 else None
+    if err is not None and err.number in PERMISSION_CODES:
+        raise RejectedError(
+            "Threads granted access without threads_content_publish, which Octopost needs "
+            "to publish: connect again and allow everything asked"
+        )
 
 
 FLOW = OAuthFlow(
     # threads_basic is required by Meta; threads_content_publish to post
-    scopes=("threads_basic", "threads_content_publish"),
+    scopes=SCOPES,
     token_endpoint=_token_endpoint,
     credentials=_credentials,
     register_url="https://developers.facebook.com/apps/ (a Threads use case app)",
