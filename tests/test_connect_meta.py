@@ -145,13 +145,12 @@ async def test_threads_without_the_publish_scope_is_refused(tmp_path: Path) -> N
     """Threads' token answer names no scopes: the publishing quota, which needs
     threads_content_publish, tells."""
     fake = fake_class("threads")()
-    async with fake:
-        async with running_api(make_config(tmp_path, **oauth_env(fake))) as api:
-            fake.oauth.decline = {"threads_content_publish"}  # type: ignore[attr-defined]
-            flow = await connect_oauth(api, fake)
-            assert flow.final.status_code == 422, flow.final.text
-            assert "without threads_content_publish" in flow.json()["error"]["message"]
-            assert (await api.get("/v1/accounts")).json()["accounts"] == []
+    async with fake, running_api(make_config(tmp_path, **oauth_env(fake))) as api:
+        fake.oauth.decline = {"threads_content_publish"}  # type: ignore[attr-defined]
+        flow = await connect_oauth(api, fake)
+        assert flow.final.status_code == 422, flow.final.text
+        assert "without threads_content_publish" in flow.json()["error"]["message"]
+        assert (await api.get("/v1/accounts")).json()["accounts"] == []
 
 
 async def test_instagram_flat_token_answer(tmp_path: Path) -> None:
