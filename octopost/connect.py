@@ -127,10 +127,12 @@ class _Apps:
         await self.store.oauth.put_app(self.platform, instance, redirect_uri, sealed, utcnow())
 
 
-def missing_app_error(platform: str, flow: OAuthFlow) -> ValidationError:
+def missing_app_error(
+    platform: str, flow: OAuthFlow, missing: tuple[str, ...] = ("client_id", "client_secret")
+) -> ValidationError:
     """The 422 of a platform whose app is not configured: which keys, and where to get them."""
     label = ADAPTERS[platform].label
-    keys = [f"platforms.{platform}.client_id", f"platforms.{platform}.client_secret"]
+    keys = [f"platforms.{platform}.{name}" for name in missing]
     env = ", ".join(f"OCTOPOST_{k.replace('.', '_').upper()}" for k in keys)
     return ValidationError(
         f"Connecting {label} needs your own {label} app: register one at "
@@ -223,6 +225,8 @@ class ConnectService:
         settings = ctx.settings
         if not settings.client_id:
             raise missing_app_error(platform, flow)
+        if flow.needs_secret and not settings.client_secret:
+            raise missing_app_error(platform, flow, ("client_secret",))
         return App(settings.client_id, settings.client_secret)
 
     # -- the flow -----------------------------------------------------------------------

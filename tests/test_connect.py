@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from octopost.models import utcnow
+from octopost.platforms import ADAPTERS
 from tests.fakes.twitter import Fake
 from tests.helpers import Api, make_config, running_api
 from tests.oauth_flow import PUBLIC_URL, authorize, browser, callback_uri, oauth_env, start
@@ -105,6 +106,24 @@ async def test_missing_app_credentials_name_the_keys(tmp_path: Path) -> None:
         "platforms.twitter.client_id",
         "platforms.twitter.client_secret",
     ]
+
+
+@pytest.mark.parametrize(
+    "platform",
+    [p for p, cls in ADAPTERS.items() if cls.oauth is not None and cls.oauth.needs_secret],
+)
+async def test_an_app_without_its_secret_is_refused_at_start(tmp_path: Path, platform: str) -> None:
+    """Platforms that refuse a token request without the app secret: said before the user
+    signs in, not after, at the callback."""
+    env = {f"OCTOPOST_PLATFORMS_{platform.upper()}_CLIENT_ID": "an-app-id"}
+    async with running_api(make_config(tmp_path, **env)) as api:
+        resp = await api.post("/v1/accounts/connect", {"platform": platform})
+        assert resp.status_code == 422, resp.text
+        body = error(resp)
+        assert f"platforms.{platform}.client_secret" in body["message"]
+        assert f"OCTOPOST_PLATFORMS_{platform.upper()}_CLIENT_SECRET" in body["message"]
+        assert [d["field"] for d in body["details"]] == [f"platforms.{platform}.client_secret"]
+        assert await api.services.store.db.fetchall("SELECT 1 FROM oauth_flows") == []
 
 
 async def test_sandbox_keys_cannot_connect(x_api: Api) -> None:

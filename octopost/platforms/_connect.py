@@ -128,6 +128,10 @@ class OAuthFlow:
     #: it has a secret; a public client sends client_id in the form) or "form"
     #: (client_id and client_secret in the form)
     client_auth: Literal["basic", "form"] = "form"
+    #: the platform issues every app a secret and refuses a token request without it
+    #: (a confidential client only), so a missing `client_secret` is a 422 at start,
+    #: not a refusal at the callback after the user has signed in
+    needs_secret: bool = False
     #: named sets of scopes a user may ask for on top (LinkedIn: "organization", to post
     #: as a company page); the start request's `extra` names them, hooks see `ctx.extra`
     extra_scopes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

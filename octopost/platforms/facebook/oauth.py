@@ -157,6 +157,7 @@ async def _choose(ctx: FlowContext, held: Credentials, page_id: str) -> Credenti
 
 
 FLOW = OAuthFlow(
+    needs_secret=True,
     scopes=SCOPES,
     token_endpoint=_token_endpoint,
     credentials=_credentials,

@@ -45,6 +45,7 @@ async def _credentials(ctx: FlowContext, grant: Grant) -> Credentials:
 
 
 FLOW = OAuthFlow(
+    needs_secret=True,
     scopes=("instagram_business_basic", "instagram_business_content_publish"),
     token_endpoint=_token_endpoint,
     credentials=_credentials,

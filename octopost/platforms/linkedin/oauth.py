@@ -111,6 +111,7 @@ async def _choose(ctx: FlowContext, creds: Credentials, choice: str) -> Credenti
 
 
 FLOW = OAuthFlow(
+    needs_secret=True,
     scopes=("openid", "profile", "w_member_social"),
     token_endpoint=lambda ctx: ctx.settings.auth_url + "/oauth/v2/accessToken",
     credentials=_credentials,

@@ -62,6 +62,7 @@ async def _may_publish(ctx: FlowContext, access_token: str) -> None:
 
 
 FLOW = OAuthFlow(
+    needs_secret=True,
     # threads_basic is required by Meta; threads_content_publish to post
     scopes=SCOPES,
     token_endpoint=_token_endpoint,
