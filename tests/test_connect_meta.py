@@ -26,7 +26,12 @@ from tests.platforms.harness import fake_class
 
 FAST = {"OCTOPOST_WEBHOOKS_POLL_INTERVAL": "0.1", "OCTOPOST_WEBHOOKS_BACKOFF_BASE": "0.05"}
 SCOPES = {
-    "threads": {"threads_basic", "threads_content_publish"},
+    "threads": {
+        "threads_basic",
+        "threads_content_publish",
+        "threads_manage_replies",
+        "threads_read_replies",
+    },
     "instagram": {"instagram_business_basic", "instagram_business_content_publish"},
 }
 

@@ -200,5 +200,9 @@ async def test_sigkill_after_segment_three_resumes_at_four_without_a_duplicate(
                 for r in fakes["mastodon"].calls("POST", "/api/v1/statuses")
             ]
             assert len(keys) == len(set(keys)) == 5, keys  # one create per segment
+            # Threads lists no replies under the account's posts: segment 4 was found
+            # under segment 3's replies (the post it answers)
+            third = final["platform_results"]["threads"]["segments"][2]["post_id"]
+            assert fakes["threads"].reply_lookups == [third]  # type: ignore[attr-defined]
         finally:
             server.kill()

@@ -199,7 +199,8 @@ FORMS: dict[str, ConnectForm] = {
             ),
         ),
         help="A Meta app with the Threads use case, scopes threads_basic, "
-        "threads_content_publish; generate a long-lived token in the dashboard.",
+        "threads_content_publish, threads_manage_replies, threads_read_replies; "
+        "generate a long-lived token in the dashboard.",
     ),
     "instagram": ConnectForm(
         variants=(

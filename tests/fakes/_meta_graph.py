@@ -333,6 +333,10 @@ class MetaGraphFake(FakePlatform):
             463,
         )
 
+    def listed(self) -> list[dict[str, Any]]:
+        """The posts the account's media listing shows."""
+        return self.posts
+
     def own(self, uid: str) -> bool:
         return uid in (self.user_id, "me")
 
@@ -500,7 +504,7 @@ class MetaGraphFake(FakePlatform):
         if not self.own(request.match_info["uid"]):
             return self.error(403, "(#10) Application does not have permission for this action", 10)
         limit = int(params.get("limit") or 25)
-        newest = sorted(self.posts, key=lambda p: p["created_at"], reverse=True)[:limit]
+        newest = sorted(self.listed(), key=lambda p: p["created_at"], reverse=True)[:limit]
         return self.ok({"data": [self.fields(params, p) for p in newest], "paging": {}})
 
     async def quota(self, request: web.Request) -> web.Response:

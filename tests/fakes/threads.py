@@ -222,3 +222,37 @@ class Fake(MetaGraphFake):
 
     def permalink(self, shortcode: str, container: Container) -> str:
         return f"https://www.threads.net/@{self.username}/post/{shortcode}"
+
+    # -- replies (developers.facebook.com/documentation/threads/retrieve-and-manage-replies)
+    def setup_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/{version}/{media_id}/replies", self.replies)
+        super().setup_routes(router)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: the parents whose replies were listed
+        self.reply_lookups: list[str] = []
+
+    def listed(self) -> list[dict[str, Any]]:
+        """`/{user}/threads` lists the user's posts, not their replies (those are under
+        `/{user}/replies` and each parent's `/{media}/replies`)."""
+        return [p for p in self.posts if "reply_to_id" not in p["params"]]
+
+    async def replies(self, request: web.Request) -> web.Response:
+        """The top-level replies under a post, newest first unless `reverse=false`; reading
+        them takes `threads_read_replies`."""
+        params = await self.params(request)
+        failure = self.check_version(request) or self.authenticate(
+            request, params, scope="threads_read_replies"
+        )
+        if failure is not None:
+            return failure
+        parent = request.match_info["media_id"]
+        if not any(p["id"] == parent for p in self.posts):
+            return self.error(
+                400, f"(#100) Unsupported get request. Object '{parent}' does not exist", 100
+            )
+        self.reply_lookups.append(parent)
+        under = [p for p in self.posts if p["params"].get("reply_to_id") == parent]
+        under.sort(key=lambda p: p["created_at"], reverse=params.get("reverse", "true") != "false")
+        return self.ok({"data": [self.fields(params, p) for p in under], "paging": {}})

@@ -289,9 +289,10 @@ class Containers:
     async def _match(self, plan: Plan, job: PublishJob, uid: str) -> _Media | None:
         """The earliest post since the publish call whose text equals the draft's."""
         fields = f"id,timestamp,permalink,{self.flow.text_field}"
-        resp = await self.call(
-            "GET", f"{uid}/{self.flow.create_edge}", params={"fields": fields, "limit": "25"}
-        )
+        parent = plan.main.get("reply_to_id")
+        # A reply is not in the account's media listing: it is under its parent's replies.
+        where = f"{parent}/replies" if parent else f"{uid}/{self.flow.create_edge}"
+        resp = await self.call("GET", where, params={"fields": fields, "limit": "25"})
         since = float(job.state.get("publish_sent_at") or 0) - MATCH_SLACK
         wanted = plan.text.strip()
         best: tuple[float, _Media] | None = None

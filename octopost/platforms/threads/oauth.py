@@ -21,7 +21,14 @@ from octopost.platforms.errors import RejectedError
 from octopost.platforms.threads.api import EXCHANGE_GRANT
 from octopost.platforms.threads.api import FLOW as CONTAINERS
 
-SCOPES = ("threads_basic", "threads_content_publish")
+#: threads_manage_replies to publish a thread's replies, threads_read_replies to find
+#: a reply whose publish answer was lost (it is listed under its parent's replies)
+SCOPES = (
+    "threads_basic",
+    "threads_content_publish",
+    "threads_manage_replies",
+    "threads_read_replies",
+)
 
 
 def _token_endpoint(ctx: FlowContext) -> str:
