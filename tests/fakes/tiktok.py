@@ -1,9 +1,25 @@
 """Fake TikTok Content Posting API (open.tiktokapis.com) on 127.0.0.1.
 
 Enforces what the real API does, per TikTok's Content Posting API docs
-(developers.tiktok.com/doc/content-posting-api-reference-direct-post):
-- Bearer access tokens with expiry; `POST /v2/oauth/token/` (form) with rotating single-use
-  refresh tokens (a reused one answers `invalid_grant`).
+(developers.tiktok.com/doc/content-posting-api-reference-direct-post) and Login Kit
+(developers.tiktok.com/doc/login-kit-web, login-kit-desktop, oauth-user-access-token-management):
+- Connecting: `GET /v2/auth/authorize/` (www.tiktok.com on the real platform) with
+  `client_key`, comma-separated `scope`, `redirect_uri`, `state` (tests/fakes/_authcode.py
+  holds the rules every authorization server here shares). The app's type decides PKCE:
+  a desktop app (`client_type = "desktop"`, the default: the only type TikTok lets redirect
+  to http://127.0.0.1 or localhost, any port when registered as `:*`) must send an S256
+  `code_challenge`, which TikTok's desktop kit hex-encodes (its example does
+  `SHA256(verifier).toString(Hex)`; base64url answers "Code verifier or code challenge is
+  invalid"); a web app (https redirect URIs only) sends none. The approval redirect carries
+  `code`, the granted `scopes` and `state`.
+- `POST /v2/oauth/token/` (form): `authorization_code` (client_key, client_secret, code,
+  redirect_uri, code_verifier for desktop apps) and `refresh_token` grants; rotating
+  single-use refresh tokens (a reused one answers `invalid_grant`) that expire after
+  `refresh_lifetime`; OAuth errors in their own shape, with HTTP 200.
+- `POST /v2/oauth/revoke/` (form: client_key, client_secret, token): the whole grant dies.
+- Bearer access tokens with expiry and the grant's scopes: `user.info.basic` for user/info
+  (`user.info.profile` for its `username`), `video.publish` to post directly,
+  `video.upload` for the inbox; a missing scope answers 401 `scope_not_authorized`.
 - The envelope `{"data": {...}, "error": {"code", "message", "log_id"}}` on every answer,
   errors included (some with HTTP 200: creator_info's spam errors, `creator_error`).
 - creator_info privacy options; init refuses other levels (403 privacy_level_option_mismatch),
@@ -26,10 +42,12 @@ import re
 import secrets
 from collections import defaultdict, deque
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
+from tests.fakes._authcode import Authorizer, Refused
 from tests.fakes._base import FakePlatform
 
 MB = 1_000_000
@@ -49,6 +67,17 @@ MESSAGES = {
     "invalid_publish_id": "The publish_id does not exist.",
     "internal_error": "Something went wrong. Please try again later.",
     "invalid_file_upload": "The file does not meet the upload requirements.",
+    "scope_not_authorized": "The user did not authorize the scope required for completing this request.",
+}
+#: the scopes the fake's app may ask for (approved in its developer portal)
+SCOPES = ("user.info.basic", "user.info.profile", "video.publish", "video.upload")
+#: user/info fields and the scope each needs (the API reference's field table)
+FIELD_SCOPES = {
+    "open_id": "user.info.basic",
+    "union_id": "user.info.basic",
+    "avatar_url": "user.info.basic",
+    "display_name": "user.info.basic",
+    "username": "user.info.profile",
 }
 
 
@@ -66,9 +95,26 @@ class Fake(FakePlatform):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.token_lifetime = 86_400
+        #: 365 days (the long-standing doc); 180 under the 2026 rules (`refresh_lifetime`)
+        self.refresh_lifetime = 31_536_000
         self.access_tokens: dict[str, float] = {}  # token -> expires at (fake clock)
-        self.refresh_tokens: dict[str, str] = {}  # token -> "live" | "used"
+        self.refresh_tokens: dict[str, str] = {}  # token -> "live" | "used" | "revoked"
+        self.refresh_expiry: dict[str, float] = {}
+        #: every token -> its grant; a grant's scopes, and whether it was revoked
+        self.token_grant: dict[str, str] = {}
+        self.grants: dict[str, dict[str, Any]] = {}
         self.refresh_count = 0
+        self.revoked: list[str] = []  # tokens presented to /v2/oauth/revoke/
+        self.oauth = Authorizer(
+            clock=self.clock,
+            client_id=self.CLIENT_KEY,
+            id_param="client_key",
+            scopes=SCOPES,
+            separator=",",
+            challenge_encoding="hex",
+            revoke=self._revoke_tokens,
+        )
+        self.client_type = "desktop"
         self.open_id = "-000fakeopenid"
         self.username = "octo.demo"
         self.nickname = "Octo"
@@ -93,11 +139,40 @@ class Fake(FakePlatform):
         self.uploads: dict[str, str] = {}  # upload_id -> publish_id
         self._windows: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._next_id = 7_311_234_567_890_123_456
-        self.access_token, self.refresh_token = self._issue()
+        self.access_token, self.refresh_token = self._issue(self._new_grant(SCOPES))
+
+    @property
+    def client_type(self) -> str:
+        return self._client_type
+
+    @client_type.setter
+    def client_type(self, kind: str) -> None:
+        """ "desktop": loopback redirects, PKCE required; "web": https redirects, no PKCE."""
+        if kind not in ("desktop", "web"):
+            raise ValueError(kind)
+        self._client_type = kind
+        self.oauth.pkce = "required" if kind == "desktop" else "none"
+        self.oauth.redirect_uris = (
+            ["http://127.0.0.1:*/v1/oauth/callback/tiktok"] if kind == "desktop" else []
+        )
+
+    def register_redirect_uri(self, uri: str) -> None:
+        """As the developer portal does: web apps take https only, desktop apps loopback
+        hosts with a port (`:*` for any)."""
+        parts = urlsplit(uri.replace(":*", ":0"))
+        if self.client_type == "web" and parts.scheme != "https":
+            raise ValueError("web apps need https redirect URIs")
+        if self.client_type == "desktop" and (
+            parts.hostname not in ("127.0.0.1", "localhost") or parts.port is None
+        ):
+            raise ValueError("desktop apps redirect to localhost or 127.0.0.1 with a port")
+        self.oauth.register(uri)
 
     # -- setup ---------------------------------------------------------------
     def setup_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/v2/auth/authorize/", self.authorize)
         router.add_post("/v2/oauth/token/", self.token)
+        router.add_post("/v2/oauth/revoke/", self.revoke)
         router.add_get("/v2/user/info/", self.user_info)
         router.add_post("/v2/post/publish/creator_info/query/", self.creator_info)
         router.add_post("/v2/post/publish/video/init/", self.video_init)
@@ -129,11 +204,34 @@ class Fake(FakePlatform):
         for token in self.access_tokens:
             self.access_tokens[token] = 0.0
 
-    def _issue(self) -> tuple[str, str]:
+    def revoke_all(self) -> None:
+        """The user removes the app in TikTok's settings: every grant dies."""
+        for grant in self.grants.values():
+            grant["revoked"] = True
+
+    def _new_grant(self, scopes: Any) -> str:
+        grant_id = secrets.token_hex(6)
+        self.grants[grant_id] = {"scopes": frozenset(scopes), "revoked": False}
+        return grant_id
+
+    def _issue(self, grant_id: str) -> tuple[str, str]:
         access, refresh = f"act.{secrets.token_hex(12)}", f"rft.{secrets.token_hex(12)}"
         self.access_tokens[access] = self.clock() + self.token_lifetime
         self.refresh_tokens[refresh] = "live"
+        self.refresh_expiry[refresh] = self.clock() + self.refresh_lifetime
+        self.token_grant[access] = self.token_grant[refresh] = grant_id
         return access, refresh
+
+    def _revoke_tokens(self, tokens: list[str]) -> None:
+        for token in tokens:
+            grant = self.grants.get(self.token_grant.get(token, ""))
+            if grant is not None:
+                grant["revoked"] = True
+
+    def _live(self, token: str) -> dict[str, Any] | None:
+        """The grant of a live token (None: unknown, or its grant was revoked)."""
+        grant = self.grants.get(self.token_grant.get(token, ""))
+        return grant if grant is not None and not grant["revoked"] else None
 
     # -- helpers ---------------------------------------------------------------
     @staticmethod
@@ -153,11 +251,19 @@ class Fake(FakePlatform):
             {"data": data or {}, "error": error}, status=status, headers=headers
         )
 
-    def _auth(self, request: web.Request) -> str | web.Response:
+    def _auth(self, request: web.Request, *scopes: str) -> str | web.Response:
+        """The caller's live token, holding one of `scopes` (when given)."""
         header = request.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else ""
-        if not token or self.access_tokens.get(token, 0.0) <= self.clock():
+        grant = self._live(token)
+        if not token or grant is None or self.access_tokens.get(token, 0.0) <= self.clock():
             return self.envelope(code="access_token_invalid", status=401)
+        if scopes and not grant["scopes"] & set(scopes):
+            return self.envelope(
+                code="scope_not_authorized",
+                message=f"The user did not authorize the scope {' or '.join(scopes)}.",
+                status=401,
+            )
         return token
 
     def _limited(self, token: str, endpoint: str) -> web.Response | None:
@@ -292,59 +398,89 @@ class Fake(FakePlatform):
         self.posts.append(post)
 
     # -- OAuth -----------------------------------------------------------------
-    async def token(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        if (
-            form.get("client_key") != self.CLIENT_KEY
-            or form.get("client_secret") != self.CLIENT_SECRET
-        ):
-            return web.json_response(
-                {
-                    "error": "invalid_client",
-                    "error_description": "Client key or secret is invalid.",
-                    "log_id": secrets.token_hex(8),
-                }
-            )
-        if form.get("grant_type") != "refresh_token":
-            return web.json_response(
-                {
-                    "error": "invalid_request",
-                    "error_description": "The request parameters are malformed.",
-                    "log_id": secrets.token_hex(8),
-                }
-            )
-        old = str(form.get("refresh_token", ""))
-        if self.refresh_tokens.get(old) != "live":
-            # OAuth errors come in their own shape; TikTok's example shows no HTTP status, the
-            # fake answers 200 so the adapter must read the body
-            return web.json_response(
-                {
-                    "error": "invalid_grant",
-                    "error_description": "Refresh token is invalid or expired.",
-                    "log_id": secrets.token_hex(8),
-                }
-            )
-        self.refresh_tokens[old] = "used"  # rotation: the old refresh token dies
-        self.refresh_count += 1
-        self.access_token, self.refresh_token = self._issue()
+    @staticmethod
+    def oauth_error(error: str, description: str) -> web.Response:
+        # OAuth errors come in their own shape; TikTok's example shows no HTTP status, the
+        # fake answers 200 so the adapter must read the body
+        return web.json_response(
+            {"error": error, "error_description": description, "log_id": secrets.token_hex(8)}
+        )
+
+    async def authorize(self, request: web.Request) -> web.Response:
+        return self.oauth.authorize(request, lambda grant: {"scopes": ",".join(grant.scopes)})
+
+    def _client_ok(self, form: Any) -> bool:
+        return bool(
+            form.get("client_key") == self.CLIENT_KEY
+            and form.get("client_secret") == self.CLIENT_SECRET
+        )
+
+    def _token_answer(self, grant_id: str) -> web.Response:
+        self.access_token, self.refresh_token = self._issue(grant_id)
         return web.json_response(
             {
                 "access_token": self.access_token,
                 "expires_in": self.token_lifetime,
                 "open_id": self.open_id,
-                "refresh_expires_in": 31_536_000,
+                "refresh_expires_in": self.refresh_lifetime,
                 "refresh_token": self.refresh_token,
-                "scope": "user.info.basic,video.publish",
+                "scope": ",".join(sorted(self.grants[grant_id]["scopes"])),
                 "token_type": "Bearer",
             }
         )
 
+    async def token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        if not self._client_ok(form):
+            return self.oauth_error("invalid_client", "Client key or secret is invalid.")
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            try:
+                approved = self.oauth.redeem(form)
+            except Refused as refused:
+                return self.oauth_error(refused.error, refused.description)
+            grant_id = self._new_grant(approved.scopes)
+            answer = self._token_answer(grant_id)
+            approved.issued += [self.access_token, self.refresh_token]
+            return answer
+        if grant_type != "refresh_token":
+            return self.oauth_error("invalid_request", "The request parameters are malformed.")
+        old = str(form.get("refresh_token", ""))
+        if (
+            self.refresh_tokens.get(old) != "live"
+            or self._live(old) is None
+            or self.refresh_expiry.get(old, 0.0) <= self.clock()
+        ):
+            return self.oauth_error("invalid_grant", "Refresh token is invalid or expired.")
+        self.refresh_tokens[old] = "used"  # rotation: the old refresh token dies
+        self.refresh_count += 1
+        return self._token_answer(self.token_grant[old])
+
+    async def revoke(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        if not self._client_ok(form):
+            return self.oauth_error("invalid_client", "Client key or secret is invalid.")
+        token = str(form.get("token") or "")
+        if not token:
+            return self.oauth_error("invalid_request", "The request parameters are malformed.")
+        self.revoked.append(token)
+        self._revoke_tokens([token])  # an unknown token is no error (RFC 7009 2.2)
+        return web.json_response({})
+
     # -- API -------------------------------------------------------------------
     async def user_info(self, request: web.Request) -> web.Response:
-        token = self._auth(request)
+        fields = [f for f in request.query.get("fields", "").split(",") if f]
+        token = self._auth(request, "user.info.basic")
         if isinstance(token, web.Response):
             return token
-        fields = [f for f in request.query.get("fields", "").split(",") if f]
+        grant = self._live(token) or {}
+        for name in fields:
+            if FIELD_SCOPES.get(name, "user.info.basic") not in grant["scopes"]:
+                return self.envelope(
+                    code="scope_not_authorized",
+                    message=f"The field {name} needs the scope {FIELD_SCOPES[name]}.",
+                    status=401,
+                )
         user = {
             "open_id": self.open_id,
             "union_id": "fake-union",
@@ -357,7 +493,7 @@ class Fake(FakePlatform):
         return self.envelope({"user": {f: user[f] for f in fields}})
 
     async def creator_info(self, request: web.Request) -> web.Response:
-        token = self._auth(request)
+        token = self._auth(request, "video.publish")
         if isinstance(token, web.Response):
             return token
         if (limited := self._limited(token, "creator_info")) is not None:
@@ -378,10 +514,10 @@ class Fake(FakePlatform):
         )
 
     async def _start_init(
-        self, request: web.Request
+        self, request: web.Request, *scopes: str
     ) -> web.Response | tuple[Any, Any, dict[str, Any]]:
         """What both init endpoints check first: auth, injected failures, rate limit, JSON body."""
-        token = self._auth(request)
+        token = self._auth(request, *scopes)
         if isinstance(token, web.Response):
             return token
         await self.slow_down()
@@ -396,7 +532,7 @@ class Fake(FakePlatform):
         return token, failure, body
 
     async def video_init(self, request: web.Request) -> web.StreamResponse:
-        started = await self._start_init(request)
+        started = await self._start_init(request, "video.publish")
         if isinstance(started, web.Response):
             return started
         token, failure, body = started
@@ -476,16 +612,20 @@ class Fake(FakePlatform):
         return None
 
     async def content_init(self, request: web.Request) -> web.StreamResponse:
-        started = await self._start_init(request)
+        started = await self._start_init(request, "video.publish", "video.upload")
         if isinstance(started, web.Response):
             return started
         token, failure, body = started
-        if body.get("media_type") != "PHOTO" or body.get("post_mode") not in (
-            "DIRECT_POST",
-            "MEDIA_UPLOAD",
-        ):
+        mode_scope = {"DIRECT_POST": "video.publish", "MEDIA_UPLOAD": "video.upload"}
+        if body.get("media_type") != "PHOTO" or body.get("post_mode") not in mode_scope:
             return self.envelope(
                 code="invalid_params", message="media_type or post_mode is invalid", status=400
+            )
+        if mode_scope[body["post_mode"]] not in (self._live(token) or {})["scopes"]:
+            return self.envelope(
+                code="scope_not_authorized",
+                message=f"post_mode {body['post_mode']} needs {mode_scope[body['post_mode']]}.",
+                status=401,
             )
         info = body.get("post_info")
         if (bad := self._check_post_info(info, photo=True)) is not None:
@@ -597,7 +737,7 @@ class Fake(FakePlatform):
         return web.Response(status=201, headers={"Content-Range": f"bytes 0-{last}/{size}"})
 
     async def status_fetch(self, request: web.Request) -> web.Response:
-        token = self._auth(request)
+        token = self._auth(request, "video.publish", "video.upload")
         if isinstance(token, web.Response):
             return token
         if (limited := self._limited(token, "status")) is not None:

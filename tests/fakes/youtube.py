@@ -1,11 +1,30 @@
 """Fake YouTube Data API v3 (resumable videos.insert) and Google OAuth token endpoint.
 
 Enforces, per the YouTube Data API v3 reference (developers.google.com/youtube/v3/docs) and
-Google's OAuth 2.0 docs:
-- `POST /token` (form, grant_type=refresh_token): one-hour Bearer tokens; a revoked refresh
-  token answers 400 invalid_grant, a wrong client 401 invalid_client. Google does not rotate.
+Google's OAuth 2.0 docs (developers.google.com/identity/protocols/oauth2/web-server and
+/native-app):
+- Connecting: `GET /o/oauth2/v2/auth` (accounts.google.com on the real platform) with
+  client_id, redirect_uri, response_type=code, space-separated `scope`, `state`,
+  `access_type`, `prompt`, optional S256 `code_challenge` (tests/fakes/_authcode.py holds
+  the rules every authorization server here shares). A desktop client (`client_type =
+  "desktop"`, the default) takes any loopback redirect (`http://127.0.0.1:<any port>/...`);
+  a web client only its registered URIs. The test user picks `chosen_channel` in Google's
+  account chooser (a brand account's channel, or their own); the grant is for that channel.
+- A refresh token only with `access_type=offline`, and on a second connect only with
+  `prompt=consent` (Google sends a refresh token from the consent screen alone).
+  `testing_mode`: an "External" consent screen still in Testing: refresh tokens die after
+  7 days (`refresh_token_expires_in` in the answer).
+- `POST /token` (form): `authorization_code` (code, client_id, client_secret,
+  redirect_uri, code_verifier when a challenge was sent) and `refresh_token`; one-hour
+  Bearer tokens; a revoked refresh token answers 400 invalid_grant, a wrong client 401
+  invalid_client, a replayed code 400 invalid_grant. Google does not rotate.
+- `POST /revoke` (form: token, an access or refresh token): the whole grant dies; an
+  unknown token answers 400 invalid_token.
 - Every API call needs a live Bearer token, else 401 `authError` in Google's error body
-  `{"error": {"code", "message", "errors": [{"message", "domain", "reason"}], "status"}}`.
+  `{"error": {"code", "message", "errors": [{"message", "domain", "reason"}], "status"}}`,
+  and one of the method's scopes (upload: youtube.upload/youtube/youtube.force-ssl/
+  youtubepartner; channels: youtube.readonly/youtube/youtube.force-ssl/youtubepartner),
+  else 403 `insufficientPermissions`.
 - `POST /upload/youtube/v3/videos?uploadType=resumable&part=...`: X-Upload-Content-Length and
   X-Upload-Content-Type, JSON metadata (title 1-100 characters without `<>`, description at
   most 5,000 UTF-8 bytes without `<>`, privacyStatus enum, categoryId, defaultLanguage and
@@ -31,6 +50,7 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
+from tests.fakes._authcode import Authorizer, Grant, Refused
 from tests.fakes._base import FakePlatform
 
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -38,6 +58,20 @@ _QUERY = re.compile(r"^bytes \*/(\d+)$")
 PRIVACY = {"public", "unlisted", "private"}
 CATEGORIES = {"1", "2", "10", "15", "17", "19", "20", "22", "23", "24", "25", "26", "27", "28"}
 _ID_CHARS = string.ascii_letters + string.digits + "-_"
+AUTH = "https://www.googleapis.com/auth/"
+UPLOAD_SCOPES = {
+    AUTH + s for s in ("youtube.upload", "youtube", "youtube.force-ssl", "youtubepartner")
+}
+READ_SCOPES = {
+    AUTH + s for s in ("youtube.readonly", "youtube", "youtube.force-ssl", "youtubepartner")
+}
+SCOPES = (
+    UPLOAD_SCOPES
+    | READ_SCOPES
+    | {AUTH + "userinfo.profile", AUTH + "userinfo.email", "openid", "profile", "email"}
+)
+SEED_SCOPES = (AUTH + "youtube.upload", AUTH + "youtube.readonly")
+TESTING_REFRESH_LIFETIME = 7 * 86_400
 
 
 #: a BCP-47 tag as YouTube's i18nLanguages ids are: language, then script/region subtags
@@ -73,16 +107,39 @@ class Fake(FakePlatform):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.refresh_token = "1//0gFakeRefreshToken"
-        self.refresh_revoked = False
         self.refresh_count = 0
         self.access_tokens: dict[str, float] = {}
-        self.access_token = self._issue()
+        #: every token -> its grant: {"scopes", "channel", "revoked", "refresh_expires"}
+        self.token_grant: dict[str, str] = {}
+        self.grants: dict[str, dict[str, Any]] = {}
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> grant id
+        #: the user's own channel (None: a Google account without one)
         self.channel: dict[str, Any] | None = {
             "id": "UCfakeChannel0123456789",
             "title": "Octo Channel",
             "customUrl": "@octochannel",
         }
+        #: channels of brand accounts the user manages, offered by Google's account chooser
+        self.brand_channels: list[dict[str, Any]] = []
+        #: the channel id the test user picks in the chooser (None: their own channel)
+        self.chosen_channel: str | None = None
+        self.testing_mode = False
+        #: the user already gave this app offline access (the seed refresh token came from
+        #: that): Google sends no refresh token again unless prompt=consent asks anew
+        self.consented = True
+        self.oauth = Authorizer(
+            clock=self.clock,
+            client_id=self.CLIENT_ID,
+            scopes=SCOPES,
+            separator=" ",
+            revoke=self._revoke_tokens,
+        )
+        self.client_type = "desktop"
+        grant = self._new_grant(SEED_SCOPES, self.channel["id"])
+        self.refresh_token = "1//0gFakeRefreshToken"
+        self.refresh_tokens[self.refresh_token] = grant
+        self.token_grant[self.refresh_token] = grant
+        self.access_token = self._issue(grant)
         self.quota_limit = 10_000
         self.quota_used = 0
         self.upload_limit_reached = False
@@ -98,8 +155,36 @@ class Fake(FakePlatform):
         self.videos: dict[str, dict[str, Any]] = {}
         self.thumbnails: dict[str, bytes] = {}
 
+    @property
+    def client_type(self) -> str:
+        return self._client_type
+
+    @client_type.setter
+    def client_type(self, kind: str) -> None:
+        """ "desktop": any loopback redirect; "web": only registered redirect URIs."""
+        if kind not in ("desktop", "web"):
+            raise ValueError(kind)
+        self._client_type = kind
+        self.oauth.loopback_any_port = kind == "desktop"
+        self.oauth.redirect_uris = []
+
+    @property
+    def refresh_revoked(self) -> bool:
+        return any(g["revoked"] for g in self.grants.values())
+
+    @refresh_revoked.setter
+    def refresh_revoked(self, revoked: bool) -> None:
+        """True: the user removed the app's access in their Google account (every grant)."""
+        for grant in self.grants.values():
+            grant["revoked"] = revoked
+
+    def channels_of_user(self) -> list[dict[str, Any]]:
+        return ([self.channel] if self.channel else []) + self.brand_channels
+
     def setup_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/o/oauth2/v2/auth", self.authorize)
         router.add_post("/token", self.token)
+        router.add_post("/revoke", self.revoke)
         router.add_get("/youtube/v3/channels", self.channels)
         router.add_post("/upload/youtube/v3/videos", self.insert)
         router.add_put("/upload/youtube/v3/videos", self.session_put)
@@ -126,16 +211,51 @@ class Fake(FakePlatform):
         for token in self.access_tokens:
             self.access_tokens[token] = 0.0
 
-    def _issue(self) -> str:
+    def _new_grant(self, scopes: Any, channel: str | None) -> str:
+        grant_id = secrets.token_hex(6)
+        self.grants[grant_id] = {
+            "scopes": tuple(scopes),
+            "channel": channel,
+            "revoked": False,
+            "refresh_expires": None,
+        }
+        return grant_id
+
+    def _issue(self, grant_id: str) -> str:
         token = f"ya29.{secrets.token_urlsafe(24)}"
         self.access_tokens[token] = self.clock() + 3599
+        self.token_grant[token] = grant_id
         return token
 
-    # -- helpers ------------------------------------------------------------
-    def _auth(self, request: web.Request) -> web.Response | None:
+    def _revoke_tokens(self, tokens: list[str]) -> None:
+        for token in tokens:
+            grant = self.grants.get(self.token_grant.get(token, ""))
+            if grant is not None:
+                grant["revoked"] = True
+
+    def _grant_of(self, request: web.Request) -> dict[str, Any] | None:
         header = request.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else ""
-        if not token or self.access_tokens.get(token, 0.0) <= self.clock():
+        grant = self.grants.get(self.token_grant.get(token, ""))
+        if grant is None or grant["revoked"] or self.access_tokens.get(token, 0.0) <= self.clock():
+            return None
+        return grant
+
+    # -- helpers ------------------------------------------------------------
+    def _auth(self, request: web.Request, scopes: set[str] = UPLOAD_SCOPES) -> web.Response | None:
+        grant = self._grant_of(request)
+        if grant is not None and not set(grant["scopes"]) & scopes:
+            return google_error(
+                403,
+                "insufficientPermissions",
+                "Request had insufficient authentication scopes.",
+                domain="global",
+                headers={
+                    "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="insufficient_scope"'
+                },
+                status="PERMISSION_DENIED",
+            )
+        if grant is None:
             return google_error(
                 401,
                 "authError",
@@ -177,8 +297,27 @@ class Fake(FakePlatform):
         )
 
     # -- OAuth ----------------------------------------------------------------
-    async def token(self, request: web.Request) -> web.Response:
-        form = await request.post()
+    async def authorize(self, request: web.Request) -> web.Response:
+        query = request.query
+        prompt = set(query.get("prompt", "").split())
+        if query.get("access_type", "online") not in ("online", "offline") or not prompt <= {
+            "none",
+            "consent",
+            "select_account",
+        }:
+            return self.oauth.page(400, "invalid_request", "Invalid access_type or prompt.")
+        return self.oauth.authorize(request)
+
+    def _chosen(self) -> str | None:
+        """The channel the test user picks in Google's account chooser."""
+        ids = [c["id"] for c in self.channels_of_user()]
+        if self.chosen_channel is not None:
+            if self.chosen_channel not in ids:
+                raise AssertionError(f"the test user has no channel {self.chosen_channel}")
+            return self.chosen_channel
+        return self.channel["id"] if self.channel else None  # their own Google identity
+
+    def _client_error(self, form: Any) -> web.Response | None:
         if (
             form.get("client_id") != self.CLIENT_ID
             or form.get("client_secret") != self.CLIENT_SECRET
@@ -187,12 +326,65 @@ class Fake(FakePlatform):
                 {"error": "invalid_client", "error_description": "The OAuth client was not found."},
                 status=401,
             )
-        if form.get("grant_type") != "refresh_token":
+        return None
+
+    def _exchange(self, form: Any) -> web.Response:
+        try:
+            approved: Grant = self.oauth.redeem(form)
+        except Refused as refused:
+            description = refused.description
+            if refused.error == "invalid_grant" and "redirect_uri" in description:
+                return web.json_response(
+                    {"error": "redirect_uri_mismatch", "error_description": "Bad Request"},
+                    status=400,
+                )
+            return web.json_response(
+                {"error": refused.error, "error_description": description}, status=400
+            )
+        grant_id = self._new_grant(approved.scopes, self._chosen())
+        self.access_token = self._issue(grant_id)
+        answer: dict[str, Any] = {
+            "access_token": self.access_token,
+            "expires_in": 3599,
+            "scope": " ".join(approved.scopes),
+            "token_type": "Bearer",
+        }
+        prompt = approved.params.get("prompt", "").split()
+        offline = approved.params.get("access_type") == "offline"
+        # Google sends a refresh token from the consent screen only: the first time, or
+        # when prompt=consent shows it again
+        if offline and ("consent" in prompt or not self.consented):
+            refresh = "1//0g" + secrets.token_urlsafe(32)
+            self.refresh_tokens[refresh] = grant_id
+            self.token_grant[refresh] = grant_id
+            answer["refresh_token"] = self.refresh_token = refresh
+            approved.issued.append(refresh)
+            if self.testing_mode:
+                self.grants[grant_id]["refresh_expires"] = self.clock() + TESTING_REFRESH_LIFETIME
+                answer["refresh_token_expires_in"] = TESTING_REFRESH_LIFETIME - 1
+            self.consented = True
+        approved.issued.append(self.access_token)
+        return web.json_response(answer)
+
+    async def token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        if (refused := self._client_error(form)) is not None:
+            return refused
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            return self._exchange(form)
+        if grant_type != "refresh_token":
             return web.json_response(
                 {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"},
                 status=400,
             )
-        if self.refresh_revoked or form.get("refresh_token") != self.refresh_token:
+        grant_id = self.refresh_tokens.get(str(form.get("refresh_token", "")), "")
+        grant = self.grants.get(grant_id)
+        if (
+            grant is None
+            or grant["revoked"]
+            or (grant["refresh_expires"] is not None and grant["refresh_expires"] <= self.clock())
+        ):
             return web.json_response(
                 {
                     "error": "invalid_grant",
@@ -201,19 +393,31 @@ class Fake(FakePlatform):
                 status=400,
             )
         self.refresh_count += 1
-        self.access_token = self._issue()
+        self.access_token = self._issue(grant_id)
         return web.json_response(
             {
                 "access_token": self.access_token,
                 "expires_in": 3599,
-                "scope": "https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/youtube.readonly",
+                "scope": " ".join(grant["scopes"]),
                 "token_type": "Bearer",
             }
         )
 
+    async def revoke(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        token = str(form.get("token") or request.query.get("token") or "")
+        grant = self.grants.get(self.token_grant.get(token, ""))
+        if grant is None or grant["revoked"]:
+            return web.json_response(
+                {"error": "invalid_token", "error_description": "Token expired or revoked"},
+                status=400,
+            )
+        grant["revoked"] = True  # an access token takes its refresh token with it, and back
+        return web.json_response({})
+
     # -- API -------------------------------------------------------------------
     async def channels(self, request: web.Request) -> web.Response:
-        if (denied := self._auth(request)) is not None:
+        if (denied := self._auth(request, READ_SCOPES)) is not None:
             return denied
         if request.query.get("part") != "snippet" or request.query.get("mine") != "true":
             return google_error(
@@ -223,9 +427,10 @@ class Fake(FakePlatform):
                 domain="youtube.parameter",
             )
         items = []
-        if self.channel is not None:
-            ch = self.channel
-            items = [
+        grant = self._grant_of(request) or {}
+        mine = [c for c in self.channels_of_user() if c["id"] == grant.get("channel")]
+        for ch in mine:
+            items += [
                 {
                     "kind": "youtube#channel",
                     "id": ch["id"],
@@ -233,6 +438,13 @@ class Fake(FakePlatform):
                         "title": ch["title"],
                         "customUrl": ch["customUrl"],
                         "description": "",
+                        "thumbnails": {
+                            "default": {
+                                "url": f"https://yt3.ggpht.com/{ch['id']}=s88",
+                                "width": 88,
+                                "height": 88,
+                            }
+                        },
                     },
                 }
             ]
@@ -314,6 +526,7 @@ class Fake(FakePlatform):
             "data": bytearray(),
             "video": None,
             "drop_on_complete": failure == "drop",
+            "channel": (self._grant_of(request) or {}).get("channel"),
         }
         location = f"{self.url}/upload/youtube/v3/videos?uploadType=resumable&part={','.join(sorted(parts))}&upload_id={upload_id}"
         return web.Response(
@@ -463,7 +676,7 @@ class Fake(FakePlatform):
             "kind": "youtube#video",
             "etag": secrets.token_hex(8),
             "id": video_id,
-            "snippet": {**snippet, "channelId": self.channel["id"] if self.channel else ""},
+            "snippet": {**snippet, "channelId": session["channel"] or ""},
             "status": {
                 "uploadStatus": "uploaded",
                 "privacyStatus": status.get("privacyStatus", "public"),
@@ -482,6 +695,7 @@ class Fake(FakePlatform):
                 "video_bytes": len(data),
                 "video_sha256": hashlib.sha256(data).hexdigest(),
                 "content_type": session["type"],
+                "channel": session["channel"],
             }
         )
         return video
