@@ -99,7 +99,7 @@ class Authorizer:
         self.known_scopes = set(scopes)
         self.separator = separator
         self.id_param = id_param
-        self.redirect_uris = list(redirect_uris)
+        self.redirect_uris = set(redirect_uris)
         self.loopback_any_port = loopback_any_port
         #: "required" (the client type must send a challenge), "optional", "none" (ignored)
         self.pkce = pkce
@@ -122,7 +122,7 @@ class Authorizer:
             raise ValueError(f"not an absolute http(s) URI: {uri}")
         if parts.query or parts.fragment:
             raise ValueError(f"redirect URIs are static (no query or fragment): {uri}")
-        self.redirect_uris.append(uri)
+        self.redirect_uris.add(uri)
 
     def redirect_ok(self, uri: str) -> bool:
         if uri in self.redirect_uris:

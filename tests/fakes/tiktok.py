@@ -153,7 +153,7 @@ class Fake(FakePlatform):
         self._client_type = kind
         self.oauth.pkce = "required" if kind == "desktop" else "none"
         self.oauth.redirect_uris = (
-            ["http://127.0.0.1:*/v1/oauth/callback/tiktok"] if kind == "desktop" else []
+            {"http://127.0.0.1:*/v1/oauth/callback/tiktok"} if kind == "desktop" else set()
         )
 
     def register_redirect_uri(self, uri: str) -> None:

@@ -166,7 +166,7 @@ class Fake(FakePlatform):
             raise ValueError(kind)
         self._client_type = kind
         self.oauth.loopback_any_port = kind == "desktop"
-        self.oauth.redirect_uris = []
+        self.oauth.redirect_uris = set()
 
     @property
     def refresh_revoked(self) -> bool:

@@ -286,6 +286,15 @@ async def test_only_a_refresh_token_is_enough() -> None:
         assert fake.refresh_count == 1
 
 
+async def test_verify_reads_the_channel_picked_when_connecting() -> None:
+    async with Fake() as fake, rig("youtube", fake, verify=False) as r:
+        r.account.credentials["channel_id"] = fake.channel["id"]  # type: ignore[index]
+        assert (await r.adapter.verify()).remote_id == fake.channel["id"]  # type: ignore[index]
+        r.account.credentials["channel_id"] = "UCgoneChannel000000000"
+        with pytest.raises(RejectedError, match="UCgoneChannel000000000"):
+            await r.adapter.verify()
+
+
 async def test_verify_without_a_channel() -> None:
     async with Fake() as fake, rig("youtube", fake, verify=False) as r:
         fake.channel = None

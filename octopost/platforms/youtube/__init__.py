@@ -97,7 +97,14 @@ class YoutubeAdapter(BaseAdapter):
             raise RejectedError(
                 f"This Google account has no {LABEL} channel. Create one, then connect the account again."
             )
-        channel = channels.items[0]
+        wanted = self.api.credentials().channel_id
+        channel = next((c for c in channels.items if c.id == wanted), None) if wanted else None
+        if wanted and channel is None:
+            raise RejectedError(
+                f"This Google grant no longer covers the {LABEL} channel {wanted}: connect "
+                "the channel again (pick it in Google's account chooser)."
+            )
+        channel = channel or channels.items[0]
         handle = (channel.snippet.customUrl or "").lstrip("@")
         return Identity(
             username=handle or channel.id,

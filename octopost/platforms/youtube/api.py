@@ -47,6 +47,8 @@ class Credentials(msgspec.Struct, kw_only=True):
     access_token: str | None = None
     #: epoch seconds
     expires_at: float | None = None
+    #: the channel picked when connecting (None: the one `channels?mine=true` lists)
+    channel_id: str | None = None
 
 
 class YoutubeOptions(Options):
