@@ -274,8 +274,8 @@ class ConnectService:
             **flow.authorize_params,
         }
         verifier = ""
-        if flow.pkce if app.pkce is None else app.pkce:
-            verifier, challenge = pkce_pair()
+        if flow.uses_pkce(redirect) if app.pkce is None else app.pkce:
+            verifier, challenge = pkce_pair(flow.pkce_encoding)
             params |= {"code_challenge": challenge, "code_challenge_method": "S256"}
         now = self.clock().replace(microsecond=0)
         expires = now + timedelta(seconds=STATE_TTL)

@@ -122,8 +122,12 @@ class OAuthFlow:
     register_url: str
     #: the authorization page's URL (default: the `authorize_url` setting)
     authorize_endpoint: Callable[[FlowContext], str] = _authorize_setting
-    #: PKCE S256 (RFC 7636): a verifier per flow, its challenge on the authorize URL
-    pkce: bool = True
+    #: PKCE S256 (RFC 7636): a verifier per flow, its challenge on the authorize URL;
+    #: a function of the redirect URI when the app type decides (TikTok: desktop apps,
+    #: the only ones allowed loopback redirects, must; web apps send none)
+    pkce: bool | Callable[[str], bool] = True
+    #: how the challenge is written: RFC 7636's base64url, or hex (TikTok's desktop kit)
+    pkce_encoding: Literal["base64url", "hex"] = "base64url"
     #: how the app authenticates at the token endpoint: "basic" (RFC 6749 2.3.1, when
     #: it has a secret; a public client sends client_id in the form) or "form"
     #: (client_id and client_secret in the form)
@@ -153,3 +157,6 @@ class OAuthFlow:
     #: a choice after the grant (Facebook Page, YouTube channel): both or neither
     choices: ChoicesHook | None = None
     choose: ChooseHook | None = None
+
+    def uses_pkce(self, redirect_uri: str) -> bool:
+        return self.pkce(redirect_uri) if callable(self.pkce) else self.pkce

@@ -61,11 +61,14 @@ class Token(msgspec.Struct):
     error_description: str | None = None
 
 
-def pkce_pair() -> tuple[str, str]:
+def pkce_pair(encoding: str = "base64url") -> tuple[str, str]:
     """(code_verifier, S256 code_challenge) per RFC 7636 4.1-4.2: 43 characters of
-    unreserved alphabet from 32 random bytes, and its base64url SHA-256 without padding."""
+    unreserved alphabet from 32 random bytes, and its base64url SHA-256 without padding
+    (`encoding="hex"`: the SHA-256 in hex, as TikTok's desktop apps must send it)."""
     verifier = secrets.token_urlsafe(32)
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    if encoding == "hex":
+        return verifier, digest.hex()
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 

@@ -166,7 +166,9 @@ def settings_for(platform: str, overrides: Mapping[str, Any]) -> PlatformSetting
             raise KeyError(f"{platform} takes no {key} setting")
         if value:
             values[key] = value
-    for key in ("base_url", "upload_url", "auth_url", "authorize_url"):
+    # bases lose a trailing slash (paths are appended); an authorization page's URL is
+    # used as it is written (TikTok's ends with one)
+    for key in ("base_url", "upload_url", "auth_url"):
         if key in values:
             values[key] = str(values[key]).rstrip("/")
     return PlatformSettings(platform=platform, **values)

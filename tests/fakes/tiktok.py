@@ -194,6 +194,9 @@ class Fake(FakePlatform):
         return {
             "base_url": self.url,
             "auth_url": self.url,
+            "authorize_url": self.url + "/v2/auth/authorize/",
+            "client_id": self.CLIENT_KEY,
+            "client_secret": self.CLIENT_SECRET,
             "poll_interval": 0.01,
             "poll_timeout": 5.0,
         }

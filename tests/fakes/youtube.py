@@ -204,6 +204,9 @@ class Fake(FakePlatform):
             "base_url": self.url,
             "upload_url": f"{self.url}/upload",
             "auth_url": self.url,
+            "authorize_url": self.url + "/o/oauth2/v2/auth",
+            "client_id": self.CLIENT_ID,
+            "client_secret": self.CLIENT_SECRET,
         }
 
     # -- controls -----------------------------------------------------------

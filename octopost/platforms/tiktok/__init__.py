@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from octopost.platforms._connect import OAuthFlow
 from octopost.platforms._text import utf16_length
 from octopost.platforms.base import (
     Account,
@@ -60,6 +61,7 @@ from octopost.platforms.tiktok.api import (
     log,
 )
 from octopost.platforms.tiktok.media import Media, chunk_plan
+from octopost.platforms.tiktok.oauth import FLOW
 
 PROFILE = "https://www.tiktok.com/@{username}"
 #: UTF-16 units: a video's caption (`post_info.title`), a photo post's `description`
@@ -97,6 +99,7 @@ class TiktokAdapter(BaseAdapter):
     )
     options: ClassVar[type[Options]] = TiktokOptions
     threading: ClassVar[str] = "first"
+    oauth: ClassVar[OAuthFlow | None] = FLOW
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)
@@ -138,6 +141,7 @@ class TiktokAdapter(BaseAdapter):
             display_name=creator.creator_nickname or info.user.display_name,
             remote_id=info.user.open_id or None,
             profile_url=PROFILE.format(username=username),
+            avatar_url=info.user.avatar_url or creator.creator_avatar_url,
         )
 
     async def publish(self, draft: Draft, job: PublishJob) -> Published:

@@ -32,6 +32,10 @@ log = logging.getLogger("octopost.platforms.tiktok")
 LABEL = "TikTok"
 #: TikTok documents 429 `rate_limit_exceeded` on a one-minute sliding window, no reset header
 RATE_WINDOW = 60.0
+#: the token endpoint, on `auth_url` (default: the API host)
+TOKEN_PATH = "/v2/oauth/token/"
+#: an access token's life when an answer does not say (24 h; 2 h under the 2026 rules)
+TOKEN_LIFETIME = 86_400.0
 
 # job.state keys
 INIT = "tiktok_init"  # the source of the init that was (about to be) sent
@@ -93,6 +97,7 @@ class TiktokToken(Token):
 
 
 class CreatorInfo(msgspec.Struct):
+    creator_avatar_url: str | None = None
     creator_username: str = ""
     creator_nickname: str = ""
     privacy_level_options: list[str] = []
@@ -106,6 +111,7 @@ class User(msgspec.Struct):
     open_id: str = ""
     display_name: str | None = None
     username: str | None = None
+    avatar_url: str | None = None
 
 
 class UserInfo(msgspec.Struct):
@@ -287,7 +293,7 @@ class Api:
             "grant_type": "refresh_token",
             "refresh_token": creds.refresh_token,
         }
-        url = f"{self.deps.settings.auth_url or self.deps.settings.base_url}/v2/oauth/token/"
+        url = f"{self.deps.settings.auth_url or self.deps.settings.base_url}{TOKEN_PATH}"
         token = await request_token(self.http, url, form, kind=TiktokToken)
         # the refresh token rotates: the old one dies once the new one is issued
         new = rotated(current, token, self.deps.clock())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
+from octopost.platforms._connect import OAuthFlow
 from octopost.platforms._text import utf8_length
 from octopost.platforms.base import (
     Account,
@@ -38,8 +39,17 @@ from octopost.platforms.errors import (
     RejectedError,
     UnavailableError,
 )
-from octopost.platforms.youtube.api import LABEL, SESSION, VIDEO_ID, Api, Channels, YoutubeOptions
+from octopost.platforms.youtube.api import (
+    LABEL,
+    SESSION,
+    VIDEO_ID,
+    Api,
+    Channels,
+    Thumbnail,
+    YoutubeOptions,
+)
 from octopost.platforms.youtube.media import Media
+from octopost.platforms.youtube.oauth import FLOW
 from octopost.platforms.youtube.text import sanitize, video_title
 
 log = logging.getLogger("octopost.platforms.youtube")
@@ -54,6 +64,7 @@ class YoutubeAdapter(BaseAdapter):
     limits: ClassVar[Limits] = Limits(max_chars=5000, max_images=0, requires_video=True)
     options: ClassVar[type[Options]] = YoutubeOptions
     threading: ClassVar[str] = "first"
+    oauth: ClassVar[OAuthFlow | None] = FLOW
 
     def __init__(self, account: Account, deps: Deps) -> None:
         super().__init__(account, deps)
@@ -113,6 +124,7 @@ class YoutubeAdapter(BaseAdapter):
             profile_url=f"https://www.youtube.com/@{handle}"
             if handle
             else f"https://www.youtube.com/channel/{channel.id}",
+            avatar_url=channel.snippet.thumbnails.get("default", Thumbnail()).url or None,
         )
 
     async def publish(self, draft: Draft, job: PublishJob) -> Published:

@@ -58,9 +58,15 @@ class YoutubeOptions(Options):
     notify_subscribers: bool = True
 
 
+class Thumbnail(msgspec.Struct):
+    url: str = ""
+
+
 class Snippet(msgspec.Struct):
     title: str = ""
     customUrl: str | None = None
+    #: "default" (88 px), "medium", "high"
+    thumbnails: dict[str, Thumbnail] = {}
 
 
 class Channel(msgspec.Struct):
