@@ -23,7 +23,7 @@ from litestar.template.config import TemplateConfig
 
 from octopost import __version__
 from octopost.dashboard import filters
-from octopost.dashboard.pages import accounts, auth, compose, keys, posts, webhooks
+from octopost.dashboard.pages import accounts, auth, compose, keys, oauth, posts, webhooks
 from octopost.dashboard.session import CsrfError, SignInRequired, provide_viewer
 from octopost.errors import ForbiddenError, NotFoundError, OctopostError
 from octopost.web.errors import DOMAIN_STATUS
@@ -145,6 +145,10 @@ PAGES = [
     accounts.connect,
     accounts.confirm_disconnect,
     accounts.disconnect,
+    oauth.start,
+    oauth.connected,
+    oauth.choose_form,
+    oauth.choose,
     webhooks.webhooks,
     webhooks.create,
     webhooks.show,

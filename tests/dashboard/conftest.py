@@ -47,8 +47,10 @@ def browser(stack: Stack) -> Iterator[Any]:
 class Watch:
     """Console errors and requests to any other origin, collected for one page."""
 
-    def __init__(self, origin: str) -> None:
+    def __init__(self, origin: str, also: frozenset[str] = frozenset()) -> None:
         self.origin = origin
+        #: other origins the page may go to (the platforms' sign-in pages)
+        self.also = also
         self.errors: list[str] = []
         self.foreign: list[str] = []
 
@@ -61,7 +63,7 @@ class Watch:
         parts = urlsplit(request.url)
         if parts.scheme in ("data", "blob"):
             return
-        if f"{parts.scheme}://{parts.netloc}" != self.origin:
+        if f"{parts.scheme}://{parts.netloc}" not in {self.origin, *self.also}:
             self.foreign.append(request.url)
 
     def check(self) -> None:
@@ -79,7 +81,7 @@ def new_page(browser: Any, stack: Stack, storage: Any = None) -> tuple[Any, Any,
     )
     context.set_default_timeout(15_000)
     page = context.new_page()
-    watch = Watch(stack.url)
+    watch = Watch(stack.url, frozenset(stack.sign_in_pages))
     watch.attach(page)
     return context, page, watch
 

@@ -85,10 +85,12 @@ class Loop:
 class Stack:
     """Fakes, a media server, a webhook receiver and `octopost serve` pointed at them."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, platforms: tuple[str, ...] = PLATFORMS) -> None:
         self.loop = Loop()
         self.fakes: dict[str, FakePlatform] = {}
-        for platform in PLATFORMS:
+        #: origins a page may navigate to besides the server (a platform's sign-in page)
+        self.sign_in_pages: set[str] = set()
+        for platform in platforms:
             self.fakes[platform] = self.loop.run(fake_class(platform)().start())
         self.media: MediaServer = self.loop.run(MediaServer().start())
         self.receiver: Receiver = self.loop.run(Receiver().start())

@@ -1,10 +1,12 @@
 """Accounts: every platform's connection state; connect (or reconnect) with the platform's
-credential form, disconnect with a confirmation. OAuth "Connect" buttons slot in per
-platform beside the credential form."""
+own sign-in page where it has one (pages/oauth.py) or its credential form, disconnect with
+a confirmation."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import get, post
 from litestar.datastructures import FormMultiDict
@@ -18,6 +20,7 @@ from octopost.dashboard.forms import Problems
 from octopost.dashboard.render import FORM_ERROR, Req, notify, page
 from octopost.dashboard.session import Who, checked_form
 from octopost.errors import OctopostError
+from octopost.models import AccountRecord
 from octopost.platforms import ADAPTERS, PLATFORM_IDS
 from octopost.platforms.forms import FORMS, ConnectForm, Field
 from octopost.services import Services
@@ -31,13 +34,55 @@ def _form_of(platform: str) -> ConnectForm:
     return FORMS[platform]
 
 
+def _origin(url: str | None) -> str:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def _row(platform: str, account: AccountRecord | None) -> dict[str, Any]:
+    flow = getattr(ADAPTERS[platform], "oauth", None)
+    return {
+        "id": platform,
+        "label": ADAPTERS[platform].label,
+        "account": account,
+        # a Connect button for the platform's own sign-in page (pages/oauth.py)
+        "oauth": flow is not None,
+        "instance": bool(getattr(flow, "needs_instance", False)),
+        # reconnecting a Mastodon account: its server, from its profile's address
+        "instance_url": _origin(account.profile_url) if account else "",
+    }
+
+
+async def _outcome(services: Services, query: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the OAuth callback reported (pages/oauth.py brings its query here)."""
+    if query.get("error"):
+        said = str(query.get("error_description") or query.get("error"))
+        return {"error": True, "text": f"Not connected: {said}"}
+    platform = str(query.get("connected") or "")
+    if platform in ADAPTERS:
+        label = ADAPTERS[platform].label
+        try:
+            record = await services.accounts.get(str(query.get("account") or ""))
+        except OctopostError:
+            return {"error": False, "text": f"Connected {label}."}
+        return {"error": False, "text": f"Connected {label} as @{record.username}."}
+    return None
+
+
 @get("/accounts", name="accounts", opt=needs(Permission.ACCOUNTS_READ))
-async def accounts(services: Svc, viewer: Who) -> Template:
+async def accounts(request: Req, services: Svc, viewer: Who) -> Template:
     by_platform = {a.platform: a for a in await services.accounts.all()}
-    rows = [
-        {"id": p, "label": ADAPTERS[p].label, "account": by_platform.get(p)} for p in PLATFORM_IDS
-    ]
-    return await page(services, viewer, "accounts.html", nav="accounts", rows=rows)
+    rows = [_row(p, by_platform.get(p)) for p in PLATFORM_IDS]
+    return await page(
+        services,
+        viewer,
+        "accounts.html",
+        nav="accounts",
+        rows=rows,
+        outcome=await _outcome(services, request.query_params),
+        may=viewer.can(Permission.ACCOUNTS_WRITE),
+        refusal=viewer.refusal(Permission.ACCOUNTS_WRITE),
+    )
 
 
 async def _connect_page(
