@@ -283,7 +283,9 @@ FORMS: dict[str, ConnectForm] = {
             Field(name="disable_stitch", label="Disable stitches", required=False, kind="bool"),
         ),
         help="A developers.tiktok.com app with the Content Posting API (Direct Post), scopes "
-        "user.info.basic video.publish. Unaudited apps can only post SELF_ONLY.",
+        "user.info.basic video.publish. Unaudited apps can only post SELF_ONLY. Easier: set "
+        "the app's client_id and client_secret in the config and use Connect with TikTok on "
+        "the accounts page.",
     ),
     "youtube": ConnectForm(
         variants=(
@@ -293,6 +295,12 @@ FORMS: dict[str, ConnectForm] = {
                     Field(name="client_id", label="Client ID"),
                     _secret("client_secret", "Client secret"),
                     _secret("refresh_token", "Refresh token"),
+                    Field(
+                        name="channel_id",
+                        label="Channel ID",
+                        required=False,
+                        hint="UC…: which channel, when the grant covers several",
+                    ),
                 ),
             ),
         ),
@@ -311,6 +319,8 @@ FORMS: dict[str, ConnectForm] = {
             ),
         ),
         help="A Google Cloud OAuth client with YouTube Data API v3 enabled, consent for "
-        "youtube.upload youtube.readonly with access_type=offline.",
+        "youtube.upload youtube.readonly with access_type=offline. Easier: set the client's "
+        "client_id and client_secret in the config and use Connect with YouTube on the "
+        "accounts page.",
     ),
 }
