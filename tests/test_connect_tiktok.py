@@ -49,7 +49,7 @@ async def test_connect_publish_refresh_revoke(
     assert account["username"] == fake.username and account["display_name"] == fake.nickname
     assert account["platform_user_id"] == fake.open_id
     assert account["avatar_url"]
-    asked = fake.oauth.requests[0]
+    asked = fake.oauth.authorize_requests[0]
     assert asked["client_key"] == Fake.CLIENT_KEY
     assert asked["scope"] == "user.info.basic,video.publish"
     assert "code_challenge" not in asked  # web apps send none
@@ -75,7 +75,7 @@ async def test_desktop_app_on_a_loopback_redirect_sends_a_hex_challenge(tmp_path
         )
         assert done.status_code == 200, done.text
         assert done.json()["account"]["username"] == fake.username
-    asked = fake.oauth.requests[0]
+    asked = fake.oauth.authorize_requests[0]
     assert asked["code_challenge_method"] == "S256"
     assert len(asked["code_challenge"]) == 64 and int(asked["code_challenge"], 16) >= 0
     assert dict(parse_qsl(back.query))["scopes"] == "user.info.basic,video.publish"
@@ -85,13 +85,13 @@ async def test_unticked_scope_and_denial_store_nothing(tmp_path: Path) -> None:
     fake = Fake()
     fake.client_type = "web"
     async with fake, running_api(make_config(tmp_path, **oauth_env(fake))) as api:
-        fake.oauth.grant_only = {"user.info.basic"}
+        fake.oauth.grant = frozenset({"user.info.basic"})
         flow = await connect_oauth(api, fake)
         assert flow.final.status_code == 400, flow.final.text
         assert flow.json()["error"]["code"] == "scope_not_granted"
         assert "video.publish" in flow.json()["error"]["message"]
-        fake.oauth.grant_only = None
-        fake.oauth.decision = "deny"
+        fake.oauth.grant = None
+        fake.oauth.deny = True
         flow = await connect_oauth(api, fake)
         assert flow.json()["error"]["code"] == "access_denied"
         assert (await api.get("/v1/accounts")).json()["accounts"] == []

@@ -65,7 +65,7 @@ async def test_connect_publish_refresh_revoke(
     assert account["avatar_url"].startswith("https://yt3.ggpht.com/")
     assert stored["channel_id"] == "UCfakeChannel0123456789"
     assert stored["refresh_token"] == fake.refresh_token  # from the code exchange, kept
-    asked = fake.oauth.requests[0]
+    asked = fake.oauth.authorize_requests[0]
     assert asked["access_type"] == "offline"
     assert "consent" in asked["prompt"].split()
     assert asked["code_challenge_method"] == "S256"
@@ -133,11 +133,11 @@ async def test_no_channel_unticked_scope_and_denial_store_nothing(tmp_path: Path
         assert flow.final.status_code in (400, 422), flow.final.text
         assert "no YouTube channel" in flow.json()["error"]["message"]
         fake.channel = {"id": "UCfakeChannel0123456789", "title": "Octo", "customUrl": "@o"}
-        fake.oauth.grant_only = {AUTH + "youtube.readonly"}
+        fake.oauth.grant = frozenset({AUTH + "youtube.readonly"})
         flow = await connect_oauth(api, fake)
         assert flow.json()["error"]["code"] == "scope_not_granted"
-        fake.oauth.grant_only = None
-        fake.oauth.decision = "deny"
+        fake.oauth.grant = None
+        fake.oauth.deny = True
         flow = await connect_oauth(api, fake)
         assert flow.json()["error"]["code"] == "access_denied"
         assert (await api.get("/v1/accounts")).json()["accounts"] == []

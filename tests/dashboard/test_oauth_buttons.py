@@ -106,12 +106,12 @@ def test_reconnect_is_offered_first_for_an_account_that_needs_it(page: Any, stac
 
 def test_a_refusal_on_the_platform_comes_back_as_an_alert(page: Any, stack: Stack) -> None:
     fake = stack.fakes["tiktok"]
-    fake.oauth.decision = "deny"  # type: ignore[attr-defined]
+    fake.oauth.deny = True  # type: ignore[attr-defined]
     try:
         page.goto("/accounts")
         press(page, "tiktok", "Reconnect with TikTok")
     finally:
-        fake.oauth.decision = "approve"  # type: ignore[attr-defined]
+        fake.oauth.deny = False  # type: ignore[attr-defined]
     expect(page.get_by_role("alert")).to_contain_text("Not connected")
     expect(page.get_by_role("alert")).to_contain_text("did not grant")
     expect(page.locator("#account-tiktok")).to_contain_text("Connected")  # the old one stays

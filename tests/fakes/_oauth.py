@@ -16,6 +16,18 @@ A fake owns one `AuthorizationServer` (`self.oauth`) and wires it in:
   redirect_uri, and its code_verifier's S256 matches the challenge. It returns the
   `Code` (user and granted scopes), or an error `(status, body)` to send back.
 
+Where platforms differ (TikTok, Google):
+- `challenge_encoding="hex"`: the challenge is the verifier's SHA-256 in hex (TikTok's
+  desktop apps), not RFC 7636's base64url; `pkce="optional"`: a challenge is checked when
+  sent, none is needed (Google).
+- A registered `http://127.0.0.1:*/path` takes any port (TikTok's desktop apps);
+  `loopback_any_port`: any `http://127.0.0.1|[::1]|localhost:<port>/...` redirect is
+  the app's (Google's desktop clients, RFC 8252 7.3).
+- `redirect_extra(code)`: more parameters on a successful redirect (TikTok's `scopes`).
+- `on_replay(code)`: a code presented twice revokes what its first use issued (RFC 6749
+  4.1.2; the fake lists the tokens in `code.issued`).
+Every code keeps its authorize query (`code.params`: Google's access_type, prompt).
+
 Client authentication (Basic or form secret) stays the fake's own: platforms differ.
 Never imports octopost.
 """
@@ -26,10 +38,10 @@ import base64
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
@@ -44,11 +56,20 @@ class Code:
     challenge: str | None
     issued_at: float
     used: bool = False
+    #: the authorize request's query
+    params: dict[str, str] = field(default_factory=dict)
+    #: tokens the fake issued for this code (what a replay revokes)
+    issued: list[str] = field(default_factory=list)
 
 
-def s256(verifier: str) -> str:
+def s256(verifier: str, encoding: str = "base64url") -> str:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    if encoding == "hex":
+        return digest.hex()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 @dataclass
@@ -58,8 +79,13 @@ class AuthorizationServer:
     known_scopes: frozenset[str]
     user: Any
     clock: Callable[[], float] = time.time
-    #: "S256": PKCE required; None: the platform takes none (a challenge is ignored)
+    #: "S256": PKCE required; "optional": checked when sent; None: the platform takes
+    #: none (a challenge is ignored)
     pkce: str | None = "S256"
+    challenge_encoding: str = "base64url"
+    loopback_any_port: bool = False
+    redirect_extra: Callable[[Code], Mapping[str, str]] | None = None
+    on_replay: Callable[[Code], None] | None = None
     scope_separator: str = " "
     client_id_param: str = "client_id"
     #: seconds a code can be redeemed (X: about 30)
@@ -82,6 +108,28 @@ class AuthorizationServer:
     def _refuse(self, message: str) -> web.Response:
         return web.Response(status=400, text=f"OAuth error: {message}")
 
+    def redirect_ok(self, uri: str, registered: set[str] | None = None) -> bool:
+        """Registered exactly, or by a `:*` port wildcard, or any loopback port."""
+        registered = self.redirect_uris if registered is None else registered
+        if uri in registered:
+            return True
+        try:
+            parts = urlsplit(uri)
+            port = parts.port
+        except ValueError:
+            return False
+        if port is None or parts.query or parts.fragment:
+            return False
+        if self.loopback_any_port and parts.scheme == "http" and parts.hostname in _LOOPBACK:
+            return True
+        for pattern in registered:
+            if ":*" in pattern:
+                want = urlsplit(pattern.replace(":*", ":0", 1))
+                same = (parts.scheme, parts.hostname, parts.path)
+                if same == (want.scheme, want.hostname, want.path):
+                    return True
+        return False
+
     async def authorize(self, request: web.Request) -> web.Response:
         query = dict(request.query)
         self.authorize_requests.append(query)
@@ -95,7 +143,7 @@ class AuthorizationServer:
         else:
             return self._refuse(f"unknown {self.client_id_param}")
         redirect = query.get("redirect_uri", "")
-        if redirect not in registered:
+        if not self.redirect_ok(redirect, registered):
             return self._refuse(f"redirect_uri {redirect!r} is not registered for this app")
         state = query.get("state")
         if not state:
@@ -104,7 +152,7 @@ class AuthorizationServer:
         if not asked or not asked <= allowed:
             return self._refuse(f"scopes not allowed for this app: {sorted(asked - allowed)}")
         challenge = query.get("code_challenge")
-        if self.pkce == "S256":
+        if self.pkce == "S256" or (self.pkce == "optional" and challenge):
             if not challenge or query.get("code_challenge_method") != "S256":
                 return self._refuse("code_challenge with code_challenge_method=S256 required")
         else:
@@ -119,8 +167,12 @@ class AuthorizationServer:
             raise web.HTTPFound(redirect + joiner + urlencode(params))
         code = secrets.token_urlsafe(24)
         granted = asked if self.grant is None else asked & self.grant
-        self.codes[code] = Code(code, self.user, client, redirect, granted, challenge, self.clock())
-        raise web.HTTPFound(redirect + joiner + urlencode({"code": code, "state": state}))
+        issued = Code(
+            code, self.user, client, redirect, granted, challenge, self.clock(), params=query
+        )
+        self.codes[code] = issued
+        extra = dict(self.redirect_extra(issued)) if self.redirect_extra else {}
+        raise web.HTTPFound(redirect + joiner + urlencode({"code": code, **extra, "state": state}))
 
     def redeem(self, form: dict[str, str]) -> Code | tuple[int, dict[str, str]]:
         """The code of an authorization_code token request, or (status, error body)."""
@@ -132,6 +184,8 @@ class AuthorizationServer:
         if code is None:
             return bad("Invalid authorization code")
         if code.used:
+            if self.on_replay is not None:
+                self.on_replay(code)  # RFC 6749 4.1.2: what the first use issued dies
             return bad("Authorization code was already used")
         code.used = True  # single use, even when the rest of the request is wrong
         if self.clock() - code.issued_at > self.code_ttl:
@@ -143,6 +197,6 @@ class AuthorizationServer:
             return bad("code was issued to another client", "invalid_client")
         if code.challenge is not None:
             verifier = form.get("code_verifier", "")
-            if not verifier or s256(verifier) != code.challenge:
+            if not verifier or s256(verifier, self.challenge_encoding) != code.challenge:
                 return bad("code_verifier does not match the code_challenge")
         return code

@@ -4,7 +4,7 @@ Enforces what the real API does, per TikTok's Content Posting API docs
 (developers.tiktok.com/doc/content-posting-api-reference-direct-post) and Login Kit
 (developers.tiktok.com/doc/login-kit-web, login-kit-desktop, oauth-user-access-token-management):
 - Connecting: `GET /v2/auth/authorize/` (www.tiktok.com on the real platform) with
-  `client_key`, comma-separated `scope`, `redirect_uri`, `state` (tests/fakes/_authcode.py
+  `client_key`, comma-separated `scope`, `redirect_uri`, `state` (tests/fakes/_oauth.py
   holds the rules every authorization server here shares). The app's type decides PKCE:
   a desktop app (`client_type = "desktop"`, the default: the only type TikTok lets redirect
   to http://127.0.0.1 or localhost, any port when registered as `:*`) must send an S256
@@ -47,8 +47,8 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from tests.fakes._authcode import Authorizer, Refused
 from tests.fakes._base import FakePlatform
+from tests.fakes._oauth import AuthorizationServer, Code
 
 MB = 1_000_000
 PUBLIC_OPTIONS = ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"]
@@ -105,14 +105,17 @@ class Fake(FakePlatform):
         self.grants: dict[str, dict[str, Any]] = {}
         self.refresh_count = 0
         self.revoked: list[str] = []  # tokens presented to /v2/oauth/revoke/
-        self.oauth = Authorizer(
-            clock=self.clock,
+        self.oauth = AuthorizationServer(
             client_id=self.CLIENT_KEY,
-            id_param="client_key",
-            scopes=SCOPES,
-            separator=",",
+            known_scopes=frozenset(SCOPES),
+            user="the test user",
+            clock=self.clock,
+            scope_separator=",",
+            client_id_param="client_key",
+            code_ttl=600,
             challenge_encoding="hex",
-            revoke=self._revoke_tokens,
+            redirect_extra=lambda code: {"scopes": ",".join(sorted(code.scopes))},
+            on_replay=lambda code: self._revoke_tokens(code.issued),
         )
         self.client_type = "desktop"
         self.open_id = "-000fakeopenid"
@@ -151,7 +154,7 @@ class Fake(FakePlatform):
         if kind not in ("desktop", "web"):
             raise ValueError(kind)
         self._client_type = kind
-        self.oauth.pkce = "required" if kind == "desktop" else "none"
+        self.oauth.pkce = "S256" if kind == "desktop" else None
         self.oauth.redirect_uris = (
             {"http://127.0.0.1:*/v1/oauth/callback/tiktok"} if kind == "desktop" else set()
         )
@@ -166,7 +169,7 @@ class Fake(FakePlatform):
             parts.hostname not in ("127.0.0.1", "localhost") or parts.port is None
         ):
             raise ValueError("desktop apps redirect to localhost or 127.0.0.1 with a port")
-        self.oauth.register(uri)
+        self.oauth.redirect_uris.add(uri)
 
     # -- setup ---------------------------------------------------------------
     def setup_routes(self, router: web.UrlDispatcher) -> None:
@@ -410,7 +413,7 @@ class Fake(FakePlatform):
         )
 
     async def authorize(self, request: web.Request) -> web.Response:
-        return self.oauth.authorize(request, lambda grant: {"scopes": ",".join(grant.scopes)})
+        return await self.oauth.authorize(request)
 
     def _client_ok(self, form: Any) -> bool:
         return bool(
@@ -438,10 +441,9 @@ class Fake(FakePlatform):
             return self.oauth_error("invalid_client", "Client key or secret is invalid.")
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
-            try:
-                approved = self.oauth.redeem(form)
-            except Refused as refused:
-                return self.oauth_error(refused.error, refused.description)
+            approved = self.oauth.redeem({k: str(v) for k, v in form.items()})
+            if not isinstance(approved, Code):
+                return self.oauth_error(approved[1]["error"], approved[1]["error_description"])
             grant_id = self._new_grant(approved.scopes)
             answer = self._token_answer(grant_id)
             approved.issued += [self.access_token, self.refresh_token]

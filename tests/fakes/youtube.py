@@ -5,7 +5,7 @@ Google's OAuth 2.0 docs (developers.google.com/identity/protocols/oauth2/web-ser
 /native-app):
 - Connecting: `GET /o/oauth2/v2/auth` (accounts.google.com on the real platform) with
   client_id, redirect_uri, response_type=code, space-separated `scope`, `state`,
-  `access_type`, `prompt`, optional S256 `code_challenge` (tests/fakes/_authcode.py holds
+  `access_type`, `prompt`, optional S256 `code_challenge` (tests/fakes/_oauth.py holds
   the rules every authorization server here shares). A desktop client (`client_type =
   "desktop"`, the default) takes any loopback redirect (`http://127.0.0.1:<any port>/...`);
   a web client only its registered URIs. The test user picks `chosen_channel` in Google's
@@ -50,8 +50,8 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
-from tests.fakes._authcode import Authorizer, Grant, Refused
 from tests.fakes._base import FakePlatform
+from tests.fakes._oauth import AuthorizationServer, Code
 
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 _QUERY = re.compile(r"^bytes \*/(\d+)$")
@@ -127,12 +127,14 @@ class Fake(FakePlatform):
         #: the user already gave this app offline access (the seed refresh token came from
         #: that): Google sends no refresh token again unless prompt=consent asks anew
         self.consented = True
-        self.oauth = Authorizer(
-            clock=self.clock,
+        self.oauth = AuthorizationServer(
             client_id=self.CLIENT_ID,
-            scopes=SCOPES,
-            separator=" ",
-            revoke=self._revoke_tokens,
+            known_scopes=frozenset(SCOPES),
+            user="the test user",
+            clock=self.clock,
+            pkce="optional",  # Google checks a challenge when one is sent
+            code_ttl=600,
+            on_replay=lambda code: self._revoke_tokens(code.issued),
         )
         self.client_type = "desktop"
         grant = self._new_grant(SEED_SCOPES, self.channel["id"])
@@ -308,8 +310,8 @@ class Fake(FakePlatform):
             "consent",
             "select_account",
         }:
-            return self.oauth.page(400, "invalid_request", "Invalid access_type or prompt.")
-        return self.oauth.authorize(request)
+            return web.Response(status=400, text="Error 400: invalid_request (access_type, prompt)")
+        return await self.oauth.authorize(request)
 
     def _chosen(self) -> str | None:
         """The channel the test user picks in Google's account chooser."""
@@ -332,24 +334,19 @@ class Fake(FakePlatform):
         return None
 
     def _exchange(self, form: Any) -> web.Response:
-        try:
-            approved: Grant = self.oauth.redeem(form)
-        except Refused as refused:
-            description = refused.description
-            if refused.error == "invalid_grant" and "redirect_uri" in description:
-                return web.json_response(
-                    {"error": "redirect_uri_mismatch", "error_description": "Bad Request"},
-                    status=400,
-                )
-            return web.json_response(
-                {"error": refused.error, "error_description": description}, status=400
-            )
-        grant_id = self._new_grant(approved.scopes, self._chosen())
+        approved = self.oauth.redeem({k: str(v) for k, v in form.items()})
+        if not isinstance(approved, Code):
+            status, body = approved
+            if "redirect_uri" in body["error_description"]:
+                body = {"error": "redirect_uri_mismatch", "error_description": "Bad Request"}
+            return web.json_response(body, status=status)
+        scopes = tuple(sorted(approved.scopes))
+        grant_id = self._new_grant(scopes, self._chosen())
         self.access_token = self._issue(grant_id)
         answer: dict[str, Any] = {
             "access_token": self.access_token,
             "expires_in": 3599,
-            "scope": " ".join(approved.scopes),
+            "scope": " ".join(scopes),
             "token_type": "Bearer",
         }
         prompt = approved.params.get("prompt", "").split()

@@ -112,7 +112,7 @@ async def test_desktop_client_connects_offline_with_pkce_on_any_loopback_port() 
         token = await connect(fake, http)
         assert token["access_token"].startswith("ya29.")
         assert token["refresh_token"].startswith("1//")
-        assert token["expires_in"] == 3599 and token["scope"] == SCOPES
+        assert token["expires_in"] == 3599 and set(token["scope"].split()) == set(SCOPES.split())
         status, channels = await mine(fake, http, token["access_token"])
         assert status == 200
         assert [c["id"] for c in channels["items"]] == ["UCfakeChannel0123456789"]
@@ -126,12 +126,12 @@ async def test_client_and_redirect_problems_show_googles_error_page() -> None:
         assert answer.status == 400 and answer.location == ""
         for bad in ("http://octopost.example/cb", "https://127.0.0.1:8080/cb"):
             answer = await authorize(http, fake.url + AUTHORIZE, ask(redirect_uri=bad))
-            assert answer.status == 400 and "redirect_uri_mismatch" in answer.text, bad
+            assert answer.status == 400 and "not registered" in answer.text, bad
         answer = await authorize(http, fake.url + AUTHORIZE, ask(access_type="forever"))
         assert answer.status == 400 and answer.location == ""
         # a web client: only its registered URIs, loopback included
         fake.client_type = "web"
-        fake.oauth.register("https://octopost.example/v1/oauth/callback/youtube")
+        fake.oauth.redirect_uris.add("https://octopost.example/v1/oauth/callback/youtube")
         answer = await authorize(http, fake.url + AUTHORIZE, ask())
         assert answer.status == 400
         answer = await authorize(
@@ -142,13 +142,13 @@ async def test_client_and_redirect_problems_show_googles_error_page() -> None:
         assert answer.status == 302 and answer.params["code"]
 
 
-async def test_denied_and_bad_scopes_redirect_back() -> None:
+async def test_bad_scopes_are_refused_and_a_denial_redirects_back() -> None:
     async with youtube() as (fake, http, _):
         answer = await authorize(http, fake.url + AUTHORIZE, ask(scope="https://x.example/all"))
-        assert answer.params["error"] == "invalid_scope" and answer.params["state"] == "st-9"
+        assert answer.status == 400 and answer.location == ""
         answer = await authorize(http, fake.url + AUTHORIZE, ask(code_challenge_method="plain"))
-        assert answer.params["error"] == "invalid_request"
-        fake.oauth.decision = "deny"
+        assert answer.status == 400 and answer.location == ""
+        fake.oauth.deny = True
         answer = await authorize(http, fake.url + AUTHORIZE, ask())
         assert answer.redirected_to == REDIRECT
         assert answer.params == {"error": "access_denied", "state": "st-9"} | {
@@ -185,7 +185,7 @@ async def test_pkce_code_reuse_and_redirect_checks_at_the_token_endpoint() -> No
         form = exchange(await code())
         del form["code_verifier"]
         status, body = await form_post(http, fake.url + "/token", form)
-        assert status == 400 and body["error"] == "invalid_request"
+        assert status == 400 and body["error"] == "invalid_grant"
         status, body = await form_post(
             http, fake.url + "/token", exchange(await code(), redirect_uri="http://127.0.0.1:1/")
         )
@@ -214,14 +214,14 @@ async def test_pkce_code_reuse_and_redirect_checks_at_the_token_endpoint() -> No
 
 async def test_granted_scopes_decide_what_the_token_may_do() -> None:
     async with youtube() as (fake, http, _):
-        fake.oauth.grant_only = {f"{AUTH}youtube.upload"}
+        fake.oauth.grant = frozenset({f"{AUTH}youtube.upload"})
         token = await connect(fake, http)
         assert token["scope"] == f"{AUTH}youtube.upload"
         status, body = await mine(fake, http, token["access_token"])
         assert status == 403
         assert body["error"]["errors"][0]["reason"] == "insufficientPermissions"
         assert await start_upload(fake, http, token["access_token"]) == 200
-        fake.oauth.grant_only = {f"{AUTH}youtube.readonly"}
+        fake.oauth.grant = frozenset({f"{AUTH}youtube.readonly"})
         token = await connect(fake, http)
         assert (await mine(fake, http, token["access_token"]))[0] == 200
         assert await start_upload(fake, http, token["access_token"]) == 403
@@ -250,7 +250,7 @@ async def test_refresh_keeps_the_token_and_revoke_ends_the_grant() -> None:
             http, fake.url + "/token", refresh_form(token["refresh_token"])
         )
         assert status == 200 and "refresh_token" not in new  # Google does not rotate
-        assert new["scope"] == SCOPES
+        assert set(new["scope"].split()) == set(SCOPES.split())
         assert (await mine(fake, http, new["access_token"]))[0] == 200
         assert await form_post(http, fake.url + "/revoke", {"token": token["refresh_token"]}) == (
             200,
