@@ -3,10 +3,22 @@ configured, the landing page the callback returns to, the outcome on /accounts."
 
 from __future__ import annotations
 
+import dataclasses
+import html
+import re
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
+import pytest
+
+from octopost.platforms import ADAPTERS
+from octopost.platforms._connect import Choice
 from tests.dashboard.test_pages import _token, sign_in
-from tests.helpers import Api
+from tests.fakes.youtube import Fake
+from tests.helpers import Api, make_config, running_api
+from tests.oauth_flow import oauth_env
 
 
 async def test_the_connect_button_needs_the_csrf_token(api: Api) -> None:
@@ -63,3 +75,52 @@ async def test_choices_of_another_key_or_none_are_not_found(api: Api) -> None:
         "/accounts/choose/conn_nope", data={"csrf_token": csrf, "choice": "x"}
     )
     assert resp.status_code == 404
+
+
+async def test_a_grant_with_several_channels_leads_to_the_chooser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole dashboard round trip in process, with YouTube's `choices` made to offer
+    two channels (a real grant lists the one picked in Google's chooser): the button ->
+    the fake's authorize page -> the callback -> the landing page -> the chooser -> the
+    chosen channel is connected."""
+    flow = ADAPTERS["youtube"].oauth
+    assert flow is not None and flow.choices is not None
+    real = flow.choices
+
+    async def two(ctx: Any, creds: dict[str, Any]) -> list[Choice]:
+        found = await real(ctx, creds)
+        return [*found, Choice("UCsecond0000000000000000", "Second channel", "second")]
+
+    monkeypatch.setattr(ADAPTERS["youtube"], "oauth", dataclasses.replace(flow, choices=two))
+    fake = Fake()
+    fake.client_type = "web"
+    async with fake, running_api(make_config(tmp_path, **oauth_env(fake))) as api:
+        csrf = await sign_in(api.client, api.key)
+        leaving = await api.client.post("/accounts/youtube/oauth", data={"csrf_token": csrf})
+        assert leaving.status_code == 200
+        found = re.search(r'http-equiv="refresh" content="0;url=([^"]+)"', leaving.text)
+        assert found, leaving.text
+        authorize_url = html.unescape(found.group(1))
+        async with httpx.AsyncClient() as platform:
+            callback = (await platform.get(authorize_url)).headers["Location"]
+        back = await api.client.get(callback)  # the callback, in process
+        assert back.status_code == 303
+        assert urlsplit(back.headers["Location"]).path == "/accounts/connected"
+        landing = await api.client.get(back.headers["Location"])
+        target = re.search(r'content="0;url=([^"]+)"', landing.text)
+        assert target and target.group(1).startswith("/accounts/choose/conn_")
+        chooser = await api.client.get(target.group(1))
+        assert "Octo Channel" in chooser.text and "Second channel" in chooser.text
+        csrf = _token(chooser.text)
+        done = await api.client.post(
+            target.group(1), data={"csrf_token": csrf, "choice": "UCfakeChannel0123456789"}
+        )
+        assert done.status_code == 303 and done.headers["location"] == "/accounts"
+        page = (await api.client.get("/accounts")).text
+        assert "Connected YouTube as @octochannel." in page
+        (account,) = (await api.get("/v1/accounts")).json()["accounts"]
+        record = await api.services.store.accounts.get(account["id"])
+        assert record is not None
+        creds = api.services.accounts.box.open(record.credentials_enc)
+    assert creds["channel_id"] == "UCfakeChannel0123456789"
