@@ -57,6 +57,9 @@ def test_every_oauth_platform_has_a_connect_button_that_connects(page: Any, stac
         card = page.locator(f"#account-{platform}")
         expect(card).to_contain_text("Not connected")
         expect(card.get_by_role("link", name="Paste tokens instead")).to_be_visible()
+        flow = ADAPTERS[platform].oauth
+        if flow is not None and flow.needs_instance:  # Mastodon: which server
+            card.get_by_label("Server").fill(stack.fakes[platform].url)
         press(page, platform, f"Connect with {label}")
         expect(page.get_by_role("status")).to_contain_text(f"Connected {label} as @")
         expect(page.locator(f"#account-{platform}")).to_contain_text("Connected")

@@ -155,8 +155,12 @@ class Fake(FakePlatform):
             raise ValueError(kind)
         self._client_type = kind
         self.oauth.pkce = "S256" if kind == "desktop" else None
+        # what the README says to register for a desktop app: the server's callback and
+        # the command line's listener, on any port
         self.oauth.redirect_uris = (
-            {"http://127.0.0.1:*/v1/oauth/callback/tiktok"} if kind == "desktop" else set()
+            {"http://127.0.0.1:*/v1/oauth/callback/tiktok", "http://127.0.0.1:*/callback"}
+            if kind == "desktop"
+            else set()
         )
 
     def register_redirect_uri(self, uri: str) -> None:

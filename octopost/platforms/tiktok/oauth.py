@@ -61,4 +61,7 @@ FLOW = OAuthFlow(
     scope_separator=",",
     client_id_param="client_key",
     token=TiktokToken,
+    # a desktop app registered with http://127.0.0.1:*/callback (README) takes the
+    # command line's listener on any port
+    loopback=True,
 )
