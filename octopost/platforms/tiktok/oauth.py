@@ -4,8 +4,9 @@ Docs: https://developers.tiktok.com/doc/login-kit-web, /doc/login-kit-desktop,
 /doc/oauth-user-access-token-management.
 
 - The app's type decides PKCE. A desktop app is the only type TikTok lets redirect to
-  http://127.0.0.1 or localhost (register `http://127.0.0.1:*/v1/oauth/callback/tiktok`:
-  any port), and it must send a code challenge, which TikTok's desktop kit takes
+  http://127.0.0.1 or localhost (register `http://127.0.0.1:*/v1/oauth/callback/tiktok`
+  and, for the command line's listener, `http://127.0.0.1:*/callback`: any port), and
+  it must send a code challenge, which TikTok's desktop kit takes
   hex-encoded (its example writes `SHA256(verifier)` in hex; base64url gets "Code
   verifier or code challenge is invalid"). A web app redirects over https only and sends
   none. So a loopback redirect URI means a desktop app: PKCE, hex; any other a web app.
