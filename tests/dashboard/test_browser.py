@@ -79,7 +79,8 @@ def test_connect_and_disconnect_an_account(page: Any, stack: Stack) -> None:
     expect(card).to_contain_text("Not connected")
     expect(page.locator("#account-mastodon")).to_contain_text("Connected")
     shoot(page, "accounts")
-    card.get_by_role("link", name="Connect LinkedIn").click()
+    # LinkedIn has an OAuth button (test_oauth_buttons.py); the credential form is its link
+    card.get_by_role("link", name="Paste tokens instead").click()
     expect(page.get_by_role("heading", name="Connect LinkedIn")).to_be_visible()
     expect(page.locator(".help")).to_contain_text("w_member_social")  # the README's guide
     shoot(page, "connect")
