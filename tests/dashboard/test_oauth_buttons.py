@@ -44,8 +44,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def press(page: Any, platform: str, name: str) -> None:
     card = page.locator(f"#account-{platform}")
     card.get_by_role("button", name=name).click()
-    # leaving page -> the platform -> the callback -> the landing page -> /accounts
-    page.wait_for_url(re.compile(r"/accounts\?"), timeout=20_000)
+    # leaving page -> the platform -> the callback -> the landing page -> /accounts,
+    # or the chooser when the grant offers several (Facebook Pages)
+    page.wait_for_url(re.compile(r"/accounts(\?|/choose/)"), timeout=20_000)
+    if "/accounts/choose/" in page.url:
+        expect(
+            page.get_by_role("heading", name="Which one should Octopost post to?")
+        ).to_be_visible()
+        shoot(page, "choose")
+        page.get_by_role("button", name="Connect this one").click()
+        page.wait_for_url(re.compile(r"/accounts$"), timeout=20_000)
 
 
 def test_every_oauth_platform_has_a_connect_button_that_connects(page: Any, stack: Stack) -> None:
