@@ -95,3 +95,13 @@ async def test_unticked_scope_and_denial_store_nothing(tmp_path: Path) -> None:
         flow = await connect_oauth(api, fake)
         assert flow.json()["error"]["code"] == "access_denied"
         assert (await api.get("/v1/accounts")).json()["accounts"] == []
+
+
+async def test_a_missing_client_secret_is_a_422_at_start(tmp_path: Path) -> None:
+    fake = Fake()
+    async with fake:
+        env = {**oauth_env(fake), "OCTOPOST_PLATFORMS_TIKTOK_CLIENT_SECRET": ""}
+        async with running_api(make_config(tmp_path, **env)) as api:
+            resp = await api.post("/v1/accounts/connect", {"platform": "tiktok"})
+    assert resp.status_code == 422, resp.text
+    assert "platforms.tiktok.client_secret" in resp.text

@@ -62,6 +62,8 @@ FLOW = OAuthFlow(
     scope_separator=",",
     client_id_param="client_key",
     token=TiktokToken,
+    # the token endpoint refuses a request without the app secret (desktop apps too)
+    needs_secret=True,
     # a desktop app registered with http://127.0.0.1:*/callback (README) takes the
     # command line's listener on any port
     loopback=True,

@@ -86,6 +86,8 @@ FLOW = OAuthFlow(
     register_url="https://console.cloud.google.com/apis/credentials",
     authorize_params={"access_type": "offline", "prompt": "consent select_account"},
     loopback=True,
+    # the token endpoint refuses a request without the app secret (desktop apps too)
+    needs_secret=True,
     choices=_channels,
     choose=_choose,
 )
