@@ -25,7 +25,7 @@ import webbrowser
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from octopost.cli_posts import EXIT_CODES, FAILED, OK, USAGE, _err, _json, run, table
+from octopost.cli_posts import FAILED, OK, USAGE, _err, _json, client_group, table
 from octopost.client import ApiError, Client
 
 #: seconds the loopback listener waits for the browser (the state lives 10 minutes)
@@ -205,28 +205,12 @@ async def cmd_disconnect(client: Client, args: argparse.Namespace) -> int:
 
 def add_parser(sub: Any) -> None:
     """The `accounts` command group (called by octopost.cli.build_parser)."""
-    group = sub.add_parser(
+    command = client_group(
+        sub,
         "accounts",
-        help="connect, list and disconnect accounts on a running server",
-        description="Connected platform accounts, through the API of a running Octopost.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "connect, list and disconnect accounts on a running server",
+        "Connected platform accounts, through the API of a running Octopost.",
     )
-    group.set_defaults(func=lambda _: (group.print_help(), OK)[1])
-    commands = group.add_subparsers(dest="accounts_command", metavar="COMMAND")
-
-    def command(name: str, work: Any, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = commands.add_parser(
-            name,
-            help=help_text,
-            epilog=EXIT_CODES,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        p.add_argument("--url", help="the server (default: $OCTOPOST_URL, credentials, config)")
-        p.add_argument("--config", help="TOML config whose server.host/port give the URL")
-        p.add_argument("--json", action="store_true", help="print the API's JSON answer")
-        p.set_defaults(func=run, work=work)
-        return p
 
     connect = command("connect", cmd_connect, "connect an account in a browser (OAuth)")
     connect.add_argument("platform", help="twitter, mastodon, linkedin, ...")

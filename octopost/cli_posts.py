@@ -359,22 +359,26 @@ def _content_options(p: argparse.ArgumentParser, *, partial: bool) -> None:
     )
 
 
-def add_parser(sub: Any) -> None:
-    """The `posts` command group (called by octopost.cli.build_parser)."""
+Command = Callable[[str, Work, str], argparse.ArgumentParser]
+
+
+def client_group(sub: Any, name: str, help_text: str, description: str) -> Command:
+    """A command group that talks to a running server (`posts`, `accounts`): returns the
+    function that adds one command to it, with the options every such command takes."""
     group = sub.add_parser(
-        "posts",
-        help="create, list, publish... posts on a running server",
-        description="Posts through the API of a running Octopost.",
+        name,
+        help=help_text,
+        description=description,
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     group.set_defaults(func=lambda _: (group.print_help(), OK)[1])
-    commands = group.add_subparsers(dest="posts_command", metavar="COMMAND")
+    commands = group.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
 
-    def command(name: str, work: Work, help_text: str) -> argparse.ArgumentParser:
+    def command(command_name: str, work: Work, command_help: str) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = commands.add_parser(
-            name,
-            help=help_text,
+            command_name,
+            help=command_help,
             epilog=EXIT_CODES,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -383,6 +387,18 @@ def add_parser(sub: Any) -> None:
         p.add_argument("--json", action="store_true", help="print the API's JSON answer")
         p.set_defaults(func=run, work=work)
         return p
+
+    return command
+
+
+def add_parser(sub: Any) -> None:
+    """The `posts` command group (called by octopost.cli.build_parser)."""
+    command = client_group(
+        sub,
+        "posts",
+        "create, list, publish... posts on a running server",
+        "Posts through the API of a running Octopost.",
+    )
 
     create = command("create", cmd_create, "create a draft (or a scheduled post)")
     _content_options(create, partial=False)
