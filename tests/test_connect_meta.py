@@ -9,7 +9,6 @@ clock moved by hand (a 60-day token's life in a test).
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from tests.fakes import facebook
 from tests.fakes._meta_graph import DAY, MetaGraphFake
 from tests.fakes.media import MediaServer
 from tests.fakes.receiver import Receiver
-from tests.helpers import Api, eventually, make_config, running_api
+from tests.helpers import Api, Clock, eventually, make_config, running_api
 from tests.oauth_flow import connect_oauth, lifecycle, oauth_env
 from tests.platforms.harness import fake_class
 
@@ -34,14 +33,6 @@ SCOPES = {
     },
     "instagram": {"instagram_business_basic", "instagram_business_content_publish"},
 }
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ the job is run directly (the scheduler only calls it every few hours): determini
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from octopost.upkeep import UPKEEP_JOB
 from tests.fakes._meta_graph import DAY, MetaGraphFake
 from tests.fakes.receiver import Receiver
-from tests.helpers import eventually, make_config, running_api
+from tests.helpers import Clock, eventually, make_config, running_api
 from tests.platform_env import connect, platform_env
 from tests.platforms.harness import fake_class
 
@@ -25,14 +24,6 @@ WEBHOOKS_FAST = {
     "OCTOPOST_WEBHOOKS_BACKOFF_MAX": "0.2",
     "OCTOPOST_WEBHOOKS_POLL_INTERVAL": "0.1",
 }
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.mark.parametrize("platform", ["threads", "instagram"])

@@ -27,18 +27,11 @@ from octopost.platforms.instagram.text import hashtags, mentions
 from tests.fakes._meta_graph import DAY
 from tests.fakes.instagram import Fake
 from tests.fakes.media import MediaServer
+from tests.helpers import Clock
 from tests.platforms.harness import rig
 
 LIMITS = InstagramAdapter.limits
 UID = Fake.user_id
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def images(media: MediaServer, count: int) -> tuple[ImageRef, ...]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +25,11 @@ from octopost.platforms.mastodon.text import status_length
 from tests.fakes._lengths import mastodon_length
 from tests.fakes.mastodon import NOT_READY, Fake
 from tests.fakes.media import MediaServer
+from tests.helpers import Clock
 from tests.platforms.harness import rig
 
 #: upstream vectors, copied with their provenance (tests/data/README.md)
 VECTORS = Path(__file__).resolve().parent.parent / "data" / "mastodon-length.json"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def images(media: MediaServer, count: int) -> tuple[ImageRef, ...]:

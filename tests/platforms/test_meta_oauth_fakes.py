@@ -8,7 +8,6 @@ the exchange for a long-lived token, the scopes a token was granted, revocation.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,16 +17,9 @@ import pytest
 from tests.fakes import facebook, instagram, threads
 from tests.fakes._meta_graph import DAY, MetaGraphFake
 from tests.fakes._meta_oauth import CLIENT_ID, CLIENT_SECRET
+from tests.helpers import Clock
 
 CALLBACK = "http://127.0.0.1:8080/v1/oauth/callback/threads"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def get(url: str, **params: str) -> tuple[int, Any, dict[str, str]]:

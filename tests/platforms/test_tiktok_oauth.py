@@ -5,7 +5,6 @@ would pass against TikTok too."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +13,7 @@ import aiohttp
 import pytest
 
 from tests.fakes.tiktok import Fake
+from tests.helpers import Clock
 from tests.platforms.oauth_drive import (
     HEX_CHALLENGE,
     RFC_CHALLENGE,
@@ -27,14 +27,6 @@ TOKEN = "/v2/oauth/token/"
 REVOKE = "/v2/oauth/revoke/"
 REDIRECT = "http://127.0.0.1:41234/v1/oauth/callback/tiktok"
 SCOPES = "user.info.basic,user.info.profile,video.publish,video.upload"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @asynccontextmanager

@@ -6,7 +6,6 @@ would pass against Google too."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,19 +13,12 @@ from typing import Any
 import aiohttp
 
 from tests.fakes.youtube import AUTH, Fake
+from tests.helpers import Clock
 from tests.platforms.oauth_drive import RFC_CHALLENGE, RFC_VERIFIER, authorize, form_post
 
 AUTHORIZE = "/o/oauth2/v2/auth"
 REDIRECT = "http://127.0.0.1:53682/v1/oauth/callback/youtube"
 SCOPES = f"{AUTH}youtube.upload {AUTH}youtube.readonly"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @asynccontextmanager
