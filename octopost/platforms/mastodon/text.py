@@ -33,14 +33,10 @@ Vectors: tests/data/mastodon-length.json (upstream spec cases; the tests load th
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import NamedTuple
 
 import regex
-from twitter_text.regexp.directional_markers_group import directional_markers_group
-from twitter_text.regexp.invalid_chars_group import invalid_chars_group
-from twitter_text.regexp.latin_accent_chars import latin_accent_chars
-from twitter_text.regexp.valid_domain import valid_domain
-from twitter_text.regexp.valid_url_balanced_parens import valid_url_balanced_parens
 
 URL_LENGTH = 23
 MAX_URL_LENGTH = 4096  # twitter-text Extractor::MAX_URL_LENGTH
@@ -48,52 +44,71 @@ MAX_DOMAIN_LENGTH = 253  # mastodon Extractor::MAX_DOMAIN_LENGTH
 MAX_TCO_SLUG_LENGTH = 40
 URL_PROTOCOL_LENGTH = len("https://")
 
-# twitter-text valid_url_preceding_chars (case-insensitive, so no letters at all).
-_PRECEDING = rf"(?:[^A-Za-z0-9@＠$#＃{invalid_chars_group}]|[{directional_markers_group}]|^)"
-# Mastodon overrides (config/initializers/twitter_regex.rb).
-_PATH_CHAR = r"[^\p{White_Space}<>()?]"
-_BALANCED = rf"\((?:{_PATH_CHAR}+|(?:{_PATH_CHAR}*\({_PATH_CHAR}+\){_PATH_CHAR}*))\)"
-# Ruby evaluates the ending-chars override before redefining the balanced parens,
-# so it embeds twitter-text's original (narrower) balanced-parens pattern.
-_PATH_END = (
-    rf"""[^\p{{White_Space}}()?!*"'「」<>;:=,.$%\[\]~&|@]|(?:{valid_url_balanced_parens.pattern})"""
-)
-_PATH = rf"(?:(?:{_PATH_CHAR}*(?:{_BALANCED}{_PATH_CHAR}*)*(?:{_PATH_END}))|(?:{_PATH_CHAR}+/))"
-_UCHARS = (
-    r"\u00A0-\uD7FF\uF900-\uFDCF\uFDF0-\uFFEF\U00010000-\U0001FFFD\U00020000-\U0002FFFD"
-    r"\U00030000-\U0003FFFD\U00040000-\U0004FFFD\U00050000-\U0005FFFD\U00060000-\U0006FFFD"
-    r"\U00070000-\U0007FFFD\U00080000-\U0008FFFD\U00090000-\U0009FFFD\U000A0000-\U000AFFFD"
-    r"\U000B0000-\U000BFFFD\U000C0000-\U000CFFFD\U000D0000-\U000DFFFD\U000E1000-\U000EFFFD"
-    r"\uE000-\uF8FF\U000F0000-\U000FFFFD\U00100000-\U0010FFFD"
-)
-_QUERY = rf"[a-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@\^{_UCHARS}]"
-_QUERY_END = rf"[a-z0-9_&=#/\-{_UCHARS}]"
 
-URL_RE = regex.compile(
-    rf"({_PRECEDING})"  # 1: preceding character
-    r"("  # 2: the URL
-    r"((?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://)?"  # 3: protocol
-    rf"({valid_domain.pattern})"  # 4: domain
-    r"(?::([0-9]+))?"  # 5: port
-    rf"(/{_PATH}*)?"  # 6: path
-    rf"(\?{_QUERY}*{_QUERY_END})?"  # 7: query
-    r")",
-    regex.IGNORECASE | regex.VERSION0,
-)
-TCO_RE = regex.compile(r"^https?://t\.co/([a-z0-9]+)", regex.IGNORECASE)
+class _Patterns(NamedTuple):
+    url: regex.Pattern[str]
+    tco: regex.Pattern[str]
+    mention: regex.Pattern[str]
+    end_mention: regex.Pattern[str]
+    blank: regex.Pattern[str]
+    grapheme: regex.Pattern[str]
+    #: a consonant that rule GB9c (Unicode 15.1) joins to the cluster before it
+    gb9c_join: regex.Pattern[str]
 
-# Account::USERNAME_RE / MENTION_RE (upstream 4.x).
-_USERNAME = r"(?i:[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)"
-#: Ruby's [[:word:]] (Onigmo): Letter | Mark | Decimal_Number | Connector_Punctuation
-_WORD = r"[\p{L}\p{M}\p{Nd}\p{Pc}]"
-MENTION_RE = regex.compile(rf"(?<![=/]|{_WORD})@((?:{_USERNAME})(?:@{_WORD}+(?:[.-]+{_WORD}+)*)?)")
-# twitter-text end_mention_match: an @, a Latin accent or "://" right after ends it.
-END_MENTION_RE = regex.compile(rf"[@＠{latin_accent_chars.pattern}]|://")
 
-_BLANK_RE = regex.compile(r"[\p{White_Space}]*")
-_GRAPHEME_RE = regex.compile(r"\X")
-#: a consonant that rule GB9c (Unicode 15.1) joins to the cluster before it
-_GB9C_JOIN = regex.compile(r"\p{InCB=Linker}[\p{InCB=Linker}\p{InCB=Extend}]*\p{InCB=Consonant}")
+@cache
+def _patterns() -> _Patterns:
+    """Compiled on first use, not at import (twitter-text's pieces cost ~0.4 s to import)."""
+    from twitter_text.regexp.directional_markers_group import directional_markers_group
+    from twitter_text.regexp.invalid_chars_group import invalid_chars_group
+    from twitter_text.regexp.latin_accent_chars import latin_accent_chars
+    from twitter_text.regexp.valid_domain import valid_domain
+    from twitter_text.regexp.valid_url_balanced_parens import valid_url_balanced_parens
+
+    # twitter-text valid_url_preceding_chars (case-insensitive, so no letters at all).
+    preceding = rf"(?:[^A-Za-z0-9@＠$#＃{invalid_chars_group}]|[{directional_markers_group}]|^)"
+    # Mastodon overrides (config/initializers/twitter_regex.rb).
+    path_char = r"[^\p{White_Space}<>()?]"
+    balanced = rf"\((?:{path_char}+|(?:{path_char}*\({path_char}+\){path_char}*))\)"
+    # Ruby evaluates the ending-chars override before redefining the balanced parens,
+    # so it embeds twitter-text's original (narrower) balanced-parens pattern.
+    path_end = rf"""[^\p{{White_Space}}()?!*"'「」<>;:=,.$%\[\]~&|@]|(?:{valid_url_balanced_parens.pattern})"""
+    path = rf"(?:(?:{path_char}*(?:{balanced}{path_char}*)*(?:{path_end}))|(?:{path_char}+/))"
+    uchars = (
+        r"\u00A0-\uD7FF\uF900-\uFDCF\uFDF0-\uFFEF\U00010000-\U0001FFFD\U00020000-\U0002FFFD"
+        r"\U00030000-\U0003FFFD\U00040000-\U0004FFFD\U00050000-\U0005FFFD\U00060000-\U0006FFFD"
+        r"\U00070000-\U0007FFFD\U00080000-\U0008FFFD\U00090000-\U0009FFFD\U000A0000-\U000AFFFD"
+        r"\U000B0000-\U000BFFFD\U000C0000-\U000CFFFD\U000D0000-\U000DFFFD\U000E1000-\U000EFFFD"
+        r"\uE000-\uF8FF\U000F0000-\U000FFFFD\U00100000-\U0010FFFD"
+    )
+    query = rf"[a-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@\^{uchars}]"
+    query_end = rf"[a-z0-9_&=#/\-{uchars}]"
+
+    url_re = regex.compile(
+        rf"({preceding})"  # 1: preceding character
+        r"("  # 2: the URL
+        r"((?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://)?"  # 3: protocol
+        rf"({valid_domain.pattern})"  # 4: domain
+        r"(?::([0-9]+))?"  # 5: port
+        rf"(/{path}*)?"  # 6: path
+        rf"(\?{query}*{query_end})?"  # 7: query
+        r")",
+        regex.IGNORECASE | regex.VERSION0,
+    )
+    tco_re = regex.compile(r"^https?://t\.co/([a-z0-9]+)", regex.IGNORECASE)
+
+    # Account::USERNAME_RE / mention_re (upstream 4.x).
+    username = r"(?i:[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)"
+    # Ruby's [[:word:]] (Onigmo): Letter | Mark | Decimal_Number | Connector_Punctuation
+    word = r"[\p{L}\p{M}\p{Nd}\p{Pc}]"
+    mention_re = regex.compile(rf"(?<![=/]|{word})@((?:{username})(?:@{word}+(?:[.-]+{word}+)*)?)")
+    # twitter-text end_mention_match: an @, a Latin accent or "://" right after ends it.
+    end_mention_re = regex.compile(rf"[@＠{latin_accent_chars.pattern}]|://")
+
+    blank_re = regex.compile(r"[\p{White_Space}]*")
+    grapheme_re = regex.compile(r"\X")
+    gb9c_join = regex.compile(r"\p{InCB=Linker}[\p{InCB=Linker}\p{InCB=Extend}]*\p{InCB=Consonant}")
+    return _Patterns(url_re, tco_re, mention_re, end_mention_re, blank_re, grapheme_re, gb9c_join)
 
 
 def _valid_url_length(url: str, domain: str, protocol: str | None) -> bool:
@@ -113,12 +128,13 @@ def extract_urls(text: str) -> list[tuple[int, int]]:
     if ":" not in text:
         return []
     spans: list[tuple[int, int]] = []
-    for match in URL_RE.finditer(text):
+    patterns = _patterns()
+    for match in patterns.url.finditer(text):
         url, protocol, domain = match.group(2), match.group(3), match.group(4)
         if protocol is None:
             continue
         start, end = match.span(2)
-        tco = TCO_RE.match(url)
+        tco = patterns.tco.match(url)
         if tco is not None:
             if len(tco.group(1)) > MAX_TCO_SLUG_LENGTH:
                 continue
@@ -135,8 +151,9 @@ def extract_mentions(text: str) -> list[tuple[int, int, str]]:
     if "@" not in text and "＠" not in text:
         return []
     found: list[tuple[int, int, str]] = []
-    for match in MENTION_RE.finditer(text):
-        if END_MENTION_RE.match(text, match.end()):
+    patterns = _patterns()
+    for match in patterns.mention.finditer(text):
+        if patterns.end_mention.match(text, match.end()):
             continue
         name = match.group(1)
         user, _, domain = name.partition("@")
@@ -148,7 +165,7 @@ def extract_mentions(text: str) -> list[tuple[int, int, str]]:
 
 def countable_text(text: str, url_length: int = URL_LENGTH) -> str:
     """The text as the validator measures it (URLs and mention domains rewritten)."""
-    if _BLANK_RE.fullmatch(text):
+    if _patterns().blank.fullmatch(text):
         return ""
     placeholder = "x" * url_length
     entities = [(s, e, placeholder) for s, e in extract_urls(text)] + extract_mentions(text)
@@ -170,11 +187,12 @@ def countable_text(text: str, url_length: int = URL_LENGTH) -> str:
 
 def grapheme_length(text: str) -> int:
     """Grapheme clusters by Unicode 15.0 rules (current clusters, split again at GB9c joins)."""
+    patterns = _patterns()
     count = 0
-    for cluster in _GRAPHEME_RE.findall(text):
+    for cluster in patterns.grapheme.findall(text):
         count += 1
         at = 0
-        while (join := _GB9C_JOIN.search(cluster, at)) is not None:
+        while (join := patterns.gb9c_join.search(cluster, at)) is not None:
             count += 1
             at = join.end() - 1  # that consonant may itself link to the next one
     return count

@@ -42,14 +42,9 @@ import html
 import re
 import stringprep
 import unicodedata
-
-from twitter_text import extract_urls_with_indices
-from twitter_text.regexp.extract_url import extract_url
-from twitter_text.regexp.invalid_url_without_protocol_preceding_chars import (
-    invalid_url_without_protocol_preceding_chars,
-)
-from twitter_text.regexp.valid_ascii_domain import valid_ascii_domain
-from twitter_text.regexp.valid_tco_url import valid_tco_url
+from collections.abc import Callable
+from functools import cache
+from typing import Any, NamedTuple
 
 from octopost.platforms._text import comparable as comparable_text
 from octopost.platforms._text import data_words
@@ -77,15 +72,48 @@ def _emoji() -> frozenset[str]:
     return frozenset(found)
 
 
-#: every sequence X's web library counts as one emoji
-SEQUENCES: frozenset[str] = _emoji()
-#: first character -> the lengths of the sequences starting with it, longest first
-LENGTHS: dict[str, tuple[int, ...]] = {}
-for _sequence in SEQUENCES:
-    LENGTHS[_sequence[0]] = tuple(
-        sorted({*LENGTHS.get(_sequence[0], ()), len(_sequence)}, reverse=True)
+class _Rules(NamedTuple):
+    #: every sequence X's web library counts as one emoji
+    sequences: frozenset[str]
+    #: first character -> the lengths of the sequences starting with it, longest first
+    lengths: dict[str, tuple[int, ...]]
+    # twitter-text's own patterns and extractor
+    extract_url: re.Pattern[str]
+    invalid_preceding: re.Pattern[str]
+    valid_ascii_domain: re.Pattern[str]
+    valid_tco_url: re.Pattern[str]
+    extract_urls_with_indices: Callable[[str], list[dict[str, Any]]]
+
+
+@cache
+def _rules() -> _Rules:
+    """Built on first use, not at import: importing twitter-text compiles all of its
+    patterns and the emoji table is large (together ~0.6 s and ~20 MB), which a server
+    should not pay at start-up, nor at all when it never counts an X post."""
+    from twitter_text import extract_urls_with_indices
+    from twitter_text.regexp.extract_url import extract_url
+    from twitter_text.regexp.invalid_url_without_protocol_preceding_chars import (
+        invalid_url_without_protocol_preceding_chars,
     )
-del _sequence
+    from twitter_text.regexp.valid_ascii_domain import valid_ascii_domain
+    from twitter_text.regexp.valid_tco_url import valid_tco_url
+
+    sequences = _emoji()
+    lengths: dict[str, tuple[int, ...]] = {}
+    for sequence in sequences:
+        lengths[sequence[0]] = tuple(
+            sorted({*lengths.get(sequence[0], ()), len(sequence)}, reverse=True)
+        )
+    return _Rules(
+        sequences,
+        lengths,
+        extract_url,
+        invalid_url_without_protocol_preceding_chars,
+        valid_ascii_domain,
+        valid_tco_url,
+        extract_urls_with_indices,
+    )
+
 
 MAX_WEIGHTED_LENGTH = 280
 SCALE = 100
@@ -111,11 +139,12 @@ def _weight(ch: str) -> int:
 
 def _emoji_spans(text: str) -> dict[int, int]:
     """Start -> end of every emoji, the longest known sequence first, left to right."""
+    rules = _rules()
     spans: dict[int, int] = {}
     index = 0
     while index < len(text):
-        for length in LENGTHS.get(text[index], ()):
-            if text[index : index + length] in SEQUENCES:
+        for length in rules.lengths.get(text[index], ()):
+            if text[index : index + length] in rules.sequences:
                 spans[index] = index + length
                 index += length
                 break
@@ -178,7 +207,7 @@ def _idna2003(domain: str) -> str | None:
 
 def _punycode_labels_ok(domain: str) -> bool:
     """The web library's `idna.toAscii`: each label 1-63 characters once punycoded."""
-    if domain.startswith("xn--") and not valid_ascii_domain.search(domain):
+    if domain.startswith("xn--") and not _rules().valid_ascii_domain.search(domain):
         return False
     for label in domain.split("."):
         encoded = label if label.isascii() else "xn--" + label.encode("punycode").decode()
@@ -189,7 +218,7 @@ def _punycode_labels_ok(domain: str) -> bool:
 
 def _tco(url: str) -> str | None:
     """A t.co URL cut to its slug, None when the slug is too long; `url` when not t.co."""
-    match = valid_tco_url.search(url)
+    match = _rules().valid_tco_url.search(url)
     if match is None:
         return url
     slug = match.group(1)
@@ -201,10 +230,11 @@ def server_urls(text: str) -> list[Span]:
     spans: list[Span] = []
     if "." not in text:
         return spans
-    for match in extract_url.finditer(text):
+    rules = _rules()
+    for match in rules.extract_url.finditer(text):
         _, before, url, protocol, domain, _, _, _ = match.groups()
         start = match.end() - len(url)
-        if not protocol and invalid_url_without_protocol_preceding_chars.match(before):
+        if not protocol and rules.invalid_preceding.match(before):
             continue
         cut = _tco(url)
         if cut is None:
@@ -223,7 +253,8 @@ def web_urls(text: str) -> list[Span]:
     spans: list[Span] = []
     if "." not in text:
         return spans
-    for match in extract_url.finditer(text):
+    rules = _rules()
+    for match in rules.extract_url.finditer(text):
         _, before, url, protocol, domain, _, path, _ = match.groups()
         end = match.end()
         start = end - len(url)
@@ -236,11 +267,11 @@ def web_urls(text: str) -> list[Span]:
             if cut is not None:
                 spans.append((start, start + len(cut)))
             continue
-        if invalid_url_without_protocol_preceding_chars.match(before):
+        if rules.invalid_preceding.match(before):
             continue
         found = [
             [start + ascii.start(), start + ascii.end()]
-            for ascii in valid_ascii_domain.finditer(domain)
+            for ascii in rules.valid_ascii_domain.finditer(domain)
         ]
         if found and path:
             found[-1][1] = end  # the path belongs to the last domain
@@ -304,7 +335,7 @@ def comparable(text: str, *, from_x: bool = False, has_media: bool = False) -> s
     text = unicodedata.normalize("NFC", text)
     pieces: list[str] = []
     last = 0
-    for url in extract_urls_with_indices(text):
+    for url in _rules().extract_urls_with_indices(text):
         start, end = url["indices"]
         pieces += [text[last:start], _PLACEHOLDER]
         last = end

@@ -1,0 +1,42 @@
+"""What `octopost serve` imports before its first answer.
+
+Start-up time and idle memory are mostly imports. The MCP SDK (~1 s, ~30 MB) loads with the
+first /mcp request, and twitter-text (~0.4 s, ~18 MB) with the first count of an X,
+Mastodon or Threads text; neither may creep back into the start-up imports.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+LOADED_ON_FIRST_USE = ("mcp", "mcp_types", "twitter_text", "pydantic")
+
+
+def _loaded(code: str) -> list[str]:
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    modules: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return modules
+
+
+def test_the_app_and_every_adapter_import_without_the_heavy_libraries() -> None:
+    code = (
+        "from octopost.app import create_app\n"
+        "from octopost.platforms.registry import ADAPTERS\n"
+        "from octopost.config import load_config\n"
+    )
+    loaded = _loaded(code)
+    heavy = [m for m in loaded if m.split(".")[0] in LOADED_ON_FIRST_USE]
+    assert heavy == []
+
+
+def test_counting_an_x_post_loads_twitter_text_then() -> None:
+    code = (
+        "from octopost.platforms.twitter.text import weighted_length\n"
+        "assert weighted_length('see example.com 👍') == 30\n"
+    )
+    assert "twitter_text" in _loaded(code)
