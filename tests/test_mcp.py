@@ -266,3 +266,17 @@ async def test_a_tool_that_breaks_inside_answers_without_a_traceback(api: Any) -
     text = _text(result)
     assert text == "broken failed inside Octopost; the details are in its log."
     assert "secret internals" not in text and "Traceback" not in text
+
+
+async def test_the_first_mcp_requests_at_once_all_start_the_same_sdk(tmp_path: Path) -> None:
+    """The SDK loads on the first /mcp request (not at start-up); requests arriving while
+    it loads wait for that one start and are all answered."""
+    async with stack(tmp_path) as running:
+
+        async def tools() -> set[str]:
+            async with http_client(running, running.admin) as client:
+                return {tool.name for tool in (await client.list_tools()).tools}
+
+        answers = await asyncio.gather(*(tools() for _ in range(5)))
+        assert answers == [TOOLS] * 5
+        assert await tools() == TOOLS  # and later ones use the running one
