@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import http.client
 import json
 import logging
@@ -109,6 +110,10 @@ def _ensure_first_key(config: Config) -> tuple[str, str] | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    # No collections while start-up builds its long-lived objects (modules, the app, the
+    # routes): they would be walked again and again for nothing. Server.startup freezes
+    # what start-up made and turns the collector back on.
+    gc.disable()
     import uvicorn
 
     from octopost.app import create_app
