@@ -119,7 +119,8 @@ def _unexpected(request: Req, exc: Exception) -> Template:
     )
 
 
-def _security_headers(response: Response[Any]) -> Response[Any]:
+async def _security_headers(response: Response[Any]) -> Response[Any]:
+    # a coroutine: Litestar would run a plain function in a worker thread
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response

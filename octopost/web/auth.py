@@ -11,6 +11,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.middleware._utils import should_bypass_middleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from octopost.access import check_route
 from octopost.keys import KeyService
 from octopost.models import ApiKey
 
@@ -43,6 +44,7 @@ class ApiKeyAuth(AbstractAuthenticationMiddleware):
                     header = value.decode("latin-1")
                     break
             key = await self._verify(header, self.keys())
+            check_route(key, scope["route_handler"].opt)
             scope["user"] = key
             scope["auth"] = key
         await self.app(scope, receive, send)

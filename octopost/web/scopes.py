@@ -2,7 +2,7 @@
 
 A route declares its permission once, in its handler's `opt` (`access.needs(...)`).
 From that one declaration:
-- `access.guard` refuses a key without it (403 `forbidden` naming it);
+- `access.check_route` (run by the API key middleware) refuses a key without it (403 `forbidden` naming it);
 - `route_permissions` lists every route with its permission (the tests walk it);
 - `web.openapi.document_permissions` writes it into the OpenAPI description (`x-permission`, a line of the
   operation's description, and the 403 answer with the real message);
