@@ -211,11 +211,13 @@ class Post(msgspec.Struct):
 
     def platform_results(self) -> dict[str, PlatformResult] | None:
         """Finished platforms only; None until the first one is known."""
-        done = {d.platform: d.result() for d in self.deliveries if d.state in FINAL_DELIVERY}
-        if not done:
+        final = [d for d in self.deliveries if d.state in FINAL_DELIVERY]
+        if not final:
             return None
-        order = {p: i for i, p in enumerate(self.platforms)}
-        return dict(sorted(done.items(), key=lambda kv: order.get(kv[0], len(order))))
+        if len(final) > 1:  # in the post's platform order
+            order = {p: i for i, p in enumerate(self.platforms)}
+            final.sort(key=lambda d: order.get(d.platform, len(order)))
+        return {d.platform: d.result() for d in final}
 
 
 class AccountStatus(enum.StrEnum):

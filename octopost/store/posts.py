@@ -94,7 +94,7 @@ DELIVERY_COLUMNS = (
 def _post(row: Row, deliveries: list[Delivery] | None = None) -> Post:
     # By position (POST_COLUMNS order): a list page builds a hundred of these.
     (pid, sandbox, content, platforms, status, scheduled_for, media, created, updated, published,
-     language, shape_json) = tuple(row)[:POST_WIDTH]  # fmt: skip
+     language, shape_json) = row[:POST_WIDTH]  # fmt: skip
     shape = _shape_decoder.decode(shape_json) if shape_json else _PLAIN
     return Post(
         id=pid,
@@ -144,24 +144,23 @@ def _post_params(post: Post) -> tuple[Any, ...]:
 
 def _delivery_at(row: Row, start: int) -> Delivery:
     """A delivery from the columns of a joined row, from index `start` on."""
-    values = tuple(row)[start:]
-    retryable = values[8]
-    checkpoint = values[10]
+    (post_id, platform, state, attempts, remote_id, remote_url, error, category, retryable,
+     simulated, checkpoint, updated, reached, budget_from) = row[start:]  # fmt: skip
     return Delivery(
-        post_id=values[0],
-        platform=values[1],
-        state=_DELIVERY_STATE[values[2]],
-        attempts=values[3],
-        remote_id=values[4],
-        remote_url=values[5],
-        error=values[6],
-        error_category=values[7],
+        post_id=post_id,
+        platform=platform,
+        state=_DELIVERY_STATE[state],
+        attempts=attempts,
+        remote_id=remote_id,
+        remote_url=remote_url,
+        error=error,
+        error_category=category,
         retryable=None if retryable is None else bool(retryable),
-        simulated=bool(values[9]),
+        simulated=bool(simulated),
         checkpoint={} if checkpoint == "{}" else _dict_decoder.decode(checkpoint),
-        updated_at=from_ms(values[11]),
-        reached=bool(values[12]),
-        budget_from=values[13],
+        updated_at=from_ms(updated),
+        reached=bool(reached),
+        budget_from=budget_from,
     )
 
 
@@ -179,18 +178,23 @@ class PostStore:
         self.db = db
 
     # -- reading -------------------------------------------------------------
-    def _deliveries(self, tx: Tx | None, ids: Sequence[str]) -> dict[str, list[Delivery]]:
-        if not ids:
+    def _deliveries(self, tx: Tx | None, posts: Sequence[Row]) -> dict[str, list[Delivery]]:
+        """The deliveries of these post rows (POST_COLUMNS), by post id."""
+        if not posts:
             return {}
+        ids = [row[0] for row in posts]
         sql = f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE post_id IN ({_placeholders(len(ids))})"
         rows = tx.all(sql, ids) if tx is not None else self.db.read_all(sql, ids)
         grouped: dict[str, list[Delivery]] = {}
         for row in rows:
             grouped.setdefault(row[0], []).append(_delivery(row))
-        sql = SEGMENTS_OF.format(_placeholders(len(ids)))
-        segments = tx.all(sql, ids) if tx is not None else self.db.read_all(sql, ids)
-        if segments:
-            attach_segments(segments, (d for ds in grouped.values() for d in ds))
+        # Only a shaped post (segments, overrides, a thread mode) can have segments.
+        shaped = [row[0] for row in posts if row[POST_WIDTH - 1] is not None and row[0] in grouped]
+        if shaped:
+            sql = SEGMENTS_OF.format(_placeholders(len(shaped)))
+            segments = tx.all(sql, shaped) if tx is not None else self.db.read_all(sql, shaped)
+            if segments:
+                attach_segments(segments, (d for i in shaped for d in grouped[i]))
         return grouped
 
     async def get(self, post_id: str, sandbox: bool | None = None) -> Post | None:
@@ -207,9 +211,10 @@ class PostStore:
         rows = self.db.read_all(sql, params)
         if not rows:
             return None
-        width = len(POST_COLUMNS.split(","))
+        width = POST_WIDTH
         deliveries = [_delivery_at(r, width) for r in rows if r[width] is not None]
-        if deliveries:
+        # Only a shaped post (segments, overrides, a thread mode) can have segments.
+        if deliveries and rows[0][width - 1] is not None:
             segments = self.db.read_all(SEGMENTS_OF.format("?"), [post_id])
             if segments:
                 attach_segments(segments, deliveries)
@@ -219,7 +224,7 @@ class PostStore:
         row = tx.one(f"SELECT {POST_COLUMNS} FROM posts WHERE id = ?", [post_id])
         if row is None:
             return None
-        return _post(row, self._deliveries(tx, [post_id]).get(post_id))
+        return _post(row, self._deliveries(tx, [row]).get(post_id))
 
     async def page(
         self, *, sandbox: bool, status: str | None, limit: int, offset: int
@@ -263,7 +268,7 @@ class PostStore:
                     "ORDER BY seq DESC LIMIT ? OFFSET ?",
                     [*params, before, limit, skip],
                 )
-            grouped = self._deliveries(None, [r[0] for r in rows])
+            grouped = self._deliveries(None, rows)
         return [_post(r, grouped.get(r[0])) for r in rows], total
 
     async def next_due(self) -> datetime | None:
