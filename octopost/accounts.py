@@ -29,6 +29,7 @@ from octopost.platforms.errors import (
     RateLimitedError,
     UnavailableError,
 )
+from octopost.platforms.registry import prepare
 from octopost.store import Store
 
 log = logging.getLogger("octopost.accounts")
@@ -172,6 +173,8 @@ class AccountService:
         )
         old = await self.store.accounts.replace(record)
         self._records.clear()
+        # its text rules now, in a worker thread, rather than at its first publish
+        await asyncio.to_thread(prepare, [platform])
         if old is not None:
             self._handles.pop(old.id, None)
         log.info("connected %s account %s (@%s)", platform, record.id, record.username)

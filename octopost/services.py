@@ -25,6 +25,7 @@ from octopost.platforms import ADAPTERS, settings_for
 from octopost.platforms._http import HttpClient, trusted_endpoints
 from octopost.platforms.base import Account, Adapter, Deps
 from octopost.platforms.endpoints import configured_urls
+from octopost.platforms.registry import prepare
 from octopost.posts import PostService
 from octopost.publisher import Publisher
 from octopost.scheduler import Scheduler
@@ -51,6 +52,8 @@ class Services:
     webhooks: WebhookService
     dispatcher: Dispatcher
     upkeep: TokenUpkeep
+    #: building the text rules of the platforms that have an account (start_background)
+    prepared: asyncio.Future[None] | None = None
 
     async def start_background(self) -> None:
         """Resume interrupted publishes, then arm the scheduler."""
@@ -63,6 +66,12 @@ class Services:
         # still renews its tokens
         self.scheduler.every(UPKEEP_INTERVAL, self.upkeep.run, UPKEEP_JOB, first_after=60)
         self.dispatcher.start()
+        # The text rules (compiled patterns, tables) of the platforms that have an
+        # account, built in a worker thread now rather than by the first publish or
+        # validation that counts a text for them; a server with no such account never
+        # loads them.
+        platforms = sorted({a.platform for a in await self.store.accounts.all()})
+        self.prepared = asyncio.ensure_future(asyncio.to_thread(prepare, platforms))
 
     async def housekeeping(self) -> None:
         """Forget idempotency keys after their 24-hour replay window (plus a margin), and
@@ -75,6 +84,8 @@ class Services:
         await self.store.webhooks.purge(now - timedelta(days=30))
 
     async def close(self) -> None:
+        if self.prepared is not None:
+            await self.prepared
         self.scheduler.shutdown()
         await self.publisher.stop(self.config.server.shutdown_grace)
         await self.dispatcher.stop()

@@ -40,3 +40,12 @@ def test_counting_an_x_post_loads_twitter_text_then() -> None:
         "assert weighted_length('see example.com 👍') == 30\n"
     )
     assert "twitter_text" in _loaded(code)
+
+
+def test_start_up_prepares_the_text_rules_of_the_platforms_with_an_account() -> None:
+    """`Services.start_background` (and connecting an account) builds them in a worker
+    thread (octopost.platforms.registry.prepare) for those platforms, and only those."""
+    prepare = "from octopost.platforms.registry import prepare as _prepare\n"
+    assert "twitter_text" not in _loaded(prepare + "_prepare(['bluesky', 'linkedin', 'youtube'])")
+    for platform in ("twitter", "mastodon", "threads"):
+        assert "twitter_text" in _loaded(prepare + f"_prepare([{platform!r}])"), platform

@@ -252,6 +252,13 @@ class Adapter(Protocol):
     def __init__(self, account: Account, deps: Deps) -> None: ...
 
     @classmethod
+    def prepare(cls) -> None:
+        """Build what counting this platform's text needs (compiled patterns, tables),
+        which is otherwise built on first use. Run in a worker thread after start-up for
+        the platforms that have an account, so a first publish does not pay for it."""
+        ...
+
+    @classmethod
     def measure(cls, text: str) -> int:
         """Length of `text` by the platform's own counting rule."""
         ...
@@ -406,6 +413,11 @@ class BaseAdapter:
     @classmethod
     def check(cls, draft: Draft, limits: Limits) -> list[str]:
         return standard_checks(cls, draft, limits)
+
+    @classmethod
+    def prepare(cls) -> None:
+        """Nothing to build: most platforms count with plain string operations."""
+        return None
 
     @classmethod
     def measure(cls, text: str) -> int:

@@ -28,3 +28,11 @@ ADAPTERS: dict[str, type[Adapter]] = {
     "tiktok": TiktokAdapter,
     "youtube": YoutubeAdapter,
 }
+
+
+def prepare(platforms: list[str]) -> None:
+    """Build the text rules of these platforms now (`Adapter.prepare`); run in a worker
+    thread after start-up and when an account is connected."""
+    for platform in platforms:
+        if platform in ADAPTERS:
+            ADAPTERS[platform].prepare()

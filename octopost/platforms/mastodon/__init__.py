@@ -53,6 +53,7 @@ from octopost.platforms.mastodon.api import (
 from octopost.platforms.mastodon.media import Media
 from octopost.platforms.mastodon.oauth import FLOW
 from octopost.platforms.mastodon.text import URL_LENGTH, status_length
+from octopost.platforms.mastodon.text import prepare as prepare_text
 
 #: How long Mastodon remembers an Idempotency-Key (PostStatusService: 3,600 s).
 IDEMPOTENCY_WINDOW = 3600.0
@@ -89,6 +90,10 @@ class MastodonAdapter(BaseAdapter):
         self.media = Media(self.api)
 
     # -- rules ----------------------------------------------------------------
+    @classmethod
+    def prepare(cls) -> None:
+        prepare_text()
+
     @classmethod
     def measure(cls, text: str) -> int:
         return status_length(text)

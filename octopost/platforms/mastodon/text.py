@@ -111,6 +111,11 @@ def _patterns() -> _Patterns:
     return _Patterns(url_re, tco_re, mention_re, end_mention_re, blank_re, grapheme_re, gb9c_join)
 
 
+def prepare() -> None:
+    """Compile the patterns now (in a worker thread after start-up), not at the first count."""
+    _patterns()
+
+
 def _valid_url_length(url: str, domain: str, protocol: str | None) -> bool:
     """twitter-text `is_valid_domain`: IDNA-encodable domain, URL within 4096 chars."""
     try:

@@ -41,6 +41,7 @@ from octopost.platforms.threads.api import (
     profile_url,
 )
 from octopost.platforms.threads.oauth import FLOW as OAUTH_FLOW
+from octopost.platforms.threads.text import prepare as prepare_text
 from octopost.platforms.threads.text import threads_length, unique_links
 
 MAX_ALT_TEXT = 1000
@@ -73,6 +74,10 @@ class ThreadsAdapter(BaseAdapter):
         self.containers = Containers(FLOW, self.api)
 
     # -- rules -------------------------------------------------------------------
+    @classmethod
+    def prepare(cls) -> None:
+        prepare_text()
+
     @classmethod
     def measure(cls, text: str) -> int:
         return threads_length(text)

@@ -10,6 +10,11 @@ _EMOJI = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3
 _SCHEME = regex.compile(r"^[a-z][a-z0-9+.-]*://", regex.IGNORECASE)
 
 
+def prepare() -> None:
+    """Import twitter-text's link extractor now, not at the first publish."""
+    unique_links("example.com")
+
+
 def threads_length(text: str) -> int:
     """Length as Threads counts it: "Emojis are counted as the number of UTF-8 bytes".
 

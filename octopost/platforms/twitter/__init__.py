@@ -57,6 +57,7 @@ from octopost.platforms.twitter.text import (
     is_blank,
     weighted_length,
 )
+from octopost.platforms.twitter.text import prepare as prepare_text
 
 #: our clock vs X's `created_at` when looking for a post we may have created
 CLOCK_SLACK = 300.0
@@ -83,6 +84,10 @@ class TwitterAdapter(BaseAdapter):
         self.media = Media(self.api)
 
     # -- rules ------------------------------------------------------------------
+    @classmethod
+    def prepare(cls) -> None:
+        prepare_text()
+
     @classmethod
     def measure(cls, text: str) -> int:
         return weighted_length(text)

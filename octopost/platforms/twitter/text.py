@@ -132,6 +132,11 @@ _DOTS = re.compile("[.\u3002\uff0e\uff61]")
 Span = tuple[int, int]
 
 
+def prepare() -> None:
+    """Build the rules now (in a worker thread after start-up), not at the first count."""
+    _rules()
+
+
 def _weight(ch: str) -> int:
     cp = ord(ch)
     return SCALE if any(lo <= cp <= hi for lo, hi in LIGHT_RANGES) else DEFAULT_WEIGHT
