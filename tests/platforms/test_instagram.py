@@ -265,7 +265,9 @@ async def test_spent_quota_waits_until_a_slot_frees(media_server: MediaServer) -
             "Instagram publishing limit reached: 2 of 2 posts in the last 24 hours."
         )
         assert info.value.retry_after == pytest.approx(14 * 3600, abs=120)
-        assert len(fake.received) == received  # no container was made
+        # nothing published: the quota is read while the container is built (it stays
+        # unpublished and expires), one round trip less on every publish
+        assert len(fake.posts) == 2 and len(fake.received) <= received + 1
 
 
 def test_publishing_limit_answer_is_rate_limited() -> None:

@@ -22,6 +22,8 @@ Calls and token upkeep: `session.py`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
@@ -177,7 +179,10 @@ class Containers:
         # An earlier attempt sent the publish call: settle it before anything else.
         if main and job.state.get("publish_sent_at") and await self.status(main["id"]) == PUBLISHED:
             return await self._found(plan, job, uid, main["id"])
-        await self.check_quota(uid)
+        # The quota is read while the containers are built (one round trip less): a spent
+        # quota still refuses before the publish call, and leaves only unpublished
+        # containers, which the retry reuses or which expire.
+        quota = asyncio.ensure_future(self.check_quota(uid))
         try:
             children = [
                 await self._container(job, uid, f"item{n}", params)
@@ -188,9 +193,14 @@ class Containers:
             params = {**plan.main, "children": ",".join(children)} if children else plan.main
             creation_id = await self._container(job, uid, "main", params)
             state = await self._wait(creation_id)
-        except MediaError:
-            await job.checkpoint(containers={})  # a later attempt builds fresh containers
+        except BaseException as exc:
+            quota.cancel()
+            with contextlib.suppress(BaseException):
+                await quota
+            if isinstance(exc, MediaError):
+                await job.checkpoint(containers={})  # a later attempt builds fresh containers
             raise
+        await quota
         if state == PUBLISHED:
             return await self._found(plan, job, uid, creation_id)
         await job.checkpoint(publish_sent_at=self.deps.clock())
@@ -308,7 +318,8 @@ class Containers:
 
     # -- quota --------------------------------------------------------------------------
     async def check_quota(self, uid: str) -> None:
-        """Refuse early when the rolling 24 h publishing quota is spent.
+        """Refuse before the publish call when the rolling 24 h publishing quota is spent
+        (read while the containers are built).
 
         The publish step enforces the quota too; when this read fails we let it.
         """

@@ -7,6 +7,7 @@ import ipaddress
 import mimetypes
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -132,6 +133,7 @@ def is_local_host(host: str) -> bool:
     return address.is_loopback or address.is_private
 
 
+@lru_cache(maxsize=64)  # a pure function, asked on every call of every delivery
 def normalise_instance_url(raw: str) -> str:
     """`https://host[:port]` from what a user typed (`mastodon.social/`, `@me@host`, a URL).
 
