@@ -47,14 +47,16 @@ def random_bytes(n: int) -> bytes:
 
 def random_id(prefix: str, length: int = 24) -> str:
     """`prefix` + `length` random base62 characters (≈ 143 bits for 24)."""
-    # One draw of enough random bits, written in base 62 (secrets.choice per
-    # character was measurable on the create path).
-    number = int.from_bytes(random_bytes(length), "big")
-    chars = []
-    for _ in range(length):
-        number, digit = divmod(number, 62)
-        chars.append(_ALPHABET[digit])
-    return prefix + "".join(chars)
+    # Bytes 0-247 map to 62 characters four times over (uniform); 248-255 are dropped.
+    # One C-level translate instead of a per-character loop (measurable on a create).
+    out = b""
+    while len(out) < length:
+        out += random_bytes(length + 8).translate(_BASE62, _DROPPED)
+    return prefix + out[:length].decode("ascii")
+
+
+_BASE62 = bytes(ord(_ALPHABET[b % 62]) for b in range(248)) + bytes(8)
+_DROPPED = bytes(range(248, 256))
 
 
 def digest(secret: str) -> bytes:

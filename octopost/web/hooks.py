@@ -81,7 +81,7 @@ async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | Non
         )
     if request.scope.get("path_template") == SCHEMA_CATCH_ALL:
         raise NotFoundException()
-    if method in BODY_METHODS and request.url.path.startswith("/v1/"):
+    if method in BODY_METHODS and request.scope["path"].startswith("/v1/"):
         body = await request.body()  # bounded by the app's request_max_body_size (413)
         if body.strip():
             content_type = request.headers.get("content-type", "")
