@@ -241,14 +241,17 @@ class PostStore:
             params.append(status)
         # One snapshot for the counts and the page, so they agree with each other.
         with self.db.snapshot() as read:
-            blocks = read(
-                f"SELECT block, SUM(n) FROM post_blocks WHERE {where} "
-                "GROUP BY block ORDER BY block DESC",
-                params,
-            )
-            total = sum(int(n) for _, n in blocks)
             skip, before = offset, None
-            if offset >= BLOCK:
+            if offset < BLOCK:  # the first pages: the total is all they need of the counts
+                counted = read(f"SELECT SUM(n) FROM post_blocks WHERE {where}", params)
+                total = int(counted[0][0] or 0)
+            else:
+                blocks = read(
+                    f"SELECT block, SUM(n) FROM post_blocks WHERE {where} "
+                    "GROUP BY block ORDER BY block DESC",
+                    params,
+                )
+                total = sum(int(n) for _, n in blocks)
                 for block, n in blocks:
                     if skip < n:
                         break
