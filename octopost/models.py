@@ -267,11 +267,11 @@ def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with `Z`; milliseconds only when the time has them."""
     if value is None:
         return None
-    # isoformat, not strftime: ~10x faster, and every response carries three of these
-    value = value.astimezone(UTC).replace(tzinfo=None)
-    if value.microsecond:
-        return value.isoformat(timespec="milliseconds") + "Z"
-    return value.isoformat(timespec="seconds") + "Z"
+    # isoformat, not strftime (~10x faster; a list page carries 400 of these), cut to
+    # "YYYY-MM-DDTHH:MM:SS[.mmm]" in place of asking for a timespec (slower still)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat()[: 23 if value.microsecond else 19] + "Z"
 
 
 class Webhook(msgspec.Struct):

@@ -139,6 +139,8 @@ class Fake(FakePlatform):
     contract_media = "text"
 
     def __init__(self, **kwargs: Any) -> None:
+        self._by_content: dict[tuple[str, str], dict[str, Any]] = {}
+        self._indexed = 0
         self.sub = "782bbtaQ"
         self.name = "Alice Example"
         #: pages the member administers (may post as) / pages that exist but are not theirs
@@ -495,6 +497,14 @@ class Fake(FakePlatform):
             status=201, headers={"x-restli-id": post["id"], "x-linkedin-id": post["id"]}
         )
 
+    def _earlier(self, author: str, text: str) -> dict[str, Any] | None:
+        """The first post of `author` with this commentary (LinkedIn's duplicate check),
+        looked up in an index kept as posts are added, not by a scan of every post."""
+        for post in self.posts[self._indexed :]:
+            self._by_content.setdefault((post["author"], post["text"]), post)
+        self._indexed = len(self.posts)
+        return self._by_content.get((author, text))
+
     def _validate_post(self, sub: str, body: dict[str, Any]) -> dict[str, Any]:
         allowed = {
             "author", "commentary", "visibility", "distribution", "lifecycleState",
@@ -573,26 +583,26 @@ class Fake(FakePlatform):
             raise invalid(
                 "commentary", "a post needs commentary or content", "MISSING_REQUIRED_FIELD"
             )
-        for earlier in self.posts:
-            if text.strip() and earlier["author"] == author and earlier["text"] == text:
-                raise answer(
-                    422,
-                    {
-                        "errorDetailType": "com.linkedin.common.error.BadRequest",
-                        "message": "com.linkedin.content.common.exception.BadRequestResponseException: "
-                        f"Content is a duplicate of {earlier['id']}",
-                        "errorDetails": {
-                            "inputErrors": [
-                                {
-                                    "description": "Duplicate post is detected",
-                                    "input": {},
-                                    "code": "DUPLICATE_POST",
-                                }
-                            ]
-                        },
-                        "status": 422,
+        earlier = self._earlier(author, text) if text.strip() else None
+        if earlier is not None:
+            raise answer(
+                422,
+                {
+                    "errorDetailType": "com.linkedin.common.error.BadRequest",
+                    "message": "com.linkedin.content.common.exception.BadRequestResponseException: "
+                    f"Content is a duplicate of {earlier['id']}",
+                    "errorDetails": {
+                        "inputErrors": [
+                            {
+                                "description": "Duplicate post is detected",
+                                "input": {},
+                                "code": "DUPLICATE_POST",
+                            }
+                        ]
                     },
-                )
+                    "status": 422,
+                },
+            )
         now = int(self.clock() * 1000)
         return {
             "id": f"urn:li:share:{7300000000000000000 + next(self._ids)}",
