@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -227,35 +228,47 @@ async def big_database() -> None:
         )
         headers = {"Authorization": f"Bearer {secret}"}
         server = ServerProcess(data, {"OCTOPOST_SERVER_LOG_LEVEL": "warning", **common.SERVER_ENV})
-        server.starts += 1
-        out = open(data / f"stdout-{server.starts}.log", "wb")  # noqa: SIM115
-        err = open(data / f"stderr-{server.starts}.log", "wb")  # noqa: SIM115
         try:
             async with aiohttp.ClientSession(base_url=server.url, headers=headers) as http:
-                spawned = time.perf_counter()
-                server.proc = subprocess.Popen(
-                    [sys.executable, "-m", "octopost", "serve"],
-                    env=server.env,
-                    stdout=out,
-                    stderr=err,
-                )
-                while True:
-                    try:
-                        async with http.get("/v1/posts", params={"limit": "1"}) as resp:
-                            if resp.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        pass
-                    if server.proc.poll() is not None:
-                        raise RuntimeError(f"server exited:\n{server.stderr()}")
-                    await asyncio.sleep(0.005)
-                first = time.perf_counter() - spawned
+
+                async def start() -> float:
+                    """Spawn `octopost serve`; seconds to its first 200 of GET /v1/posts."""
+                    server.starts += 1
+                    out = open(data / f"stdout-{server.starts}.log", "wb")  # noqa: SIM115
+                    err = open(data / f"stderr-{server.starts}.log", "wb")  # noqa: SIM115
+                    spawned = time.perf_counter()
+                    server.proc = subprocess.Popen(
+                        [sys.executable, "-m", "octopost", "serve"],
+                        env=server.env,
+                        stdout=out,
+                        stderr=err,
+                    )
+                    while True:
+                        try:
+                            async with http.get("/v1/posts", params={"limit": "1"}) as resp:
+                                if resp.status == 200:
+                                    return time.perf_counter() - spawned
+                        except aiohttp.ClientError:
+                            pass
+                        if server.proc.poll() is not None:
+                            raise RuntimeError(f"server exited:\n{server.stderr()}")
+                        await asyncio.sleep(0.005)
+
+                # Three starts, the median counts: one start on a shared VM swings by
+                # half a second. The last one stays up for the memory and list figures.
+                starts = []
+                for n in range(3):
+                    starts.append(await start())
+                    if n < 2:
+                        server.proc.send_signal(signal.SIGINT)
+                        await asyncio.to_thread(server.proc.wait, 60)
+                print("  starts: " + ", ".join(f"{s:.2f} s" for s in starts))
                 goal(
                     f"start to first answer, {count:,} posts",
-                    first,
+                    sorted(starts)[1],
                     1.0,
                     "s",
-                    note="spawn of `octopost serve` to the first 200 of GET /v1/posts",
+                    note="median of 3 spawns of `octopost serve` to the first 200 of GET /v1/posts",
                 )
                 await asyncio.sleep(1 if common.QUICK else 3)
                 goal("idle RSS after start", rss_mb(server.proc.pid), 80, "MB")
