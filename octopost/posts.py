@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from octopost import netguard
 from octopost.errors import ConflictError, FieldError, NotFoundError, ValidationError
 from octopost.keys import random_id
@@ -23,11 +25,33 @@ from octopost.models import (
     Segment,
     utcnow,
 )
-from octopost.store import PostHook, Store, Tx
+from octopost.store import PostHook, StalePostError, Store, Tx
 
 MAX_CONTENT = 100_000
 #: what a post's shape is made of (segments, overrides, thread options): `post_shape.py`
 SHAPE_FIELDS = ("segments", "overrides", "thread", "thread_marker")
+#: attempts of an update whose post another update changed in between
+UPDATE_TRIES = 5
+
+
+def _changed_since(checked: tuple[Any, ...]) -> Callable[[Post], bool]:
+    return lambda post: _shape_key(post) != checked
+
+
+def _shape_key(post: Post) -> tuple[Any, ...]:
+    """What an update's shape check reads of a post: content, media, platforms, shape."""
+    encode = msgspec.json.encode
+    return (
+        post.content,
+        encode(post.media),
+        tuple(post.platforms),
+        encode(post.segments),
+        encode(post.overrides),
+        post.thread,
+        post.thread_marker,
+    )
+
+
 #: highest list offset accepted (far beyond any real list; SQLite's limit is 2^63 - 1)
 MAX_OFFSET = 1_000_000_000
 
@@ -322,14 +346,32 @@ class PostService:
         if schedule_given and changes["scheduled_for"] is not None:
             when = validate_schedule(changes["scheduled_for"], now, errors)
         raise_if(errors)
-        await self._reshape(post_id, sandbox, changes, columns, errors)
-        raise_if(errors)
         if schedule_given:
             columns["scheduled_for"] = when
             columns["status"] = PostStatus.SCHEDULED if when is not None else PostStatus.DRAFT
-        before, after = await self.store.posts.update(
-            post_id, sandbox, columns, now, on_change=self._updated
-        )
+        for _ in range(UPDATE_TRIES):
+            # Content, media, platforms and the shape are checked together against the
+            # post as it is; the write then applies only if the post is still that post
+            # (another update in between: check again against the new one, no lost update).
+            shaped = dict(columns)
+            checked = await self._reshape(post_id, sandbox, changes, shaped, errors)
+            raise_if(errors)
+            try:
+                before, after = await self.store.posts.update(
+                    post_id,
+                    sandbox,
+                    shaped,
+                    now,
+                    on_change=self._updated,
+                    unless=None if checked is None else _changed_since(checked),
+                )
+            except StalePostError:
+                continue
+            break
+        else:
+            raise ConflictError(
+                f"Post '{post_id}' kept changing while this update was checked; try again"
+            )
         if before is None:
             raise NotFoundError(f"No post with id '{post_id}'")
         if after is None:
@@ -347,21 +389,24 @@ class PostService:
         changes: dict[str, Any],
         columns: dict[str, Any],
         errors: list[FieldError],
-    ) -> None:
+    ) -> tuple[Any, ...] | None:
         """Content, media, platforms and the shape checked together when the post has (or
         gets) segments, overrides or thread options: with segments, `content` and `media`
-        are the first segment's, and overrides only name the post's platforms."""
+        are the first segment's, and overrides only name the post's platforms.
+
+        Returns what of the post the check relied on (`_shape_key`), None if nothing."""
         from octopost.post_shape import validate_shape
 
         touched = {"content", "media", "platforms", *SHAPE_FIELDS} & set(changes)
         if not touched:
-            return
+            return None
         current = await self.store.posts.get(post_id, sandbox)
         if current is None:
-            return  # the store's update answers "not found"
+            return None  # the store's update answers "not found"
+        checked = _shape_key(current)
         shaped = bool(current.segments or current.overrides or current.thread != "off")
         if not shaped and not set(SHAPE_FIELDS) & set(changes):
-            return
+            return checked  # a plain post must still be plain when the change lands
         new_segments = "segments" in changes
         segments = changes["segments"] if new_segments else current.segments
         # with segments, content and media come from the first one unless sent again
@@ -381,6 +426,7 @@ class PostService:
         )
         columns["content"], columns["media"] = shape.content, shape.media
         columns["shape"] = shape
+        return checked
 
     async def delete(self, post_id: str, *, sandbox: bool) -> None:
         post = await self.store.posts.delete(post_id, sandbox)

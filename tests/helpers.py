@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ import httpx
 from octopost.app import create_app
 from octopost.config import Config, load_config
 from octopost.services import Services
+from octopost.store import Store, Tx
 
 SEED_POST_FIELDS = [
     "id",
@@ -133,3 +135,26 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+async def hold_writer(store: Store) -> tuple[threading.Event, asyncio.Task[None]]:
+    """Keep the store's writer thread busy until the returned event is set: writes made
+    meanwhile queue up, so which of them land together is decided by the test."""
+    entered, release = threading.Event(), threading.Event()
+
+    def block(tx: Tx) -> None:
+        entered.set()
+        release.wait(30)
+
+    task = asyncio.create_task(store.db.run(block, urgent=True))
+    assert await asyncio.to_thread(entered.wait, 30)
+    return release, task
+
+
+async def until_queued(store: Store, count: int) -> None:
+    """Let the loop run until `count` writes wait behind a held writer (bounded)."""
+    for _ in range(10_000):
+        if store.db.queued >= count:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"{store.db.queued} writes queued, expected {count}")

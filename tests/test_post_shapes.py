@@ -3,13 +3,14 @@ platforms without threads, the dry-run preview, and the 422s of a bad shape."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from octopost.platforms.bluesky import BlueskyAdapter
 from octopost.platforms.twitter import TwitterAdapter
 from tests.fakes.media import MediaServer
-from tests.helpers import Api, make_config, running_api
+from tests.helpers import Api, hold_writer, make_config, running_api, until_queued
 from tests.platform_env import connect, platform_env, started_fakes
 from tests.test_threads import publish
 
@@ -222,3 +223,27 @@ async def test_a_thread_is_joined_where_the_platform_has_none(tmp_path: Path) ->
         assert "segments" not in done["platform_results"]["linkedin"]
         assert len(fakes["mastodon"].posts) == 3
         assert len(done["platform_results"]["mastodon"]["segments"]) == 3
+
+
+async def test_two_updates_at_once_both_land(tmp_path: Path) -> None:
+    """Each update's shape is checked against the post as it is when its write lands: one
+    sending segments and one sending an override, both read the post before either
+    wrote, and neither change is lost (the second is checked again and then applied)."""
+    async with running_api(make_config(tmp_path)) as api:
+        store = api.services.store
+        body = {"content": "One.", "platforms": ["mastodon", "bluesky"]}
+        pid = (await api.post("/v1/posts", body)).json()["id"]
+        release, held = await hold_writer(store)
+        segments = [{"content": "One."}, {"content": "Two."}]
+        first = asyncio.create_task(api.put(f"/v1/posts/{pid}", {"segments": segments}))
+        second = asyncio.create_task(
+            api.put(f"/v1/posts/{pid}", {"overrides": {"bluesky": {"content": "Short."}}})
+        )
+        await until_queued(store, 2)  # both checked against the plain post, both waiting
+        release.set()
+        await held
+        answers = [await first, await second]
+        assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+        post = (await api.get(f"/v1/posts/{pid}")).json()
+        assert [s["content"] for s in post["segments"]] == ["One.", "Two."]
+        assert post["overrides"]["bluesky"]["content"] == "Short."

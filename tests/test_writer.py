@@ -20,6 +20,7 @@ from octopost.keys import random_id
 from octopost.models import Post, PostStatus
 from octopost.store import Store, Tx
 from octopost.store.db import MAX_BATCH
+from tests.helpers import hold_writer
 
 
 @pytest.fixture
@@ -31,26 +32,13 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
         await opened.close()
 
 
-async def _hold(store: Store) -> tuple[threading.Event, asyncio.Task[None]]:
-    """Keep the writer busy until the returned event is set."""
-    entered, release = threading.Event(), threading.Event()
-
-    def block(tx: Tx) -> None:
-        entered.set()
-        release.wait(30)
-
-    task = asyncio.create_task(store.db.run(block, urgent=True))
-    assert await asyncio.to_thread(entered.wait, 30)
-    return release, task
-
-
 def _post(status: PostStatus = PostStatus.DRAFT, when: datetime | None = None) -> Post:
     now = datetime.now(UTC)
     return Post(random_id("post_"), "x", ["bluesky", "mastodon"], status, when, None, now, now)
 
 
 async def test_writes_waiting_together_share_one_commit(store: Store) -> None:
-    release, held = await _hold(store)
+    release, held = await hold_writer(store)
     before = store.db.batches
     writes = [asyncio.create_task(store.posts.insert(_post())) for _ in range(20)]
     await asyncio.sleep(0)  # every insert is queued behind the held batch
@@ -68,7 +56,7 @@ async def test_a_failing_write_rolls_back_alone(store: Store) -> None:
         raise RuntimeError("boom")
 
     await store.posts.insert(kept)
-    release, held = await _hold(store)
+    release, held = await hold_writer(store)
     first = asyncio.create_task(store.posts.insert(broken))
     second = asyncio.create_task(store.db.run(fails))
     third = asyncio.create_task(store.posts.insert(also_kept))
@@ -94,7 +82,7 @@ async def test_urgent_writes_go_before_waiting_api_writes(store: Store) -> None:
     def note(name: str) -> object:
         return lambda tx: order.append(name)
 
-    release, held = await _hold(store)
+    release, held = await hold_writer(store)
     normal = [asyncio.create_task(store.db.run(note(f"api{i}"))) for i in range(MAX_BATCH + 10)]
     await asyncio.sleep(0)
     urgent = asyncio.create_task(store.db.run(note("publisher"), urgent=True))

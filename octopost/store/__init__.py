@@ -9,7 +9,7 @@ from octopost.store.db import AccountHook, Database, PostChangeHook, PostHook, S
 from octopost.store.idempotency import IdempotencyStore
 from octopost.store.keys import KeyStore
 from octopost.store.oauth import OAuthStore
-from octopost.store.posts import PostStore
+from octopost.store.posts import PostStore, StalePostError
 from octopost.store.segments import SegmentStore
 from octopost.store.sessions import SessionStore
 from octopost.store.webhooks import WebhookStore
@@ -39,4 +39,4 @@ class Store:
         await self.db.close()
 
 
-__all__ = ["AccountHook", "PostChangeHook", "PostHook", "Store", "Tx"]
+__all__ = ["AccountHook", "PostChangeHook", "PostHook", "StalePostError", "Store", "Tx"]

@@ -235,6 +235,12 @@ class Database:
         self._read = None
         self._write = None
 
+    @property
+    def queued(self) -> int:
+        """Writes waiting for the writer thread (not counting the batch it is running)."""
+        with self._cond:
+            return len(self._urgent) + len(self._normal)
+
     # -- writing -------------------------------------------------------------
     async def run(self, fn: Callable[[Tx], T], *, urgent: bool = False) -> T:
         """Run `fn(tx)` as one write, atomic on its own, and return its result once

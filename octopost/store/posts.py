@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -167,6 +167,10 @@ def _delivery_at(row: Row, start: int) -> Delivery:
 #: posts per counted block (by seq): see migration 8 and PostStore.page
 BLOCK_BITS = 12
 BLOCK = 1 << BLOCK_BITS
+
+
+class StalePostError(Exception):
+    """An update checked against a post that another update has changed since."""
 
 
 def _placeholders(n: int) -> str:
@@ -351,12 +355,15 @@ class PostStore:
         now: datetime,
         *,
         on_change: PostChangeHook | None = None,
+        unless: Callable[[Post], bool] | None = None,
     ) -> tuple[Post | None, Post | None]:
         """Apply `changes` (column -> value) to an editable post.
 
         Returns (before, after); `after` is None when the post is not editable
         (caller reports a conflict), both None when it does not exist.
-        `on_change(tx, before, after)` runs in the same transaction.
+        `on_change(tx, before, after)` runs in the same transaction. When
+        `unless(before)` is true nothing is changed and StalePostError is raised (the
+        caller checked the changes against a post that has changed since).
         """
         columns: dict[str, Any] = {"updated_at": to_ms(now)}
         for key, value in changes.items():
@@ -382,6 +389,8 @@ class PostStore:
                 return None, None
             if before.status not in EDITABLE:
                 return before, None
+            if unless is not None and unless(before):
+                raise StalePostError(post_id)
             tx.execute(f"UPDATE posts SET {assignments} WHERE id = ?", [*columns.values(), post_id])
             after = self._get_in(tx, post_id)
             if on_change is not None and after is not None:
