@@ -237,7 +237,7 @@ async def big_database() -> None:
                     out = open(data / f"stdout-{server.starts}.log", "wb")  # noqa: SIM115
                     err = open(data / f"stderr-{server.starts}.log", "wb")  # noqa: SIM115
                     spawned = time.perf_counter()
-                    server.proc = subprocess.Popen(
+                    proc = server.proc = subprocess.Popen(
                         [sys.executable, "-m", "octopost", "serve"],
                         env=server.env,
                         stdout=out,
@@ -250,7 +250,7 @@ async def big_database() -> None:
                                     return time.perf_counter() - spawned
                         except aiohttp.ClientError:
                             pass
-                        if server.proc.poll() is not None:
+                        if proc.poll() is not None:
                             raise RuntimeError(f"server exited:\n{server.stderr()}")
                         await asyncio.sleep(0.005)
 
@@ -259,6 +259,7 @@ async def big_database() -> None:
                 starts = []
                 for n in range(3):
                     starts.append(await start())
+                    assert server.proc is not None
                     if n < 2:
                         server.proc.send_signal(signal.SIGINT)
                         await asyncio.to_thread(server.proc.wait, 60)
@@ -271,7 +272,9 @@ async def big_database() -> None:
                     note="median of 3 spawns of `octopost serve` to the first 200 of GET /v1/posts",
                 )
                 await asyncio.sleep(1 if common.QUICK else 3)
-                goal("idle RSS after start", rss_mb(server.proc.pid), 80, "MB")
+                running = server.proc
+                assert running is not None
+                goal("idle RSS after start", rss_mb(running.pid), 80, "MB")
                 for label, params in (
                     ("newest page", {"limit": "100"}),
                     ("status=published", {"limit": "100", "status": "published"}),
@@ -290,7 +293,7 @@ async def big_database() -> None:
                     )
                     summary(name, lat, took)
                     goal(f"list p99, {name} @ {count:,}", pct(lat, 99), 10, "ms")
-                goal("RSS after the list runs", rss_mb(server.proc.pid), 80, "MB")
+                goal("RSS after the list runs", rss_mb(running.pid), 80, "MB")
         finally:
             server.kill()
             keep_log(server, "big-database")

@@ -80,7 +80,7 @@ async def fanout() -> None:
                     if not ADAPTERS[p].limits.requires_media
                     and not ADAPTERS[p].limits.requires_video
                 ]
-                cases = {
+                cases: dict[str, dict[str, Any]] = {
                     "text": {"platforms": text},
                     "video": {
                         "platforms": list(ADAPTERS),
