@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -82,20 +83,25 @@ class Scheduler:
     def every(
         self,
         seconds: float,
-        job: Callable[[], Any],
+        job: Callable[[], Coroutine[Any, Any, Any]],
         job_id: str,
         *,
         first_after: float | None = None,
     ) -> None:
         """Run `job` every `seconds` (housekeeping); the first time after `first_after`
-        seconds when given (else after `seconds`)."""
+        seconds when given (else after `seconds`). Each run in a context of its own (not
+        that of the request that last moved the scheduler's timer: its request id)."""
+
+        async def run() -> None:
+            await asyncio.create_task(job(), context=contextvars.Context())
+
         first = (
             {"next_run_time": datetime.now(UTC) + timedelta(seconds=first_after)}
             if first_after is not None
             else {}
         )
         self._aps.add_job(
-            job, IntervalTrigger(seconds=seconds), id=job_id, replace_existing=True, **first
+            run, IntervalTrigger(seconds=seconds), id=job_id, replace_existing=True, **first
         )
 
     def shutdown(self) -> None:
@@ -129,7 +135,11 @@ class Scheduler:
         if self._draining is not None and not self._draining.done():
             self._again = True
             return
-        self._draining = asyncio.create_task(self.drain(), name="octopost due posts")
+        # A context of its own: the timer was armed by whichever request scheduled the
+        # earliest post, and the publishes would otherwise log that request's id.
+        self._draining = asyncio.create_task(
+            self.drain(), name="octopost due posts", context=contextvars.Context()
+        )
 
     async def drain(self) -> int:
         """Claim every post that is due and hand it to the publisher; fail the ones missed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from octopost import scheduler as scheduler_module
 from octopost.keys import random_id
 from octopost.models import Post, PostStatus, iso
+from octopost.web.requestlog import current_request_id
 from tests.helpers import Api, make_config, running_api
 
 
@@ -189,3 +191,33 @@ async def test_a_burst_due_at_once_is_claimed_in_batches_and_published_once(
         assert got is not None and got.status is PostStatus.PUBLISHED
         assert [d.attempts for d in got.deliveries] == [1, 1]
     assert scheduler.next_wake() is None
+
+
+async def test_a_scheduled_publish_does_not_log_the_request_that_scheduled_it(api: Api) -> None:
+    """The timer is armed by the request that created the post; the publish at the due
+    time is not that request and its log lines must not carry its id."""
+    seen: list[tuple[str, str]] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append((current_request_id() or "-", record.getMessage()))
+
+    capture = Capture()
+    logger = logging.getLogger("octopost.publisher")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(capture)
+    try:
+        key = await sandbox_key(api)
+        when = datetime.now(UTC) + timedelta(milliseconds=500)
+        body = {"content": "later", "platforms": ["mastodon"], "scheduled_for": iso(when)}
+        headers = {"X-Request-ID": "the-scheduling-request"}
+        created = (await api.post("/v1/posts", body, key=key, headers=headers)).json()
+        done = await api.wait_status(created["id"], {"published", "failed"}, timeout=10, key=key)
+        assert done["status"] == "published"
+    finally:
+        logger.removeHandler(capture)
+        logger.setLevel(level)
+    publishing = [rid for rid, message in seen if created["id"] in message]
+    assert publishing, seen
+    assert "the-scheduling-request" not in publishing
