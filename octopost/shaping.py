@@ -112,7 +112,13 @@ def shape(post: Post, platform: str, limit: int | None = None) -> Shaped:
     content, media, segments = version(post, platform)
     language = post.language
     if segments is None and post.thread is ThreadMode.AUTO and cls.threading == "native":
-        parts = split(content, cls.measure, limit or cls.limits.max_chars, post.thread_marker)
+        parts = split(
+            content,
+            cls.measure,
+            limit or cls.limits.max_chars,
+            post.thread_marker,
+            max_bytes=cls.limits.max_bytes,
+        )
         segments = [Segment(text, media if i == 0 else None) for i, text in enumerate(parts)]
     elif segments is not None and post.thread_marker and cls.threading == "native":
         segments = [
@@ -136,18 +142,24 @@ def with_marker(text: str, index: int, total: int) -> str:
     return f"{text} {index + 1}/{total}"
 
 
-def split(text: str, measure: Measure, limit: int, marker: bool = False) -> list[str]:
-    """`text` in pieces that each fit `limit` by `measure`: at the writer's `---` lines
-    first, then at paragraphs, lines, sentences and words, as few pieces as fit; a single
-    word longer than the limit is cut between graphemes, but never a link, a mention or a
-    hashtag (that piece stays too long and the platform's check says so). With `marker`,
-    each piece ends in " i/n" and room for it is kept."""
+def split(
+    text: str, measure: Measure, limit: int, marker: bool = False, *, max_bytes: int | None = None
+) -> list[str]:
+    """`text` in pieces that each fit `limit` by `measure` (and `max_bytes` in UTF-8 when
+    given): at the writer's `---` lines first, then at paragraphs, lines, sentences and
+    words, as few pieces as fit; a single word longer than the limit is cut between
+    graphemes, but never a link, a mention or a hashtag (that piece stays too long and the
+    platform's check says so). With `marker`, each piece ends in " i/n" and room for it
+    is kept."""
     digits = 1
     while True:
         reserve = f" {'9' * digits}/{'9' * digits}" if marker else ""
 
         def fits(piece: str, reserve: str = reserve) -> bool:
-            return measure(piece + reserve) <= limit
+            whole = piece + reserve
+            if max_bytes is not None and len(whole.encode("utf-8", "surrogatepass")) > max_bytes:
+                return False
+            return measure(whole) <= limit
 
         pieces: list[str] = []
         for block in _BREAK.split(text):

@@ -137,3 +137,19 @@ def test_markers_are_counted_and_room_is_kept() -> None:
     for i, piece in enumerate(pieces):
         assert piece.endswith(f" {i + 1}/{n}") and TwitterAdapter.measure(piece) <= 280
     assert split("short", TwitterAdapter.measure, 280, marker=True) == ["short"]
+
+
+def test_bluesky_pieces_fit_its_byte_limit_as_well_as_its_grapheme_limit() -> None:
+    """Bluesky takes 300 graphemes and 3,000 bytes: 150 families of four (25 bytes each,
+    one grapheme) and their spaces are 300 graphemes but 3,899 bytes."""
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
+    text = " ".join([family] * 400)
+    by_graphemes = split(text, BlueskyAdapter.measure, 300)
+    assert max(len(p.encode()) for p in by_graphemes) > 3000  # what the byte limit prevents
+    limits = BlueskyAdapter.limits
+    assert limits.max_bytes == 3000
+    pieces = split(text, BlueskyAdapter.measure, limits.max_chars, max_bytes=limits.max_bytes)
+    assert all(len(p.encode()) <= 3000 and BlueskyAdapter.measure(p) <= 300 for p in pieces)
+    assert _words(" ".join(pieces)) == _words(text) and len(pieces) == 4
+    marked = split(text, BlueskyAdapter.measure, 300, True, max_bytes=3000)
+    assert all(len(p.encode()) <= 3000 for p in marked) and marked[-1].endswith(" 4/4")

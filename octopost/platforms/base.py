@@ -38,6 +38,8 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     """What one platform accepts in a single post (checked before anything is sent)."""
 
     max_chars: int
+    #: the longest text in UTF-8 bytes as well (None: `max_chars` alone), e.g. Bluesky's 3,000
+    max_bytes: int | None = None
     max_images: int = 4
     video: bool = True
     requires_media: bool = False

@@ -71,7 +71,7 @@ class BlueskyAdapter(BaseAdapter):
     platform: ClassVar[str] = "bluesky"
     label: ClassVar[str] = LABEL
     limits: ClassVar[Limits] = Limits(
-        max_chars=MAX_GRAPHEMES, max_images=4, images_with_video=False
+        max_chars=MAX_GRAPHEMES, max_bytes=MAX_BYTES, max_images=4, images_with_video=False
     )
     options: ClassVar[type[Options]] = BlueskyOptions
     threading: ClassVar[str] = "native"
