@@ -348,9 +348,9 @@ class Publisher:
         platform = delivery.platform
         shaped = shape(post, platform)
         if not delivery.segments and shaped.mode != "thread":
-            await self.store.posts.mark_sending(post.id, platform, self.clock())
+            await self.store.deliveries.mark_sending(post.id, platform, self.clock())
             remote_id, url = simulate(platform)
-            await self.store.posts.record_success(
+            await self.store.deliveries.record_success(
                 post.id,
                 platform,
                 remote_id=remote_id,
@@ -527,7 +527,7 @@ class Publisher:
         )
 
     async def _succeed(self, post_id: str, platform: str, published: Published) -> None:
-        await self.store.posts.record_success(
+        await self.store.deliveries.record_success(
             post_id,
             platform,
             remote_id=published.post_id,
@@ -540,7 +540,7 @@ class Publisher:
     async def _fail(
         self, post_id: str, platform: str, message: str, category: Category, retryable: bool
     ) -> None:
-        await self.store.posts.record_failure(
+        await self.store.deliveries.record_failure(
             post_id,
             platform,
             error=message,

@@ -82,26 +82,26 @@ class Unit:
     async def mark_sending(self, now: datetime) -> int:
         """Before a request leaves (the attempt is counted); returns the attempt number."""
         if self.segment is None:
-            return await self.store.posts.mark_sending(self.post_id, self.platform, now)
+            return await self.store.deliveries.mark_sending(self.post_id, self.platform, now)
         return await self.store.segments.mark_sending(
             self.post_id, self.platform, self.segment, now
         )
 
     async def mark_pending(self, now: datetime) -> None:
         if self.segment is None:
-            await self.store.posts.mark_pending(self.post_id, self.platform, now)
+            await self.store.deliveries.mark_pending(self.post_id, self.platform, now)
         else:
             await self.store.segments.mark_pending(self.post_id, self.platform, self.segment, now)
 
     async def mark_reached(self, now: datetime) -> None:
         if self.segment is None:
-            await self.store.posts.mark_reached(self.post_id, self.platform, now)
+            await self.store.deliveries.mark_reached(self.post_id, self.platform, now)
         else:
             await self.store.segments.mark_reached(self.post_id, self.platform, self.segment, now)
 
     async def save_checkpoint(self, state: dict[str, Any], now: datetime) -> None:
         if self.segment is None:
-            await self.store.posts.save_checkpoint(self.post_id, self.platform, state, now)
+            await self.store.deliveries.save_checkpoint(self.post_id, self.platform, state, now)
         else:
             await self.store.segments.save_checkpoint(
                 self.post_id, self.platform, self.segment, state, now

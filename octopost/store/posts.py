@@ -1,4 +1,5 @@
-"""Posts and their per-platform deliveries: every SQL string for them lives here."""
+"""Posts: reading, the list pages, writing, claiming and settling them (their columns are
+in rows.py, a delivery's progress in deliveries.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,8 @@ from octopost.models import (
     Category,
     Delivery,
     DeliveryState,
-    Media,
-    Override,
     Post,
     PostStatus,
-    Segment,
-    ThreadMode,
 )
 from octopost.store.db import (
     Database,
@@ -30,139 +27,21 @@ from octopost.store.db import (
     from_ms_required,
     to_ms,
 )
+from octopost.store.rows import (
+    DELIVERY_COLUMNS,
+    JOINED_COLUMNS,
+    POST_COLUMNS,
+    POST_WIDTH,
+    StoredShape,
+    decode_list,
+    delivery_at,
+    delivery_from_row,
+    encode,
+    post_from_row,
+    post_params,
+    shape_bytes,
+)
 from octopost.store.segments import PREPARE_SEGMENTS, SEGMENTS_OF, attach_segments
-
-_media_decoder = msgspec.json.Decoder(Media)
-_list_decoder = msgspec.json.Decoder(list[str])
-_dict_decoder = msgspec.json.Decoder(dict[str, Any])
-_encode = msgspec.json.encode
-
-
-class _Shape(msgspec.Struct, omit_defaults=True):
-    """How a post is shaped per platform (the `shape` column; NULL for a plain post)."""
-
-    segments: list[Segment] | None = None
-    overrides: dict[str, Override] | None = None
-    thread: ThreadMode = ThreadMode.OFF
-    thread_marker: bool = False
-
-
-_shape_decoder = msgspec.json.Decoder(_Shape)
-
-
-def _shape(post: Post) -> bytes | None:
-    return _shape_bytes(_Shape(post.segments, post.overrides, post.thread, post.thread_marker))
-
-
-def _shape_bytes(shape: _Shape) -> bytes | None:
-    return None if shape == _Shape() else _encode(shape)
-
-
-POST_COLUMNS = (
-    "id, sandbox, content, platforms, status, scheduled_for, media, "
-    "created_at, updated_at, published_at, language, shape"
-)
-JOINED_COLUMNS = ", ".join(
-    [f"p.{c.strip()}" for c in POST_COLUMNS.split(",")]
-    + [
-        f"d.{c}"
-        for c in (
-            "post_id",
-            "platform",
-            "state",
-            "attempts",
-            "remote_id",
-            "remote_url",
-            "error",
-            "error_category",
-            "retryable",
-            "simulated",
-            "checkpoint",
-            "updated_at",
-            "reached",
-            "budget_from",
-        )
-    ]
-)
-POST_WIDTH = len(POST_COLUMNS.split(","))
-DELIVERY_COLUMNS = (
-    "post_id, platform, state, attempts, remote_id, remote_url, error, "
-    "error_category, retryable, simulated, checkpoint, updated_at, reached, budget_from"
-)
-
-
-def _post(row: Row, deliveries: list[Delivery] | None = None) -> Post:
-    # By position (POST_COLUMNS order): a list page builds a hundred of these.
-    (pid, sandbox, content, platforms, status, scheduled_for, media, created, updated, published,
-     language, shape_json) = row[:POST_WIDTH]  # fmt: skip
-    shape = _shape_decoder.decode(shape_json) if shape_json else _PLAIN
-    return Post(
-        id=pid,
-        content=content,
-        platforms=_list_decoder.decode(platforms),
-        status=_POST_STATUS[status],
-        scheduled_for=from_ms(scheduled_for),
-        media=_media_decoder.decode(media) if media else None,
-        created_at=from_ms_required(created),
-        updated_at=from_ms_required(updated),
-        published_at=from_ms(published),
-        sandbox=bool(sandbox),
-        deliveries=deliveries or [],
-        language=language,
-        segments=shape.segments,
-        overrides=shape.overrides,
-        thread=shape.thread,
-        thread_marker=shape.thread_marker,
-    )
-
-
-_PLAIN = _Shape()
-_POST_STATUS = {s.value: s for s in PostStatus}
-_DELIVERY_STATE = {s.value: s for s in DeliveryState}
-
-
-def _delivery(row: Row) -> Delivery:
-    return _delivery_at(row, 0)
-
-
-def _post_params(post: Post) -> tuple[Any, ...]:
-    return (
-        post.id,
-        int(post.sandbox),
-        post.content,
-        _encode(post.platforms),
-        str(post.status),
-        to_ms(post.scheduled_for),
-        _encode(post.media) if post.media is not None else None,
-        to_ms(post.created_at),
-        to_ms(post.updated_at),
-        to_ms(post.published_at),
-        post.language,
-        _shape(post),
-    )
-
-
-def _delivery_at(row: Row, start: int) -> Delivery:
-    """A delivery from the columns of a joined row, from index `start` on."""
-    (post_id, platform, state, attempts, remote_id, remote_url, error, category, retryable,
-     simulated, checkpoint, updated, reached, budget_from) = row[start:]  # fmt: skip
-    return Delivery(
-        post_id=post_id,
-        platform=platform,
-        state=_DELIVERY_STATE[state],
-        attempts=attempts,
-        remote_id=remote_id,
-        remote_url=remote_url,
-        error=error,
-        error_category=category,
-        retryable=None if retryable is None else bool(retryable),
-        simulated=bool(simulated),
-        checkpoint={} if checkpoint == "{}" else _dict_decoder.decode(checkpoint),
-        updated_at=from_ms(updated),
-        reached=bool(reached),
-        budget_from=budget_from,
-    )
-
 
 #: posts per counted block (by seq): see migration 8 and PostStore.page
 BLOCK_BITS = 12
@@ -191,7 +70,7 @@ class PostStore:
         rows = tx.all(sql, ids) if tx is not None else self.db.read_all(sql, ids)
         grouped: dict[str, list[Delivery]] = {}
         for row in rows:
-            grouped.setdefault(row[0], []).append(_delivery(row))
+            grouped.setdefault(row[0], []).append(delivery_from_row(row))
         # Only a shaped post (segments, overrides, a thread mode) can have segments.
         shaped = [row[0] for row in posts if row[POST_WIDTH - 1] is not None and row[0] in grouped]
         if shaped:
@@ -216,19 +95,19 @@ class PostStore:
         if not rows:
             return None
         width = POST_WIDTH
-        deliveries = [_delivery_at(r, width) for r in rows if r[width] is not None]
+        deliveries = [delivery_at(r, width) for r in rows if r[width] is not None]
         # Only a shaped post (segments, overrides, a thread mode) can have segments.
         if deliveries and rows[0][width - 1] is not None:
             segments = self.db.read_all(SEGMENTS_OF.format("?"), [post_id])
             if segments:
                 attach_segments(segments, deliveries)
-        return _post(rows[0], deliveries)
+        return post_from_row(rows[0], deliveries)
 
     def _get_in(self, tx: Tx, post_id: str) -> Post | None:
         row = tx.one(f"SELECT {POST_COLUMNS} FROM posts WHERE id = ?", [post_id])
         if row is None:
             return None
-        return _post(row, self._deliveries(tx, [row]).get(post_id))
+        return post_from_row(row, self._deliveries(tx, [row]).get(post_id))
 
     async def page(
         self, *, sandbox: bool, status: str | None, limit: int, offset: int
@@ -276,7 +155,7 @@ class PostStore:
                     [*params, before, limit, skip],
                 )
             grouped = self._deliveries(None, rows)
-        return [_post(r, grouped.get(r[0])) for r in rows], total
+        return [post_from_row(r, grouped.get(r[0])) for r in rows], total
 
     async def next_due(self) -> datetime | None:
         """The earliest `scheduled_for` of a scheduled post (None: nothing scheduled)."""
@@ -303,7 +182,7 @@ class PostStore:
     async def insert(self, post: Post, *, on_change: PostHook | None = None) -> None:
         """Store a new post; `on_change(tx, post)` runs in the same transaction."""
         sql = f"INSERT INTO posts ({POST_COLUMNS}) VALUES ({_placeholders(POST_WIDTH)})"
-        params = _post_params(post)
+        params = post_params(post)
 
         def work(tx: Tx) -> None:
             tx.execute(sql, params)
@@ -314,7 +193,7 @@ class PostStore:
 
     async def insert_many(self, posts: Sequence[Post]) -> None:
         """Bulk insert, deliveries included, in one transaction (imports, benchmarks)."""
-        rows = [_post_params(p) for p in posts]
+        rows = [post_params(p) for p in posts]
         deliveries = [
             (
                 d.post_id,
@@ -327,7 +206,7 @@ class PostStore:
                 d.error_category,
                 None if d.retryable is None else int(d.retryable),
                 int(d.simulated),
-                _encode(d.checkpoint),
+                encode(d.checkpoint),
                 to_ms(d.updated_at),
                 int(d.reached),
                 d.budget_from,
@@ -370,14 +249,14 @@ class PostStore:
             if key in ("scheduled_for", "published_at"):
                 columns[key] = to_ms(value)
             elif key == "platforms":
-                columns[key] = _encode(value)
+                columns[key] = encode(value)
             elif key == "media":
-                columns[key] = _encode(value) if value is not None else None
+                columns[key] = encode(value) if value is not None else None
             elif key == "status":
                 columns[key] = str(value)
             elif key == "shape":  # a post_shape.Shape
-                columns[key] = _shape_bytes(
-                    _Shape(value.segments, value.overrides, value.thread, value.thread_marker)
+                columns[key] = shape_bytes(
+                    StoredShape(value.segments, value.overrides, value.thread, value.thread_marker)
                 )
             else:
                 columns[key] = value
@@ -451,7 +330,7 @@ class PostStore:
             row = tx.one(sql + " RETURNING platforms", params)
             if row is None:
                 return None
-            targets = list(platforms) if platforms is not None else _list_decoder.decode(row[0])
+            targets = list(platforms) if platforms is not None else decode_list.decode(row[0])
             tx.executemany(_PREPARE, [(post_id, p, to_ms(now)) for p in targets])
             # a retried thread continues at its failed segment, with a fresh attempt budget
             tx.executemany(PREPARE_SEGMENTS, [(to_ms(now), post_id, p) for p in targets])
@@ -477,7 +356,7 @@ class PostStore:
             at = to_ms(now)
             tx.executemany(
                 _PREPARE,
-                [(r[0], p, at) for r in rows for p in _list_decoder.decode(r[1])],
+                [(r[0], p, at) for r in rows for p in decode_list.decode(r[1])],
             )
             claimed = [(r[0], from_ms_required(r[2])) for r in rows]
             claimed.sort(key=lambda c: c[1])
@@ -512,7 +391,7 @@ class PostStore:
                 "error_category, retryable, updated_at) VALUES (?, ?, 'failed', ?, ?, 0, ?)",
                 [
                     (post_id, p, message, Category.VALIDATION.value, to_ms(now))
-                    for p in _list_decoder.decode(row[0])
+                    for p in decode_list.decode(row[0])
                 ],
             )
             final = self._get_in(tx, post_id)
@@ -521,80 +400,6 @@ class PostStore:
             return final
 
         return await self.db.run(work, urgent=True)
-
-    async def mark_sending(self, post_id: str, platform: str, now: datetime) -> int:
-        """Record that a request is about to leave; returns the attempt number."""
-        rows = await self.db.write(
-            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ? "
-            "WHERE post_id = ? AND platform = ? RETURNING attempts",
-            [to_ms(now), post_id, platform],
-            urgent=True,
-        )
-        return int(rows[0][0]) if rows else 0
-
-    async def mark_pending(
-        self, post_id: str, platform: str, now: datetime, *, reached: bool = False
-    ) -> None:
-        """The last attempt is over (nothing in flight); waiting to retry. `reached`: it
-        may have reached the platform (remembered for good by this delivery)."""
-        await self.db.write(
-            "UPDATE deliveries SET state = 'pending', reached = MAX(reached, ?), updated_at = ? "
-            "WHERE post_id = ? AND platform = ? AND state = 'sending'",
-            [int(reached), to_ms(now), post_id, platform],
-            urgent=True,
-        )
-
-    async def mark_reached(self, post_id: str, platform: str, now: datetime) -> None:
-        """Some attempt may have reached the platform (before its outcome is acted on)."""
-        await self.db.write(
-            "UPDATE deliveries SET reached = 1, updated_at = ? WHERE post_id = ? AND platform = ?",
-            [to_ms(now), post_id, platform],
-            urgent=True,
-        )
-
-    async def save_checkpoint(
-        self, post_id: str, platform: str, state: dict[str, Any], now: datetime
-    ) -> None:
-        await self.db.write(
-            "UPDATE deliveries SET checkpoint = ?, updated_at = ? WHERE post_id = ? AND platform = ?",
-            [_encode(state), to_ms(now), post_id, platform],
-            urgent=True,
-        )
-
-    async def record_success(
-        self,
-        post_id: str,
-        platform: str,
-        *,
-        remote_id: str,
-        remote_url: str,
-        simulated: bool,
-        now: datetime,
-    ) -> None:
-        await self.db.write(
-            "UPDATE deliveries SET state = 'succeeded', remote_id = ?, remote_url = ?, "
-            "error = NULL, error_category = NULL, retryable = NULL, simulated = ?, updated_at = ? "
-            "WHERE post_id = ? AND platform = ?",
-            [remote_id, remote_url, int(simulated), to_ms(now), post_id, platform],
-            urgent=True,
-        )
-
-    async def record_failure(
-        self,
-        post_id: str,
-        platform: str,
-        *,
-        error: str,
-        category: Category,
-        retryable: bool,
-        now: datetime,
-    ) -> None:
-        await self.db.write(
-            "UPDATE deliveries SET state = 'failed', error = ?, error_category = ?, "
-            "retryable = ?, updated_at = ? WHERE post_id = ? AND platform = ?",
-            [error, Category(category).value, int(retryable), to_ms(now), post_id, platform],
-            urgent=True,
-        )
 
     async def finish(
         self, post_id: str, now: datetime, *, on_finish: PostHook | None = None

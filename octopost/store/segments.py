@@ -106,7 +106,7 @@ class SegmentStore:
 
         return await self.db.run(work, urgent=True)
 
-    # -- one segment's progress, as PostStore keeps a delivery's -------------------------
+    # -- one segment's progress, as DeliveryStore keeps a delivery's ---------------------
     async def mark_sending(self, post_id: str, platform: str, index: int, now: datetime) -> int:
         """A request for the segment is about to leave; returns its attempt number (each
         segment has its own budget; the delivery counts every request of its thread)."""

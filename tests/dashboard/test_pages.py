@@ -197,7 +197,7 @@ async def test_unknown_outcomes_are_marked_check_your_account(browser: Any, api:
     claimed = await store.claim(created["id"], now=utcnow(), from_states=[PostStatus.DRAFT])
     assert claimed is not None
     message = "The request to Mastodon was interrupted; check your Mastodon account."
-    await store.record_failure(
+    await api.services.store.deliveries.record_failure(
         created["id"], "mastodon", error=message, category="unknown", retryable=False, now=utcnow()
     )
     await store.finish(created["id"], utcnow())

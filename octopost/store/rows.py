@@ -1,0 +1,151 @@
+"""How posts and deliveries are stored: their columns, and rows <-> structs (by position:
+a list page builds a hundred posts and their deliveries)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from octopost.models import (
+    Delivery,
+    DeliveryState,
+    Media,
+    Override,
+    Post,
+    PostStatus,
+    Segment,
+    ThreadMode,
+)
+from octopost.store.db import Row, from_ms, from_ms_required, to_ms
+
+_media_decoder = msgspec.json.Decoder(Media)
+decode_list = msgspec.json.Decoder(list[str])
+_dict_decoder = msgspec.json.Decoder(dict[str, Any])
+encode = msgspec.json.encode
+
+
+class StoredShape(msgspec.Struct, omit_defaults=True):
+    """How a post is shaped per platform (the `shape` column; NULL for a plain post)."""
+
+    segments: list[Segment] | None = None
+    overrides: dict[str, Override] | None = None
+    thread: ThreadMode = ThreadMode.OFF
+    thread_marker: bool = False
+
+
+_shape_decoder = msgspec.json.Decoder(StoredShape)
+
+
+def _shape(post: Post) -> bytes | None:
+    return shape_bytes(StoredShape(post.segments, post.overrides, post.thread, post.thread_marker))
+
+
+def shape_bytes(shape: StoredShape) -> bytes | None:
+    return None if shape == StoredShape() else encode(shape)
+
+
+POST_COLUMNS = (
+    "id, sandbox, content, platforms, status, scheduled_for, media, "
+    "created_at, updated_at, published_at, language, shape"
+)
+JOINED_COLUMNS = ", ".join(
+    [f"p.{c.strip()}" for c in POST_COLUMNS.split(",")]
+    + [
+        f"d.{c}"
+        for c in (
+            "post_id",
+            "platform",
+            "state",
+            "attempts",
+            "remote_id",
+            "remote_url",
+            "error",
+            "error_category",
+            "retryable",
+            "simulated",
+            "checkpoint",
+            "updated_at",
+            "reached",
+            "budget_from",
+        )
+    ]
+)
+POST_WIDTH = len(POST_COLUMNS.split(","))
+DELIVERY_COLUMNS = (
+    "post_id, platform, state, attempts, remote_id, remote_url, error, "
+    "error_category, retryable, simulated, checkpoint, updated_at, reached, budget_from"
+)
+
+
+def post_from_row(row: Row, deliveries: list[Delivery] | None = None) -> Post:
+    # By position (POST_COLUMNS order): a list page builds a hundred of these.
+    (pid, sandbox, content, platforms, status, scheduled_for, media, created, updated, published,
+     language, shape_json) = row[:POST_WIDTH]  # fmt: skip
+    shape = _shape_decoder.decode(shape_json) if shape_json else _PLAIN
+    return Post(
+        id=pid,
+        content=content,
+        platforms=decode_list.decode(platforms),
+        status=_POST_STATUS[status],
+        scheduled_for=from_ms(scheduled_for),
+        media=_media_decoder.decode(media) if media else None,
+        created_at=from_ms_required(created),
+        updated_at=from_ms_required(updated),
+        published_at=from_ms(published),
+        sandbox=bool(sandbox),
+        deliveries=deliveries or [],
+        language=language,
+        segments=shape.segments,
+        overrides=shape.overrides,
+        thread=shape.thread,
+        thread_marker=shape.thread_marker,
+    )
+
+
+_PLAIN = StoredShape()
+_POST_STATUS = {s.value: s for s in PostStatus}
+_DELIVERY_STATE = {s.value: s for s in DeliveryState}
+
+
+def delivery_from_row(row: Row) -> Delivery:
+    return delivery_at(row, 0)
+
+
+def post_params(post: Post) -> tuple[Any, ...]:
+    return (
+        post.id,
+        int(post.sandbox),
+        post.content,
+        encode(post.platforms),
+        str(post.status),
+        to_ms(post.scheduled_for),
+        encode(post.media) if post.media is not None else None,
+        to_ms(post.created_at),
+        to_ms(post.updated_at),
+        to_ms(post.published_at),
+        post.language,
+        _shape(post),
+    )
+
+
+def delivery_at(row: Row, start: int) -> Delivery:
+    """A delivery from the columns of a joined row, from index `start` on."""
+    (post_id, platform, state, attempts, remote_id, remote_url, error, category, retryable,
+     simulated, checkpoint, updated, reached, budget_from) = row[start:]  # fmt: skip
+    return Delivery(
+        post_id=post_id,
+        platform=platform,
+        state=_DELIVERY_STATE[state],
+        attempts=attempts,
+        remote_id=remote_id,
+        remote_url=remote_url,
+        error=error,
+        error_category=category,
+        retryable=None if retryable is None else bool(retryable),
+        simulated=bool(simulated),
+        checkpoint={} if checkpoint == "{}" else _dict_decoder.decode(checkpoint),
+        updated_at=from_ms(updated),
+        reached=bool(reached),
+        budget_from=budget_from,
+    )
