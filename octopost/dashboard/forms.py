@@ -139,10 +139,12 @@ class ComposeForm:
 
     def renames(self) -> dict[str, str]:
         """API field path -> form input name (image indexes back to the filled rows)."""
-        names = {"scheduled_for": "schedule_local"}
+        # a thread's first post is the form's text and media
+        names = {"scheduled_for": "schedule_local", "segments[0].content": "content"}
         for compact, row in enumerate(self._rows):
             for part in ("url", "alt_text"):
                 names[f"media.images[{compact}].{part}"] = f"media.images[{row}].{part}"
+                names[f"segments[0].media.images[{compact}].{part}"] = f"media.images[{row}].{part}"
             if compact != row:
                 names[f"media.images[{compact}]"] = f"media.images[{row}]"
         for index, platform in enumerate(self.platforms):

@@ -270,3 +270,37 @@ def test_api_keys_created_shown_once_and_revoked(page: Any, browser: Any, stack:
     page.get_by_role("button", name="Revoke key").click()
     expect(page.get_by_role("status")).to_contain_text("Revoked “sandbox play”")
     expect(page.get_by_role("row", name="sandbox play")).to_contain_text("revoked")
+
+
+def test_a_thread_is_shown_edited_at_its_first_post_and_published(page: Any, stack: Stack) -> None:
+    """A thread made with the API: its page lists every post; the edit form changes the
+    first post's text and leaves the others as they are; each post's outcome is shown."""
+    segments = [{"content": "Part one."}, {"content": "Part two."}, {"content": "Part three."}]
+    with stack.api() as http:
+        made = http.post("/v1/posts", json={"segments": segments, "platforms": ["mastodon"]})
+        assert made.status_code == 201, made.text
+        post_id = made.json()["id"]
+    page.goto(f"/posts/{post_id}")
+    expect(page.locator("#thread > li")).to_have_text(["Part one.", "Part two.", "Part three."])
+    page.get_by_role("link", name="Edit").click()
+    note = page.locator("#thread-note")
+    expect(note).to_contain_text("This post is a thread of 3 posts")
+    expect(note.locator("ol.thread > li")).to_have_text(["Part two.", "Part three."])
+    expect(page.get_by_label("Text", exact=True)).to_have_value("Part one.")
+    page.get_by_label("Text", exact=True).fill("Part one, edited in the dashboard.")
+    expect(page.locator("#count-mastodon")).to_have_text("34 / 500")  # the first post
+    shoot(page, "edit-thread")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page).to_have_url(re.compile(rf"/posts/{post_id}$"))
+    expect(page.locator("#thread > li")).to_have_text(
+        ["Part one, edited in the dashboard.", "Part two.", "Part three."]
+    )
+    page.get_by_role("button", name="Publish now").click()
+    wait_final(page)
+    result = page.locator("#result-mastodon")
+    expect(result).to_contain_text("published")
+    expect(result.locator("ol.segments > li")).to_have_count(3)
+    expect(result.locator("ol.segments > li.segment-published")).to_have_count(3)
+    shoot(page, "post-thread")
+    texts = [p["text"] for p in stack.fakes["mastodon"].posts[-3:]]
+    assert texts == ["Part one, edited in the dashboard.", "Part two.", "Part three."]

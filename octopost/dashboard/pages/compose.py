@@ -20,7 +20,7 @@ from octopost.dashboard.forms import ComposeForm, Problems
 from octopost.dashboard.render import FORM_ERROR, Req, once, page
 from octopost.dashboard.session import Who, check_header, checked_form
 from octopost.errors import ConflictError, FieldError, OctopostError, ValidationError
-from octopost.models import EDITABLE, AccountStatus
+from octopost.models import EDITABLE, AccountStatus, Post, Segment
 from octopost.platforms import ADAPTERS, PLATFORM_IDS
 from octopost.services import Services
 from octopost.web.errors import EXCEPTION_HANDLERS, domain_handler
@@ -70,6 +70,7 @@ async def _form_page(
     report: ValidationReport | None = None,
     post_id: str | None = None,
     status: int = 200,
+    thread: list[Segment] | None = None,
 ) -> Template:
     return await page(
         services,
@@ -82,6 +83,8 @@ async def _form_page(
         report=report.platforms if report else {},
         platforms=await _platforms(services, viewer),
         post_id=post_id,
+        # a thread's posts after the first, which the form leaves as they are
+        thread=thread or [],
     )
 
 
@@ -95,7 +98,14 @@ async def edit(services: Svc, viewer: Who, post_id: FromPath[str]) -> Template |
     found = await services.posts.get(post_id, sandbox=viewer.sandbox)
     if found.status not in EDITABLE:
         return Redirect(f"/posts/{post_id}", status_code=303)
-    return await _form_page(services, viewer, ComposeForm.of(found), post_id=post_id)
+    return await _form_page(
+        services, viewer, ComposeForm.of(found), post_id=post_id, thread=_rest(found)
+    )
+
+
+def _rest(post: Post) -> list[Segment]:
+    """A thread's posts after the first (the form edits the first one's text and media)."""
+    return list(post.segments[1:]) if post.segments else []
 
 
 def _blocked(report: ValidationReport) -> ValidationError:
@@ -113,10 +123,15 @@ async def _save(
     raw = await checked_form(request, viewer)
     form = ComposeForm.parse(raw)
     report: ValidationReport | None = None
+    current = await services.posts.get(post_id, sandbox=viewer.sandbox) if post_id else None
+    thread = _rest(current) if current else []
 
     async def run() -> str:
         nonlocal report
         data = form.request()
+        if thread:  # the form's text and media are the thread's first post
+            first = Segment(data.text() or "", data.media)
+            data = msgspec.structs.replace(data, segments=[first, *thread])
         if form.action == "schedule" and data.scheduled_for is None:
             raise ValidationError(
                 "Choose a date and time to schedule",
@@ -136,12 +151,14 @@ async def _save(
             )
             target = created.id
         else:
-            changes = {
-                "content": data.text(),
+            changes: dict[str, Any] = {
                 "platforms": data.platforms,
-                "media": data.media,
                 "scheduled_for": data.scheduled_for,
             }
+            if thread:
+                changes["segments"] = data.segments
+            else:
+                changes.update(content=data.text(), media=data.media)
             await services.posts.update(post_id, changes, sandbox=viewer.sandbox)
             target = post_id
         if form.action == "publish":
@@ -162,6 +179,7 @@ async def _save(
             report=report,
             post_id=post_id,
             status=FORM_ERROR,
+            thread=thread,
         )
 
 
