@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -33,44 +33,19 @@ from octopost.platforms import ADAPTERS
 from octopost.platforms.base import (
     Account,
     Adapter,
-    Draft,
     Published,
-    PublishJob,
 )
-from octopost.platforms.errors import Category, PlatformError
+from octopost.platforms.errors import Category
 from octopost.platforms.sandbox import simulate
-from octopost.retry import Action, Decision, decide, may_have_reached, unknown_outcome_message
+from octopost.sender import PlatformSender, Sleep, Slot
 from octopost.shaping import planned, shape
 from octopost.store import Store
-from octopost.thread_delivery import Failed, ThreadDelivery, Unit
+from octopost.thread_delivery import ThreadDelivery, Unit
 
 log = logging.getLogger("octopost.publisher")
 
-Sleep = Callable[[float], Awaitable[None]]
 #: runs inside the transaction that settles a post, on the store's writer thread
 FinishHook = Callable[[Any, Post], None]
-
-
-class _Slot:
-    """One delivery's share of `publishing.max_in_flight`: held while it talks to its
-    platform (checks, attempts, looking for an earlier attempt's post), given back while
-    it waits to retry."""
-
-    __slots__ = ("held", "slots")
-
-    def __init__(self, slots: asyncio.Semaphore) -> None:
-        self.slots = slots
-        self.held = False
-
-    async def take(self) -> None:
-        if not self.held:
-            await self.slots.acquire()
-            self.held = True
-
-    def release(self) -> None:
-        if self.held:
-            self.slots.release()
-            self.held = False
 
 
 class Publisher:
@@ -94,6 +69,7 @@ class Publisher:
         self.clock = clock
         self.sleep = sleep
         self.on_finish = on_finish
+        self.sender = PlatformSender(store, accounts, config, clock=clock, sleep=sleep)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Bounds platform deliveries in flight; not held while waiting to retry.
         self._slots = asyncio.Semaphore(max(1, config.max_in_flight))
@@ -276,7 +252,7 @@ class Publisher:
 
     async def _deliver(self, post: Post, delivery: Delivery, media: PublishMedia) -> None:
         platform = delivery.platform
-        slot = _Slot(self._slots)
+        slot = Slot(self._slots)
         try:
             # The slot is taken before the checks: a burst of posts then prepares only as
             # many deliveries as can be in flight, instead of all of them at once ahead of
@@ -308,7 +284,7 @@ class Publisher:
             slot.release()
 
     async def _deliver_inner(
-        self, post: Post, delivery: Delivery, media: PublishMedia, slot: _Slot
+        self, post: Post, delivery: Delivery, media: PublishMedia, slot: Slot
     ) -> None:
         platform = delivery.platform
         label = ADAPTERS[platform].label
@@ -329,15 +305,15 @@ class Publisher:
         limits = await account_limits(adapter, platform)
         shaped = shape(post, platform, limits.max_chars)
         if delivery.segments or shaped.mode == "thread":
-            thread = ThreadDelivery(self, post, delivery, adapter, record.id, media, slot)
+            thread = ThreadDelivery(self.sender, post, delivery, adapter, record.id, media, slot)
             await thread.run(shaped, limits)
             return
         draft = shaped.drafts[0]
         unit = Unit.of(self.store, delivery)
-        job = self.job_for(unit, delivery.checkpoint, media, delivery.attempts)
+        job = self.sender.job_for(unit, delivery.checkpoint, media, delivery.attempts)
         # Checked again here: a scheduled post's targets are first checked now.
         problems = check_drafts(platform, shaped, limits).problems
-        outcome = await self.send(unit, adapter, draft, job, slot, record.id, problems)
+        outcome = await self.sender.send(unit, adapter, draft, job, slot, record.id, problems)
         if isinstance(outcome, Published):
             await self._succeed(post.id, platform, outcome)
         else:
@@ -376,155 +352,6 @@ class Publisher:
                 now=self.clock(),
             )
         await self.store.segments.complete(post.id, platform, simulated=True, now=self.clock())
-
-    async def send(
-        self,
-        unit: Unit,
-        adapter: Adapter,
-        draft: Draft,
-        job: PublishJob,
-        slot: _Slot,
-        account_id: str,
-        problems: list[str],
-    ) -> Published | Failed:
-        """One post (a single post, or one segment of a thread) to its platform, with
-        the publisher's rules: a request that may have been in flight (a crash) or may
-        have reached the platform (a retry) is looked for with recover() before anything
-        is sent; retries by the decision of `retry.py`. `problems`: the platform's checks,
-        which refuse the post unless it may already have gone out."""
-        platform = unit.platform
-        label = ADAPTERS[platform].label
-        if unit.sending or unit.reached:
-            try:
-                found = await adapter.recover(draft, job)
-            except PlatformError as exc:
-                if unit.sending:
-                    log.warning(
-                        "%s on %s: outcome unknown (%s)", unit.post_id, platform, exc.message
-                    )
-                    return Failed(unknown_outcome_message(label), Category.UNKNOWN, False)
-                # An explicit retry of a delivery the user was told to check first: the
-                # adapter's publish() still consults its checkpoints before sending.
-                log.info("%s on %s: retrying after an inconclusive look", unit.post_id, platform)
-                found = None
-            if found is not None:
-                log.info("%s on %s: found the post from an earlier attempt", unit.post_id, platform)
-                return found
-        if not unit.sending and problems:
-            return Failed(" ".join(problems), Category.VALIDATION, False)
-
-        reached = unit.reached
-        while True:
-            attempt, outcome = await self._attempt(adapter, draft, job, unit, slot)
-            if not isinstance(outcome, PlatformError):
-                slot.release()  # recording the outcome needs no platform
-                await self.accounts.used(account_id)  # last_used_at (throttled)
-                return outcome
-            decision = decide(
-                outcome,
-                attempt=attempt - unit.budget_from,
-                reached=reached,
-                config=self.config,
-            )
-            if may_have_reached(outcome) and not reached:
-                reached = True
-                await unit.mark_reached(self.clock())
-            if decision.action is Action.RETRY:
-                log.info(
-                    "%s on %s failed (%s); retrying in %.1fs",
-                    unit.post_id,
-                    platform,
-                    outcome.message,
-                    decision.delay,
-                )
-                await unit.mark_pending(self.clock())
-                slot.release()  # not held while waiting to retry
-                await self.sleep(decision.delay)
-                continue
-            if decision.action is Action.RECOVER:
-                looked = await self._look(adapter, draft, job, unit.post_id, platform)
-                if isinstance(looked, Published):
-                    return looked
-                if looked is None and decision.resend:
-                    continue  # recover() said a resend is safe
-                return Failed(unknown_outcome_message(label), Category.UNKNOWN, False)
-            return await self._final(adapter, draft, job, unit, account_id, decision)
-
-    async def _look(
-        self, adapter: Adapter, draft: Draft, job: PublishJob, post_id: str, platform: str
-    ) -> Published | None | PlatformError:
-        """recover(): the post, None (not there, or a resend is safe), or why it can't tell."""
-        try:
-            return await adapter.recover(draft, job)
-        except PlatformError as exc:
-            log.warning("%s on %s: outcome unknown (%s)", post_id, platform, exc.message)
-            return exc
-
-    async def _final(
-        self,
-        adapter: Adapter,
-        draft: Draft,
-        job: PublishJob,
-        unit: Unit,
-        account_id: str,
-        decision: Decision,
-    ) -> Published | Failed:
-        """A final failure; when an attempt may have reached the platform, it is asked first."""
-        platform = unit.platform
-        label = ADAPTERS[platform].label
-        message, category = decision.message, decision.category
-        if decision.action is Action.REAUTH:
-            message = reconnect_message(platform)
-            await self.accounts.mark_reauth(account_id, message)
-        if decision.ask:
-            found = await self._look(adapter, draft, job, unit.post_id, platform)
-            if isinstance(found, Published):
-                log.info("%s on %s: found the post after a failed attempt", unit.post_id, platform)
-                return found
-            # Not confirmed: an earlier attempt may still have made it.
-            message = unknown_outcome_message(label)
-            if decision.action is Action.REAUTH:
-                message += " " + reconnect_message(platform)
-            category = Category.UNKNOWN
-        return Failed(message, category, decision.retryable)
-
-    async def _attempt(
-        self,
-        adapter: Adapter,
-        draft: Draft,
-        job: PublishJob,
-        unit: Unit,
-        slot: _Slot,
-    ) -> tuple[int, Published | PlatformError]:
-        """One request to the platform, holding an in-flight slot (taken again after a
-        wait to retry)."""
-        await slot.take()
-        attempt = await unit.mark_sending(self.clock())
-        job.attempt = attempt
-        try:
-            return attempt, await adapter.publish(draft, job)
-        except PlatformError as exc:
-            return attempt, exc
-
-    def job_for(
-        self, unit: Unit, checkpoint: dict[str, Any], media: PublishMedia, attempts: int = 0
-    ) -> PublishJob:
-        async def save(state: dict[str, Any]) -> None:
-            await unit.save_checkpoint(state, self.clock())
-
-        # A thread's first post keeps the key a single post has; each later one has its
-        # own (Mastodon's Idempotency-Key must differ per status).
-        key = f"octopost-{unit.post_id}-{unit.platform}"
-        if unit.segment:
-            key += f"-{unit.segment}"
-        return PublishJob(
-            post_id=unit.post_id,
-            key=key,
-            media=media,
-            state=dict(checkpoint),
-            attempt=attempts,
-            saver=save,
-        )
 
     async def _succeed(self, post_id: str, platform: str, published: Published) -> None:
         await self.store.deliveries.record_success(

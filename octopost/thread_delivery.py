@@ -5,7 +5,7 @@ before.
 Each segment's remote id (and Bluesky cid) is stored before the next one is sent, so a
 crash or a failure resumes at the first segment that has not landed, and none that
 landed is ever sent again: each segment goes through the publisher's own rules for one
-post (`Publisher.send`: recover() before a resend, the retry decision, the lost-answer
+post (`sender.PlatformSender.send`: recover() before a resend, the retry decision, the lost-answer
 rule).
 """
 
@@ -113,7 +113,7 @@ class Slot(Protocol):
 
 
 class Sender(Protocol):
-    """What a thread needs of the publisher."""
+    """What a thread needs of the request loop (`sender.PlatformSender`)."""
 
     store: Store
     clock: Callable[[], datetime]
