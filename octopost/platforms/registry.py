@@ -6,6 +6,8 @@ need the platform ids or their settings read `octopost.platforms` instead.
 
 from __future__ import annotations
 
+import logging
+
 from octopost.platforms.base import Adapter
 from octopost.platforms.bluesky import BlueskyAdapter
 from octopost.platforms.facebook import FacebookAdapter
@@ -32,7 +34,15 @@ ADAPTERS: dict[str, type[Adapter]] = {
 
 def prepare(platforms: list[str]) -> None:
     """Build the text rules of these platforms now (`Adapter.prepare`); run in a worker
-    thread after start-up and when an account is connected."""
+    thread after start-up and when an account is connected.
+
+    Only ahead of need: a failure is logged and leaves the rules to be built at their
+    first use, where it would show again; it never fails a start, a shutdown or a connect."""
     for platform in platforms:
         if platform in ADAPTERS:
-            ADAPTERS[platform].prepare()
+            try:
+                ADAPTERS[platform].prepare()
+            except Exception:
+                logging.getLogger("octopost.platforms").exception(
+                    "could not prepare the %s text rules ahead of use", platform
+                )
