@@ -7,8 +7,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from aiohttp.abc import AbstractResolver
 from litestar import Litestar, get
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
@@ -36,6 +36,9 @@ from octopost.web.requestlog import RequestLog
 from octopost.web.schemas import Health
 from octopost.web.scopes import check_declared
 from octopost.web.webhooks import WebhookController
+
+if TYPE_CHECKING:
+    from aiohttp.abc import AbstractResolver
 
 MAX_BODY = 1024 * 1024
 

@@ -18,15 +18,16 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
-
-import aiohttp
-from aiohttp.abc import AbstractResolver
 
 from octopost import netguard
 from octopost.platforms.base import Download
 from octopost.platforms.errors import MediaError, PlatformError, UnavailableError
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp.abc import AbstractResolver
 
 MAX_REDIRECTS = 5
 #: where a page's head is over (the `body` start tag also ends it: `</head>` is optional)
@@ -75,9 +76,11 @@ class Fetcher:
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = netguard.guarded_connector(
-                self.allow_private, resolver=self.resolver, limit=50
-            )
+            import aiohttp
+
+            from octopost.guarded import guarded_connector
+
+            connector = guarded_connector(self.allow_private, resolver=self.resolver, limit=50)
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers={"User-Agent": "Octopost/0.1 (+self-hosted cross-poster)"},
@@ -104,6 +107,8 @@ class Fetcher:
 
     async def _open(self, url: str) -> aiohttp.ClientResponse:
         """GET with redirects followed by hand, so every hop passes the guard."""
+        import aiohttp
+
         for _ in range(MAX_REDIRECTS + 1):
             check_url(url, self.allow_private)
             try:
@@ -130,6 +135,8 @@ class Fetcher:
         raise MediaError(f"Could not download {url}: too many redirects")
 
     async def download(self, url: str, directory: Path) -> Download:
+        import aiohttp
+
         resp = await self._open(url)
         ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
         declared = resp.content_length
@@ -169,6 +176,8 @@ class Fetcher:
         is reached: one network read returns only what happens to be buffered, which for a
         head sent in several writes, or a large one, is the first part only.
         """
+        import aiohttp
+
         resp = await self._open(url)
         body = bytearray()
         try:

@@ -4,7 +4,7 @@ Every URL that comes from a user (media, thumbnails, link-card pages, webhook
 receivers, a Mastodon `instance_url`, a Bluesky `pds_url`) is parsed by
 `parse_http_url()`, so one set of rules and one message apply everywhere.
 
-Connections to such URLs go through `guarded_connector()`: its resolver drops
+Connections to such URLs go through `guarded.guarded_connector()`: its resolver drops
 non-public addresses and its socket factory refuses them again at connect time.
 aiohttp skips the resolver for IP literals, so the socket check is what makes
 the guard hold for literals, redirects and DNS rebinding alike. IPv6 forms that
@@ -23,9 +23,6 @@ import re
 import socket
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
-
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from octopost.models import MAX_URL  # longest URL accepted in any field
 
@@ -182,49 +179,6 @@ async def resolve_problem(host: str, port: int | None) -> str | None:
     return None
 
 
-class GuardedResolver(AbstractResolver):
-    """Resolves like aiohttp's threaded resolver, then drops non-public addresses."""
-
-    def __init__(self, allow_private: bool, inner: AbstractResolver | None = None) -> None:
-        self.inner = inner or aiohttp.ThreadedResolver()
-        self.allow_private = allow_private
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self.inner.resolve(host, port, family)
-        if self.allow_private:
-            return results
-        public = [r for r in results if is_public_address(r["host"])]
-        if not public:
-            raise BlockedAddressError(f"{host} resolves only to non-public addresses")
-        return public
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
-def _guarded_socket(addr_info: Any) -> socket.socket:
-    family, kind, proto, _, address = addr_info
-    if not is_public_address(str(address[0])):
-        raise BlockedAddressError(f"{address[0]} is not a public address")
-    return socket.socket(family=family, type=kind, proto=proto)
-
-
-def guarded_connector(
-    allow_private: bool, *, resolver: AbstractResolver | None = None, **kwargs: Any
-) -> aiohttp.TCPConnector:
-    """A connector that reaches public addresses only (everything, when `allow_private`).
-
-    `resolver` replaces the system resolver underneath (tests use it to make a name
-    fail without any network)."""
-    if allow_private:
-        return aiohttp.TCPConnector(resolver=resolver, **kwargs)
-    return aiohttp.TCPConnector(
-        resolver=GuardedResolver(False, resolver), socket_factory=_guarded_socket, **kwargs
-    )
-
-
 def blocked(exc: BaseException) -> bool:
     """Whether a client error was the guard refusing an address."""
     seen: set[int] = set()
@@ -242,6 +196,8 @@ def blocked(exc: BaseException) -> bool:
 
 def network_reason(exc: BaseException) -> str:
     """What went wrong on the network, in words (never a library's class name)."""
+    import aiohttp  # loaded by then: `exc` came from an aiohttp session
+
     if blocked(exc):
         return f"it {PRIVATE_MESSAGE}"
     if isinstance(exc, aiohttp.ClientConnectorDNSError):

@@ -8,12 +8,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import aiohttp
 import msgspec
-from aiohttp.abc import AbstractResolver
 
-from octopost import netguard
 from octopost.accounts import AccountService
 from octopost.config import Config
 from octopost.connect import ConnectService
@@ -22,16 +20,20 @@ from octopost.keys import KeyService
 from octopost.media import Fetcher
 from octopost.models import utcnow
 from octopost.platforms import ADAPTERS, settings_for
-from octopost.platforms._http import HttpClient, trusted_endpoints
+from octopost.platforms._http import HttpClient, LazySession, trusted_endpoints
 from octopost.platforms.base import Account, Adapter, Deps
 from octopost.platforms.endpoints import configured_urls
-from octopost.platforms.registry import prepare
 from octopost.posts import PostService
 from octopost.publisher import Publisher
 from octopost.scheduler import Scheduler
 from octopost.store import Store
 from octopost.upkeep import UPKEEP_INTERVAL, UPKEEP_JOB, TokenUpkeep
+from octopost.warmup import ahead_of_need
 from octopost.webhooks import Dispatcher, Events, WebhookService
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp.abc import AbstractResolver
 
 log = logging.getLogger("octopost")
 
@@ -47,12 +49,11 @@ class Services:
     publisher: Publisher
     scheduler: Scheduler
     fetcher: Fetcher
-    session: aiohttp.ClientSession
-    guarded_session: aiohttp.ClientSession | None
+    http: HttpClient
     webhooks: WebhookService
     dispatcher: Dispatcher
     upkeep: TokenUpkeep
-    #: building the text rules of the platforms that have an account (start_background)
+    #: loading what a start leaves to first use (start_background, octopost.warmup)
     prepared: asyncio.Future[None] | None = None
 
     async def start_background(self) -> None:
@@ -66,12 +67,12 @@ class Services:
         # still renews its tokens
         self.scheduler.every(UPKEEP_INTERVAL, self.upkeep.run, UPKEEP_JOB, first_after=60)
         self.dispatcher.start()
-        # The text rules (compiled patterns, tables) of the platforms that have an
-        # account, built in a worker thread now rather than by the first publish or
-        # validation that counts a text for them; a server with no such account never
-        # loads them.
+        # aiohttp, cryptography and the text rules (compiled patterns, tables) of the
+        # platforms that have an account, loaded in a worker thread now rather than by
+        # the first publish or validation that needs them; a server with no such
+        # account never loads those rules.
         platforms = sorted({a.platform for a in await self.store.accounts.all()})
-        self.prepared = asyncio.ensure_future(asyncio.to_thread(prepare, platforms))
+        self.prepared = asyncio.ensure_future(asyncio.to_thread(ahead_of_need, platforms))
 
     async def housekeeping(self) -> None:
         """Forget idempotency keys after their 24-hour replay window (plus a margin), and
@@ -90,9 +91,7 @@ class Services:
         await self.publisher.stop(self.config.server.shutdown_grace)
         await self.dispatcher.stop()
         await self.fetcher.close()
-        await self.session.close()
-        if self.guarded_session is not None:
-            await self.guarded_session.close()
+        await self.http.close()
         await self.store.close()
 
 
@@ -113,26 +112,30 @@ async def build_services(
         synchronous=config.database.synchronous,
     ).open()
     box = load_box(config.security.encryption_key, config.data_dir)
-    user_agent = {"User-Agent": "Octopost/0.1 (self-hosted cross-poster)"}
-    session = aiohttp.ClientSession(
-        headers=user_agent,
-        connector=aiohttp.TCPConnector(resolver=resolver, limit=200, limit_per_host=50),
-    )
+
+    def session(allow_private: bool) -> Callable[[], aiohttp.ClientSession]:
+        def make() -> aiohttp.ClientSession:
+            import aiohttp
+
+            from octopost.guarded import guarded_connector
+
+            return aiohttp.ClientSession(
+                headers={"User-Agent": "Octopost/0.1 (self-hosted cross-poster)"},
+                connector=guarded_connector(
+                    allow_private, resolver=resolver, limit=200, limit_per_host=50
+                ),
+            )
+
+        return make
+
     # Hosts a user names (a Mastodon instance, a Bluesky PDS) or a platform hands
-    # back go through the address guard; the configured endpoints do not.
-    guarded = (
-        None
-        if config.security.allow_private_urls
-        else aiohttp.ClientSession(
-            headers=user_agent,
-            connector=netguard.guarded_connector(
-                False, resolver=resolver, limit=200, limit_per_host=50
-            ),
-        )
-    )
+    # back go through the address guard; the configured endpoints do not. Both
+    # sessions are made by their first request (aiohttp is not imported at start-up).
+    plain = LazySession(session(True))
+    guarded = None if config.security.allow_private_urls else LazySession(session(False))
     platform_settings = {p: settings_for(p, config.platform(p)) for p in ADAPTERS}
     http = HttpClient(
-        session,
+        plain,
         timeout=config.publishing.request_timeout,
         guarded=guarded,
         trusted=trusted_endpoints(
@@ -205,8 +208,7 @@ async def build_services(
         publisher=publisher,
         scheduler=scheduler,
         fetcher=fetcher,
-        session=session,
-        guarded_session=guarded,
+        http=http,
         webhooks=webhooks,
         dispatcher=dispatcher,
         upkeep=TokenUpkeep(accounts),

@@ -23,11 +23,9 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import msgspec
-from aiohttp.abc import AbstractResolver
 
 from octopost import netguard
 from octopost.config import WebhooksConfig
@@ -37,6 +35,10 @@ from octopost.keys import random_id
 from octopost.models import AccountRecord, OutboxItem, Post, Webhook, WebhookDelivery, iso, utcnow
 from octopost.retry import backoff
 from octopost.store import Store, Tx
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp.abc import AbstractResolver
 
 log = logging.getLogger("octopost.webhooks")
 
@@ -332,10 +334,12 @@ class Dispatcher:
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
+            import aiohttp
+
+            from octopost.guarded import guarded_connector
+
             self._session = aiohttp.ClientSession(
-                connector=netguard.guarded_connector(
-                    self.allow_private, resolver=self.resolver, limit=50
-                ),
+                connector=guarded_connector(self.allow_private, resolver=self.resolver, limit=50),
                 headers={"User-Agent": "Octopost-Webhooks/1"},
             )
         return self._session
@@ -402,6 +406,8 @@ class Dispatcher:
             log.exception("could not release the lease of webhook delivery %s", item.delivery_id)
 
     async def _send_leased(self, item: OutboxItem) -> None:
+        import aiohttp  # not at module level: a start does not import it
+
         async with self._slots:
             secret = self.box.open(item.secret_enc)["secret"]
             timestamp = int(time.time())

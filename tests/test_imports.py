@@ -2,7 +2,9 @@
 
 Start-up time and idle memory are mostly imports. The MCP SDK (~1 s, ~30 MB) loads with the
 first /mcp request, and twitter-text (~0.4 s, ~18 MB) with the first count of an X,
-Mastodon or Threads text; neither may creep back into the start-up imports.
+Mastodon or Threads text; aiohttp (~0.25 s) and cryptography (~60 ms) with the first
+outgoing request or credential, or by the warm-up after start (`octopost.warmup`). None
+may creep back into the start-up imports.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import subprocess
 import sys
 
-LOADED_ON_FIRST_USE = ("mcp", "mcp_types", "twitter_text", "pydantic")
+LOADED_ON_FIRST_USE = ("mcp", "mcp_types", "twitter_text", "pydantic", "aiohttp", "cryptography")
 
 
 def _loaded(code: str) -> list[str]:
@@ -49,3 +51,25 @@ def test_start_up_prepares_the_text_rules_of_the_platforms_with_an_account() -> 
     assert "twitter_text" not in _loaded(prepare + "_prepare(['bluesky', 'linkedin', 'youtube'])")
     for platform in ("twitter", "mastodon", "threads"):
         assert "twitter_text" in _loaded(prepare + f"_prepare([{platform!r}])"), platform
+
+
+def test_the_warm_up_after_start_loads_the_libraries_a_start_leaves_out() -> None:
+    loaded = _loaded("from octopost.warmup import ahead_of_need\nahead_of_need([])")
+    assert "aiohttp" in loaded
+    assert "cryptography.fernet" in loaded
+    assert "twitter_text" not in loaded
+
+
+def test_a_credential_box_checks_its_key_without_loading_cryptography() -> None:
+    code = (
+        "import base64\n"
+        "from octopost.crypto import CredentialBox\n"
+        "CredentialBox(base64.urlsafe_b64encode(bytes(32)))\n"
+        "try:\n"
+        "    CredentialBox(b'not a key')\n"
+        "except ValueError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise AssertionError('a bad key was accepted')\n"
+    )
+    assert "cryptography" not in _loaded(code)

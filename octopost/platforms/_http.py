@@ -23,9 +23,8 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiohttp
 import msgspec
 from yarl import URL
 
@@ -40,6 +39,9 @@ from octopost.platforms.errors import (
     RejectedError,
     UnavailableError,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger("octopost.platforms")
 
@@ -185,6 +187,30 @@ def default_reason(resp: Response) -> str | None:
     return None
 
 
+class LazySession:
+    """An aiohttp session made by its first use (in the running loop), so that a start
+    does not import aiohttp (~0.25 s, most of it loading the CA bundle); the start-up
+    warm-up (`octopost.warmup`) imports it in a worker thread soon after."""
+
+    def __init__(self, make: Callable[[], aiohttp.ClientSession]) -> None:
+        self._make = make
+        self._session: aiohttp.ClientSession | None = None
+
+    def get(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = self._make()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _lazy(session: aiohttp.ClientSession | LazySession) -> LazySession:
+    return session if isinstance(session, LazySession) else LazySession(lambda: session)
+
+
 class HttpClient:
     """One aiohttp session shared by all adapters, with translation to platform errors.
 
@@ -193,36 +219,41 @@ class HttpClient:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        session: aiohttp.ClientSession | LazySession,
         *,
         timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
-        guarded: aiohttp.ClientSession | None = None,
+        guarded: aiohttp.ClientSession | LazySession | None = None,
         trusted: frozenset[str] = frozenset(),
     ) -> None:
-        self.session = session
+        self.session = _lazy(session)
         self.timeout = timeout
         self.clock = clock
         #: session for hosts not in `trusted` (None: no guard, every host is trusted)
-        self.guarded = guarded
+        self.guarded = None if guarded is None else _lazy(guarded)
         #: `host:port` of the configured platform endpoints
         self.trusted = trusted
+
+    async def close(self) -> None:
+        await self.session.close()
+        if self.guarded is not None:
+            await self.guarded.close()
 
     def session_for(self, url: str | URL) -> aiohttp.ClientSession:
         """The plain session for a configured endpoint, else the guarded one (the literal
         address is refused here, before any connection)."""
         if self.guarded is None:
-            return self.session
+            return self.session.get()
         try:
             parsed = URL(str(url)) if not isinstance(url, URL) else url
         except ValueError:
             raise RejectedError("The platform URL is not a valid http(s) URL") from None
         if endpoint_key(parsed.scheme, parsed.host or "", parsed.port) in self.trusted:
-            return self.session
+            return self.session.get()
         problem = netguard.literal_problem(parsed.host or "")
         if problem is not None:
             raise AddressRefusedError(f"Refusing to connect to {parsed.host}: it {problem}")
-        return self.guarded
+        return self.guarded.get()
 
     def bind(
         self,
@@ -278,6 +309,8 @@ class PlatformHttp:
         `safe_to_retry`: whether repeating this request cannot create a second
         post (default: true for GET/PUT/DELETE, false for POST/PATCH).
         """
+        import aiohttp  # imported once: by the warm-up after start, else by this first request
+
         method = method.upper()
         if callable(data):
             data = data()

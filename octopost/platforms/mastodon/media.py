@@ -11,8 +11,6 @@ import asyncio
 from contextlib import ExitStack
 from typing import Any
 
-import aiohttp
-
 from octopost.platforms.base import Draft, PublishJob
 from octopost.platforms.errors import MediaError, UnavailableError
 from octopost.platforms.mastodon.api import LABEL, Api, MediaEntity, filename_for
@@ -77,6 +75,8 @@ class Media:
         download = await job.media.fetch(url)
         thumb = await job.media.fetch(thumbnail_url) if thumbnail_url else None
         with ExitStack() as files:
+            import aiohttp  # loaded by then (the session that sends this form imported it)
+
             form = aiohttp.FormData()
             form.add_field(
                 "file",

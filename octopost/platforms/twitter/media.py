@@ -8,13 +8,14 @@ expiry, so a retried publish reuses what is still alive.
 
 from __future__ import annotations
 
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from octopost.platforms.base import Draft, PublishJob
 from octopost.platforms.errors import MediaError
 from octopost.platforms.twitter.api import LABEL, Api, UploadAnswer, UploadData
+
+if TYPE_CHECKING:
+    import aiohttp
 
 CHUNK_SIZE = 4 * 1024 * 1024  # X allows up to 5 MB per APPEND segment
 MAX_SEGMENTS = 1000  # segment_index 0..999
@@ -148,6 +149,8 @@ def _check_processing(data: UploadData) -> bool:
 
 
 def _segment(index: int, piece: bytes) -> aiohttp.FormData:
+    import aiohttp  # loaded by then (the session that sends this form imported it)
+
     form = aiohttp.FormData()
     form.add_field("segment_index", str(index))
     form.add_field("media", piece, filename="blob", content_type="application/octet-stream")
