@@ -211,13 +211,64 @@ class Post(msgspec.Struct):
 
     def platform_results(self) -> dict[str, PlatformResult] | None:
         """Finished platforms only; None until the first one is known."""
-        final = [d for d in self.deliveries if d.state in FINAL_DELIVERY]
-        if not final:
-            return None
-        if len(final) > 1:  # in the post's platform order
-            order = {p: i for i, p in enumerate(self.platforms)}
-            final.sort(key=lambda d: order.get(d.platform, len(order)))
-        return {d.platform: d.result() for d in final}
+        return final_results(self.platforms, self.deliveries)
+
+    def listed(self) -> ListedPost:
+        """The post as the API shows it (ISO timestamps, the finished platforms' results)."""
+        return ListedPost(
+            id=self.id,
+            content=self.content,
+            platforms=self.platforms,
+            status=self.status.value,
+            scheduled_for=iso(self.scheduled_for),
+            media=self.media,
+            created_at=iso(self.created_at) or "",
+            updated_at=iso(self.updated_at) or "",
+            published_at=iso(self.published_at),
+            language=self.language,
+            results=self.platform_results(),
+            segments=self.segments,
+            overrides=self.overrides,
+            thread=self.thread,
+            thread_marker=self.thread_marker,
+        )
+
+
+def final_results(
+    platforms: list[str], deliveries: list[Delivery]
+) -> dict[str, PlatformResult] | None:
+    """The results of the finished deliveries, in the post's platform order; None until
+    the first one is known."""
+    final = [d for d in deliveries if d.state in FINAL_DELIVERY]
+    if not final:
+        return None
+    if len(final) > 1:
+        order = {p: i for i, p in enumerate(platforms)}
+        final.sort(key=lambda d: order.get(d.platform, len(order)))
+    return {d.platform: d.result() for d in final}
+
+
+class ListedPost(msgspec.Struct):
+    """A post as a list page shows it: its timestamps already ISO 8601 (as `iso()` writes
+    them; SQLite formats them in the page's query) and only its finished platforms'
+    results. A list page builds a hundred of these, and a `Post` with its datetimes
+    and every delivery's progress cost about twice as much for what the page shows."""
+
+    id: str
+    content: str
+    platforms: list[str]
+    status: str
+    scheduled_for: str | None
+    media: Media | None
+    created_at: str
+    updated_at: str
+    published_at: str | None
+    language: str | None
+    results: dict[str, PlatformResult] | None
+    segments: list[Segment] | None = None
+    overrides: dict[str, Override] | None = None
+    thread: ThreadMode = ThreadMode.OFF
+    thread_marker: bool = False
 
 
 class AccountStatus(enum.StrEnum):

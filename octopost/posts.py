@@ -18,6 +18,7 @@ from octopost.models import (
     MAX_ALT_TEXT,
     MAX_IMAGES,
     PLATFORM_IDS,
+    ListedPost,
     Media,
     Override,
     Post,
@@ -304,17 +305,18 @@ class PostService:
     async def page(
         self, *, sandbox: bool, status: str | None, limit: int, offset: int
     ) -> tuple[list[Post], int]:
-        errors: list[FieldError] = []
-        if status is not None and status not in {s.value for s in PostStatus}:
-            errors.append(
-                FieldError("status", f"must be one of: {', '.join(s.value for s in PostStatus)}")
-            )
-        if not 1 <= limit <= 100:
-            errors.append(FieldError("limit", "must be between 1 and 100"))
-        if not 0 <= offset <= MAX_OFFSET:
-            errors.append(FieldError("offset", f"must be between 0 and {MAX_OFFSET}"))
-        raise_if(errors)
+        _check_page(status, limit, offset)
         result: tuple[list[Post], int] = await self.store.posts.page(
+            sandbox=sandbox, status=status, limit=limit, offset=offset
+        )
+        return result
+
+    async def listing(
+        self, *, sandbox: bool, status: str | None, limit: int, offset: int
+    ) -> tuple[list[ListedPost], int]:
+        """`page()` as the API's list shows it (the same checks, posts and total)."""
+        _check_page(status, limit, offset)
+        result: tuple[list[ListedPost], int] = await self.store.posts.listing(
             sandbox=sandbox, status=status, limit=limit, offset=offset
         )
         return result
@@ -438,3 +440,16 @@ class PostService:
             )
         if post.status is PostStatus.SCHEDULED:
             await self.on_schedule(None, post_id)
+
+
+def _check_page(status: str | None, limit: int, offset: int) -> None:
+    errors: list[FieldError] = []
+    if status is not None and status not in {s.value for s in PostStatus}:
+        errors.append(
+            FieldError("status", f"must be one of: {', '.join(s.value for s in PostStatus)}")
+        )
+    if not 1 <= limit <= 100:
+        errors.append(FieldError("limit", "must be between 1 and 100"))
+    if not 0 <= offset <= MAX_OFFSET:
+        errors.append(FieldError("offset", f"must be between 0 and {MAX_OFFSET}"))
+    raise_if(errors)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tests.helpers import SEED_POST_FIELDS, Api
 
@@ -333,3 +334,102 @@ async def test_update_validation_and_conflicts(api: Api) -> None:
 async def _test_key(api: Api) -> str:
     _, secret = await api.services.keys.create("sandbox", sandbox=True)
     return secret
+
+
+async def test_a_listed_post_is_its_get_field_for_field(api: Api) -> None:
+    """The list reads its page its own way (SQLite formats the timestamps, only finished
+    deliveries are read): every post it shows must be exactly what GET shows."""
+    bodies = [
+        {"content": "plain", "platforms": ["bluesky"]},
+        {
+            "content": "scheduled with media",
+            "platforms": ["mastodon", "bluesky"],
+            "scheduled_for": future(),
+            "language": "pt-BR",
+            "media": {"images": [{"url": "https://example.com/a.png", "alt_text": "a cat"}]},
+        },
+        {
+            "content": "one",
+            "platforms": ["bluesky", "mastodon", "linkedin"],
+            "segments": [{"content": "one"}, {"content": "two"}],
+        },
+        {
+            "content": "shared",
+            "platforms": ["mastodon", "linkedin"],
+            "overrides": {"linkedin": {"content": "for LinkedIn"}},
+        },
+        {"content": "a " * 400, "platforms": ["bluesky"], "thread": "auto", "thread_marker": True},
+    ]
+    ids = []
+    for body in bodies:
+        resp = await api.post("/v1/posts", body)
+        assert resp.status_code == 201, resp.text
+        ids.append(resp.json()["id"])
+    plain, scheduled, thread, overridden, split = ids
+    # Timestamps with and without milliseconds, before 2000 and after; deliveries in every
+    # state (only finished ones are results), a thread's segments in every state.
+    rows = [
+        (plain, "bluesky", "succeeded", 1, "at://x/1", "https://bsky.app/1", None, None, None, 1),
+        (scheduled, "bluesky", "failed", 3, None, None, "Rate limited", "rate_limited", 1, 0),
+        (scheduled, "mastodon", "sending", 1, None, None, None, None, None, 0),
+        (thread, "mastodon", "failed", 2, None, None, "Too long", "validation", 0, 0),
+        (thread, "bluesky", "succeeded", 1, None, None, None, None, None, 0),
+        (thread, "linkedin", "pending", 0, None, None, None, None, None, 0),
+        (overridden, "linkedin", "succeeded", 1, "urn:li:share:1", None, None, None, None, 0),
+    ]
+    segments = [
+        (thread, "bluesky", 0, "one", "succeeded", "at://x/2", "https://bsky.app/2", None),
+        (thread, "bluesky", 1, "two", "succeeded", "at://x/3", "https://bsky.app/3", None),
+        (thread, "mastodon", 0, "one", "succeeded", "9", "https://m.example/9", None),
+        (thread, "mastodon", 1, "two", "failed", None, None, "Too long"),
+    ]
+    times = [
+        (plain, 946684799999, 946684800000, 946684800000),
+        (scheduled, 1764600000000, 1764600000001, None),
+        (thread, 1764600000123, 1764600060000, 1764600061999),
+        (overridden, 4102444800000, 4102444800500, 4102444801000),
+    ]
+
+    def store(tx: Any) -> None:
+        for row in rows:
+            tx.execute(
+                "INSERT OR REPLACE INTO deliveries (post_id, platform, state, attempts, "
+                "remote_id, remote_url, error, error_category, retryable, simulated, "
+                "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,0)",
+                row,
+            )
+        for seg in segments:
+            tx.execute(
+                "INSERT OR REPLACE INTO delivery_segments (post_id, platform, idx, content, "
+                "state, remote_id, remote_url, error, updated_at) VALUES (?,?,?,?,?,?,?,?,0)",
+                seg,
+            )
+        for post_id, created, updated, published in times:
+            tx.execute(
+                "UPDATE posts SET created_at = ?, updated_at = ?, published_at = ? WHERE id = ?",
+                [created, updated, published, post_id],
+            )
+
+    await api.services.store.db.run(store)
+    listed = (await api.get("/v1/posts", params={"limit": 100})).json()["posts"]
+    assert sorted(p["id"] for p in listed) == sorted(ids)
+    for post in listed:
+        assert post == (await api.get(f"/v1/posts/{post['id']}")).json()
+        if post["id"] in (plain, scheduled):
+            assert_post_shape(post)
+    by_id = {p["id"]: p for p in listed}
+    assert by_id[plain]["created_at"] == "1999-12-31T23:59:59.999Z"
+    assert by_id[plain]["updated_at"] == "2000-01-01T00:00:00Z"
+    assert by_id[scheduled]["updated_at"] == "2025-12-01T14:40:00.001Z"
+    assert by_id[overridden]["published_at"] == "2100-01-01T00:00:01Z"
+    assert list(by_id[thread]["platform_results"]) == ["bluesky", "mastodon"]
+    assert [s["status"] for s in by_id[thread]["platform_results"]["mastodon"]["segments"]] == [
+        "published",
+        "failed",
+    ]
+    assert list(by_id[scheduled]["platform_results"]) == ["bluesky"]
+    assert by_id[split]["platform_results"] is None
+    for status in ("draft", "scheduled"):
+        page = (await api.get("/v1/posts", params={"status": status})).json()["posts"]
+        for post in page:
+            assert post == by_id[post["id"]]

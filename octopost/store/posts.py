@@ -11,9 +11,11 @@ import msgspec
 
 from octopost.models import (
     EDITABLE,
+    FINAL_DELIVERY,
     Category,
     Delivery,
     DeliveryState,
+    ListedPost,
     Post,
     PostStatus,
 )
@@ -30,15 +32,19 @@ from octopost.store.db import (
 from octopost.store.rows import (
     DELIVERY_COLUMNS,
     JOINED_COLUMNS,
+    LISTED_COLUMNS,
     POST_COLUMNS,
     POST_WIDTH,
+    RESULT_COLUMNS,
     StoredShape,
     decode_list,
     delivery_at,
     delivery_from_row,
     encode,
+    listed_from_row,
     post_from_row,
     post_params,
+    result_delivery,
     shape_bytes,
 )
 from octopost.store.segments import PREPARE_SEGMENTS, SEGMENTS_OF, attach_segments
@@ -46,6 +52,7 @@ from octopost.store.segments import PREPARE_SEGMENTS, SEGMENTS_OF, attach_segmen
 #: posts per counted block (by seq): see migration 8 and PostStore.page
 BLOCK_BITS = 12
 BLOCK = 1 << BLOCK_BITS
+FINAL_STATES = ",".join(sorted(f"'{state.value}'" for state in FINAL_DELIVERY))
 
 
 class StalePostError(Exception):
@@ -112,50 +119,84 @@ class PostStore:
     async def page(
         self, *, sandbox: bool, status: str | None, limit: int, offset: int
     ) -> tuple[list[Post], int]:
-        """A page of posts, newest first, and the size of the whole filtered set.
+        """A page of posts, newest first, and the size of the whole filtered set."""
+        with self.db.snapshot() as read:
+            rows, total = self._window(read, POST_COLUMNS, sandbox, status, limit, offset)
+            grouped = self._deliveries(None, rows)
+        return [post_from_row(r, grouped.get(r[0])) for r in rows], total
+
+    async def listing(
+        self, *, sandbox: bool, status: str | None, limit: int, offset: int
+    ) -> tuple[list[ListedPost], int]:
+        """`page()` as the API's list shows it (ListedPost): the same posts, in the same
+        order, with the same total."""
+        with self.db.snapshot() as read:
+            rows, total = self._window(read, LISTED_COLUMNS, sandbox, status, limit, offset)
+            results: dict[str, list[Delivery]] = {}
+            if rows:
+                ids = [row[0] for row in rows]
+                for row in read(
+                    f"SELECT {RESULT_COLUMNS} FROM deliveries WHERE post_id IN "
+                    f"({_placeholders(len(ids))}) AND state IN ({FINAL_STATES})",
+                    ids,
+                ):
+                    results.setdefault(row[0], []).append(result_delivery(row))
+                # Only a shaped post (segments, overrides, a thread mode) has segments.
+                shaped = [row[0] for row in rows if row[-1] is not None and row[0] in results]
+                if shaped:
+                    segments = read(SEGMENTS_OF.format(_placeholders(len(shaped))), shaped)
+                    if segments:
+                        attach_segments(segments, (d for i in shaped for d in results[i]))
+        return [listed_from_row(r, results.get(r[0])) for r in rows], total
+
+    @staticmethod
+    def _window(
+        read: Callable[[str, Sequence[Any]], list[Row]],
+        columns: str,
+        sandbox: bool,
+        status: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Row], int]:
+        """The rows (`columns`) of one page, newest first, and the filtered set's size.
 
         The counts per block of 4,096 posts (migration 8) give the total, and turn a deep
         `offset` into "the posts before block B, skipping fewer than 4,096": a page at
-        offset 500,000 of a million posts reads about as much as the first page."""
+        offset 500,000 of a million posts reads about as much as the first page. Run in
+        one snapshot (`read`), so the counts and the page agree."""
         where = "sandbox = ?"
         params: list[Any] = [int(sandbox)]
         if status is not None:
             where += " AND status = ?"
             params.append(status)
-        # One snapshot for the counts and the page, so they agree with each other.
-        with self.db.snapshot() as read:
-            skip, before = offset, None
-            if offset < BLOCK:  # the first pages: the total is all they need of the counts
-                counted = read(f"SELECT SUM(n) FROM post_blocks WHERE {where}", params)
-                total = int(counted[0][0] or 0)
-            else:
-                blocks = read(
-                    f"SELECT block, SUM(n) FROM post_blocks WHERE {where} "
-                    "GROUP BY block ORDER BY block DESC",
-                    params,
-                )
-                total = sum(int(n) for _, n in blocks)
-                for block, n in blocks:
-                    if skip < n:
-                        break
-                    skip -= n
-                    before = block << BLOCK_BITS
-            if offset >= total:
-                rows = []
-            elif before is None:
-                rows = read(
-                    f"SELECT {POST_COLUMNS} FROM posts WHERE {where} "
-                    "ORDER BY seq DESC LIMIT ? OFFSET ?",
-                    [*params, limit, offset],
-                )
-            else:
-                rows = read(
-                    f"SELECT {POST_COLUMNS} FROM posts WHERE {where} AND seq < ? "
-                    "ORDER BY seq DESC LIMIT ? OFFSET ?",
-                    [*params, before, limit, skip],
-                )
-            grouped = self._deliveries(None, rows)
-        return [post_from_row(r, grouped.get(r[0])) for r in rows], total
+        skip, before = offset, None
+        if offset < BLOCK:  # the first pages: the total is all they need of the counts
+            counted = read(f"SELECT SUM(n) FROM post_blocks WHERE {where}", params)
+            total = int(counted[0][0] or 0)
+        else:
+            blocks = read(
+                f"SELECT block, SUM(n) FROM post_blocks WHERE {where} "
+                "GROUP BY block ORDER BY block DESC",
+                params,
+            )
+            total = sum(int(n) for _, n in blocks)
+            for block, n in blocks:
+                if skip < n:
+                    break
+                skip -= n
+                before = block << BLOCK_BITS
+        if offset >= total:
+            return [], total
+        if before is None:
+            return read(
+                f"SELECT {columns} FROM posts WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            ), total
+        return read(
+            f"SELECT {columns} FROM posts WHERE {where} AND seq < ? "
+            "ORDER BY seq DESC LIMIT ? OFFSET ?",
+            [*params, before, limit, skip],
+        ), total
 
     async def next_due(self) -> datetime | None:
         """The earliest `scheduled_for` of a scheduled post (None: nothing scheduled)."""

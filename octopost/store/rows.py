@@ -10,12 +10,14 @@ import msgspec
 from octopost.models import (
     Delivery,
     DeliveryState,
+    ListedPost,
     Media,
     Override,
     Post,
     PostStatus,
     Segment,
     ThreadMode,
+    final_results,
 )
 from octopost.store.db import Row, from_ms, from_ms_required, to_ms
 
@@ -126,6 +128,71 @@ def post_params(post: Post) -> tuple[Any, ...]:
         to_ms(post.published_at),
         post.language,
         _shape(post),
+    )
+
+
+def iso_sql(column: str) -> str:
+    """SQLite's text of `models.iso()` for a millisecond column (NULL stays NULL):
+    milliseconds only when the time has them, `Z` for UTC."""
+    return (
+        f"CASE WHEN {column} % 1000 = 0 "
+        f"THEN strftime('%Y-%m-%dT%H:%M:%SZ', {column} / 1000, 'unixepoch') "
+        f"ELSE strftime('%Y-%m-%dT%H:%M:%fZ', {column} / 1000.0, 'unixepoch') END"
+    )
+
+
+#: a post as a list page shows it (ListedPost): the timestamps formatted by SQLite
+LISTED_COLUMNS = (
+    f"id, content, platforms, status, {iso_sql('scheduled_for')}, media, "
+    f"{iso_sql('created_at')}, {iso_sql('updated_at')}, {iso_sql('published_at')}, "
+    "language, shape"
+)
+#: what a finished delivery shows (Delivery.result), without its progress record
+RESULT_COLUMNS = (
+    "post_id, platform, state, attempts, remote_id, remote_url, error, error_category, "
+    "retryable, simulated"
+)
+
+
+def result_delivery(row: Row) -> Delivery:
+    """A delivery from RESULT_COLUMNS: enough for its `result()`, nothing of its progress."""
+    (post_id, platform, state, attempts, remote_id, remote_url, error, category, retryable,
+     simulated) = row  # fmt: skip
+    return Delivery(
+        post_id=post_id,
+        platform=platform,
+        state=_DELIVERY_STATE[state],
+        attempts=attempts,
+        remote_id=remote_id,
+        remote_url=remote_url,
+        error=error,
+        error_category=category,
+        retryable=None if retryable is None else bool(retryable),
+        simulated=bool(simulated),
+    )
+
+
+def listed_from_row(row: Row, deliveries: list[Delivery] | None) -> ListedPost:
+    (pid, content, platforms, status, scheduled_for, media, created, updated, published,
+     language, shape_json) = row  # fmt: skip
+    shape = _shape_decoder.decode(shape_json) if shape_json else _PLAIN
+    listed = decode_list.decode(platforms)
+    return ListedPost(
+        id=pid,
+        content=content,
+        platforms=listed,
+        status=status,
+        scheduled_for=scheduled_for,
+        media=_media_decoder.decode(media) if media else None,
+        created_at=created,
+        updated_at=updated,
+        published_at=published,
+        language=language,
+        results=final_results(listed, deliveries) if deliveries else None,
+        segments=shape.segments,
+        overrides=shape.overrides,
+        thread=shape.thread,
+        thread_marker=shape.thread_marker,
     )
 
 

@@ -129,10 +129,10 @@ class PostController(Controller):
             int, QueryParameter(description="posts to skip", ge=0, le=MAX_OFFSET)
         ] = 0,
     ) -> PostList:
-        found, total = await services.posts.page(
+        found, total = await services.posts.listing(
             sandbox=_sandbox(request), status=status, limit=limit, offset=offset
         )
-        return PostList([PostResponse.of(p) for p in found], total)
+        return PostList([PostResponse.listed(p) for p in found], total)
 
     @get(
         "/{post_id:str}",

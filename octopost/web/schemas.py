@@ -13,6 +13,7 @@ from octopost.language import MAX_LENGTH as LANGUAGE_MAX_LENGTH
 from octopost.models import (
     AccountRecord,
     AccountStatus,
+    ListedPost,
     Media,
     Override,
     Platform,
@@ -157,18 +158,23 @@ class PostResponse(msgspec.Struct):
 
     @classmethod
     def of(cls, post: Post) -> PostResponse:
+        return cls.listed(post.listed())
+
+    @classmethod
+    def listed(cls, post: ListedPost) -> PostResponse:
+        """A post as a list reads it (`Post.listed()` for any other post)."""
         shaped = post.thread is not ThreadMode.OFF
         return cls(
             id=post.id,
             content=post.content,
             platforms=post.platforms,
-            status=post.status.value,
-            scheduled_for=iso(post.scheduled_for),
+            status=post.status,
+            scheduled_for=post.scheduled_for,
             media=post.media,
-            platform_results=post.platform_results(),
-            created_at=iso(post.created_at) or "",
-            updated_at=iso(post.updated_at) or "",
-            published_at=iso(post.published_at),
+            platform_results=post.results,
+            created_at=post.created_at,
+            updated_at=post.updated_at,
+            published_at=post.published_at,
             language=post.language,
             segments=post.segments if post.segments is not None else UNSET,
             overrides=post.overrides if post.overrides is not None else UNSET,
