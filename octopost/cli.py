@@ -163,6 +163,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if services is not None:
                 services.publisher.abort()
 
+        def warmup() -> asyncio.Future[None] | None:
+            services = getattr(app.state, "services", None)
+            return None if services is None else services.prepared
+
         server = Server(
             uvicorn.Config(
                 app,
@@ -172,6 +176,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 timeout_graceful_shutdown=int(config.server.shutdown_grace) + 5,
             ),
             on_force=stop_now,
+            warmup=warmup,
         )
         server.run(sockets=[sock])
         if not server.started:

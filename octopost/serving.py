@@ -67,10 +67,22 @@ class Server(uvicorn.Server):
         # that walk cost ~0.1 s before the first answer, for the little start-up garbage.
         gc.freeze()
         gc.enable()  # `octopost serve` disabled it for start-up
+        # What the warm-up loads after start (aiohttp, cryptography, text rules:
+        # octopost.warmup) lives until exit too: frozen once it is loaded.
+        warming = self.warmup()
+        if warming is not None:
+            warming.add_done_callback(lambda _: gc.freeze())
 
-    def __init__(self, config: uvicorn.Config, on_force: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        on_force: Callable[[], None],
+        warmup: Callable[[], asyncio.Future[None] | None] = lambda: None,
+    ) -> None:
         super().__init__(config)
         self.on_force = on_force
+        #: the loading ahead of need started by the app's start-up (Services.prepared)
+        self.warmup = warmup
         self.forced = False
 
     @contextlib.contextmanager
