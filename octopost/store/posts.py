@@ -44,7 +44,6 @@ from octopost.store.rows import (
     listed_from_row,
     post_from_row,
     post_params,
-    result_delivery,
     shape_bytes,
 )
 from octopost.store.segments import PREPARE_SEGMENTS, SEGMENTS_OF, attach_segments
@@ -140,7 +139,7 @@ class PostStore:
                     f"({_placeholders(len(ids))}) AND state IN ({FINAL_STATES})",
                     ids,
                 ):
-                    results.setdefault(row[0], []).append(result_delivery(row))
+                    results.setdefault(row[0], []).append(delivery_at(row, 0))
                 # Only a shaped post (segments, overrides, a thread mode) has segments.
                 shaped = [row[0] for row in rows if row[-1] is not None and row[0] in results]
                 if shaped:

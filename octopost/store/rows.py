@@ -147,29 +147,12 @@ LISTED_COLUMNS = (
     f"{iso_sql('created_at')}, {iso_sql('updated_at')}, {iso_sql('published_at')}, "
     "language, shape"
 )
-#: what a finished delivery shows (Delivery.result), without its progress record
+#: what a finished delivery shows (Delivery.result), without its progress record: the
+#: first columns of DELIVERY_COLUMNS (delivery_at reads either)
 RESULT_COLUMNS = (
     "post_id, platform, state, attempts, remote_id, remote_url, error, error_category, "
     "retryable, simulated"
 )
-
-
-def result_delivery(row: Row) -> Delivery:
-    """A delivery from RESULT_COLUMNS: enough for its `result()`, nothing of its progress."""
-    (post_id, platform, state, attempts, remote_id, remote_url, error, category, retryable,
-     simulated) = row  # fmt: skip
-    return Delivery(
-        post_id=post_id,
-        platform=platform,
-        state=_DELIVERY_STATE[state],
-        attempts=attempts,
-        remote_id=remote_id,
-        remote_url=remote_url,
-        error=error,
-        error_category=category,
-        retryable=None if retryable is None else bool(retryable),
-        simulated=bool(simulated),
-    )
 
 
 def listed_from_row(row: Row, deliveries: list[Delivery] | None) -> ListedPost:
@@ -197,10 +180,11 @@ def listed_from_row(row: Row, deliveries: list[Delivery] | None) -> ListedPost:
 
 
 def delivery_at(row: Row, start: int) -> Delivery:
-    """A delivery from the columns of a joined row, from index `start` on."""
+    """A delivery from the columns of a row, from index `start` on: DELIVERY_COLUMNS, or
+    RESULT_COLUMNS (what its `result()` needs, without its progress record)."""
     (post_id, platform, state, attempts, remote_id, remote_url, error, category, retryable,
-     simulated, checkpoint, updated, reached, budget_from) = row[start:]  # fmt: skip
-    return Delivery(
+     simulated, *progress) = row[start:]  # fmt: skip
+    delivery = Delivery(
         post_id=post_id,
         platform=platform,
         state=_DELIVERY_STATE[state],
@@ -211,8 +195,12 @@ def delivery_at(row: Row, start: int) -> Delivery:
         error_category=category,
         retryable=None if retryable is None else bool(retryable),
         simulated=bool(simulated),
-        checkpoint={} if checkpoint == "{}" else _dict_decoder.decode(checkpoint),
-        updated_at=from_ms(updated),
-        reached=bool(reached),
-        budget_from=budget_from,
     )
+    if progress:
+        checkpoint, updated, reached, budget_from = progress
+        if checkpoint != "{}":
+            delivery.checkpoint = _dict_decoder.decode(checkpoint)
+        delivery.updated_at = from_ms(updated)
+        delivery.reached = bool(reached)
+        delivery.budget_from = budget_from
+    return delivery
