@@ -1,9 +1,9 @@
 """What a start leaves out, loaded in a worker thread right after it.
 
 A start imports only what the first answer needs. aiohttp (~0.25 s: most of it loading
-the system CA bundle, twice) and `cryptography` (~60 ms, a large native module) are
-needed by the first publish, webhook or credential, so `Services.start_background`
-loads them here, with the text rules of the platforms that have an account
+the system CA bundle, twice), `cryptography` (~60 ms, a large native module) and Jinja2
+(~30-70 ms) are needed by the first publish, webhook, credential or dashboard page, so
+`Services.start_background` loads them here, with the text rules of the platforms that have an account
 (`platforms.registry.prepare`), while the server already answers. Whatever has not
 loaded yet when it is first needed is imported there and then.
 """
@@ -16,7 +16,7 @@ import logging
 from octopost.platforms.registry import prepare
 
 #: imported on first use, loaded here ahead of it
-LIBRARIES = ("aiohttp", "cryptography.fernet")
+LIBRARIES = ("aiohttp", "cryptography.fernet", "jinja2", "litestar.plugins.jinja")
 
 
 def ahead_of_need(platforms: list[str]) -> None:

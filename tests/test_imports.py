@@ -2,8 +2,9 @@
 
 Start-up time and idle memory are mostly imports. The MCP SDK (~1 s, ~30 MB) loads with the
 first /mcp request, and twitter-text (~0.4 s, ~18 MB) with the first count of an X,
-Mastodon or Threads text; aiohttp (~0.25 s) and cryptography (~60 ms) with the first
-outgoing request or credential, or by the warm-up after start (`octopost.warmup`). None
+Mastodon or Threads text; aiohttp (~0.25 s), cryptography (~60 ms) and Jinja2 with the
+first outgoing request, credential or dashboard page, or by the warm-up after start
+(`octopost.warmup`). None
 may creep back into the start-up imports.
 """
 
@@ -13,7 +14,15 @@ import json
 import subprocess
 import sys
 
-LOADED_ON_FIRST_USE = ("mcp", "mcp_types", "twitter_text", "pydantic", "aiohttp", "cryptography")
+LOADED_ON_FIRST_USE = (
+    "mcp",
+    "mcp_types",
+    "twitter_text",
+    "pydantic",
+    "aiohttp",
+    "cryptography",
+    "jinja2",
+)
 
 
 def _loaded(code: str) -> list[str]:
@@ -57,6 +66,7 @@ def test_the_warm_up_after_start_loads_the_libraries_a_start_leaves_out() -> Non
     loaded = _loaded("from octopost.warmup import ahead_of_need\nahead_of_need([])")
     assert "aiohttp" in loaded
     assert "cryptography.fernet" in loaded
+    assert "jinja2" in loaded
     assert "twitter_text" not in loaded
 
 

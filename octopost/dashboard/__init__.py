@@ -11,18 +11,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response, Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from octopost import __version__
 from octopost.dashboard import filters
+from octopost.dashboard.engine import LazyJinja
 from octopost.dashboard.pages import accounts, auth, compose, keys, oauth, posts, webhooks
 from octopost.dashboard.session import CsrfError, SignInRequired, provide_viewer
 from octopost.errors import ForbiddenError, NotFoundError, OctopostError
@@ -44,7 +43,10 @@ SECURITY_HEADERS = {
 }
 
 
-def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+def _jinja() -> Any:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+    from litestar.plugins.jinja import JinjaTemplateEngine
+
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(["html"]),
@@ -53,7 +55,11 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         lstrip_blocks=True,
     )
     filters.install(env)
-    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
+    return JinjaTemplateEngine.from_environment(env)
+
+
+def template_config() -> TemplateConfig[LazyJinja]:
+    return TemplateConfig(instance=LazyJinja(_jinja))
 
 
 def _error_page(request: Req, status: int, title: str, message: str) -> Template:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-
-from jinja2 import Environment
+from typing import TYPE_CHECKING
 
 from octopost.models import iso
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 
 def utc(value: str | None) -> str:
