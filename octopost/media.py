@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from octopost import netguard
+from octopost.platforms._http import LazySession
 from octopost.platforms.base import Download
 from octopost.platforms.errors import MediaError, PlatformError, UnavailableError
 
@@ -71,26 +72,18 @@ class Fetcher:
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.tmp_dir = tmp_dir
-        self.resolver = resolver
-        self._session: aiohttp.ClientSession | None = None
+        self._session = LazySession.guarded(
+            allow_private,
+            user_agent="Octopost/0.1 (+self-hosted cross-poster)",
+            resolver=resolver,
+            limit=50,
+        )
 
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            import aiohttp
-
-            from octopost.guarded import guarded_connector
-
-            connector = guarded_connector(self.allow_private, resolver=self.resolver, limit=50)
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                headers={"User-Agent": "Octopost/0.1 (+self-hosted cross-poster)"},
-            )
-        return self._session
+        return self._session.get()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._session.close()
 
     async def url_problem(self, url: str) -> str | None:
         """Why the guard would refuse to fetch `url` (None when it may be fetched).

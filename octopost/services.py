@@ -32,7 +32,6 @@ from octopost.warmup import ahead_of_need
 from octopost.webhooks import Dispatcher, Events, WebhookService
 
 if TYPE_CHECKING:
-    import aiohttp
     from aiohttp.abc import AbstractResolver
 
 log = logging.getLogger("octopost")
@@ -113,26 +112,20 @@ async def build_services(
     ).open()
     box = load_box(config.security.encryption_key, config.data_dir)
 
-    def session(allow_private: bool) -> Callable[[], aiohttp.ClientSession]:
-        def make() -> aiohttp.ClientSession:
-            import aiohttp
-
-            from octopost.guarded import guarded_connector
-
-            return aiohttp.ClientSession(
-                headers={"User-Agent": "Octopost/0.1 (self-hosted cross-poster)"},
-                connector=guarded_connector(
-                    allow_private, resolver=resolver, limit=200, limit_per_host=50
-                ),
-            )
-
-        return make
+    def session(allow_private: bool) -> LazySession:
+        return LazySession.guarded(
+            allow_private,
+            user_agent="Octopost/0.1 (self-hosted cross-poster)",
+            resolver=resolver,
+            limit=200,
+            limit_per_host=50,
+        )
 
     # Hosts a user names (a Mastodon instance, a Bluesky PDS) or a platform hands
     # back go through the address guard; the configured endpoints do not. Both
     # sessions are made by their first request (aiohttp is not imported at start-up).
-    plain = LazySession(session(True))
-    guarded = None if config.security.allow_private_urls else LazySession(session(False))
+    plain = session(True)
+    guarded = None if config.security.allow_private_urls else session(False)
     platform_settings = {p: settings_for(p, config.platform(p)) for p in ADAPTERS}
     http = HttpClient(
         plain,

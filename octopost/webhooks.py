@@ -33,6 +33,7 @@ from octopost.crypto import CredentialBox
 from octopost.errors import FieldError, NotFoundError, ValidationError
 from octopost.keys import random_id
 from octopost.models import AccountRecord, OutboxItem, Post, Webhook, WebhookDelivery, iso, utcnow
+from octopost.platforms._http import LazySession
 from octopost.retry import backoff
 from octopost.store import Store, Tx
 
@@ -307,11 +308,12 @@ class Dispatcher:
         self.box = box
         self.config = config
         self.allow_private = allow_private
-        self.resolver = resolver
         self.clock = clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._session: aiohttp.ClientSession | None = None
+        self._session = LazySession.guarded(
+            allow_private, user_agent="Octopost-Webhooks/1", resolver=resolver, limit=50
+        )
         self._slots = asyncio.Semaphore(10)
         #: deliveries whose request has started (monotonic start), for an interrupted attempt
         self._started: dict[str, float] = {}
@@ -328,21 +330,10 @@ class Dispatcher:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._session.close()
 
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            import aiohttp
-
-            from octopost.guarded import guarded_connector
-
-            self._session = aiohttp.ClientSession(
-                connector=guarded_connector(self.allow_private, resolver=self.resolver, limit=50),
-                headers={"User-Agent": "Octopost-Webhooks/1"},
-            )
-        return self._session
+        return self._session.get()
 
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self.config.timeout + 30)

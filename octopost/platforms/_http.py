@@ -42,6 +42,7 @@ from octopost.platforms.errors import (
 
 if TYPE_CHECKING:
     import aiohttp
+    from aiohttp.abc import AbstractResolver
 
 log = logging.getLogger("octopost.platforms")
 
@@ -195,6 +196,30 @@ class LazySession:
     def __init__(self, make: Callable[[], aiohttp.ClientSession]) -> None:
         self._make = make
         self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def guarded(
+        cls,
+        allow_private: bool,
+        *,
+        user_agent: str,
+        resolver: AbstractResolver | None = None,
+        **limits: int,
+    ) -> LazySession:
+        """A session through the address guard (`guarded.guarded_connector`: public
+        addresses only, unless `allow_private`)."""
+
+        def make() -> aiohttp.ClientSession:
+            import aiohttp
+
+            from octopost.guarded import guarded_connector
+
+            return aiohttp.ClientSession(
+                headers={"User-Agent": user_agent},
+                connector=guarded_connector(allow_private, resolver=resolver, **limits),
+            )
+
+        return cls(make)
 
     def get(self) -> aiohttp.ClientSession:
         if self._session is None:
