@@ -28,6 +28,7 @@ from octopost.web.admission import Admission
 from octopost.web.auth import AUTH_EXCLUDE, ApiKeyAuth
 from octopost.web.connect import ConnectController, oauth_callback
 from octopost.web.errors import EXCEPTION_HANDLERS
+from octopost.web.fastpath import FastPath
 from octopost.web.hooks import HeadAsGet, before_request
 from octopost.web.idempotency import IdempotencyMiddleware
 from octopost.web.openapi import OfflineSwagger, RefinedJson, docs_asset
@@ -140,8 +141,10 @@ def create_app(
     )
     check_declared(app)
     # One access line and one request id for every request, 404/405 included (its time
-    # includes any wait for admission); HEAD is answered by the GET handler.
-    app.asgi_handler = RequestLog(
-        Admission(HeadAsGet(app.asgi_handler), config.server.max_active_requests)
+    # includes any wait for admission); HEAD is answered by the GET handler; a plain get
+    # or create of a post is answered without Litestar's per-request work (web/fastpath.py).
+    fast = FastPath(
+        app.asgi_handler, services=lambda: running[-1] if running else None, limit=MAX_BODY
     )
+    app.asgi_handler = RequestLog(Admission(HeadAsGet(fast), config.server.max_active_requests))
     return app

@@ -279,7 +279,32 @@ class PostService:
         **shape: Any,
     ) -> Post:
         """`shape`: segments, overrides, thread, thread_marker (see `draft_post`)."""
-        post = draft_post(
+        return await self.add(
+            self.draft(
+                content=content,
+                platforms=platforms,
+                scheduled_for=scheduled_for,
+                media=media,
+                sandbox=sandbox,
+                language=language,
+                **shape,
+            )
+        )
+
+    def draft(
+        self,
+        *,
+        content: str | None,
+        platforms: list[str],
+        scheduled_for: str | None,
+        media: Media | None,
+        sandbox: bool,
+        language: str | None = None,
+        **shape: Any,
+    ) -> Post:
+        """The new post, checked (ValidationError) and not yet stored: `create` is
+        `add(draft(...))`."""
+        return draft_post(
             content=content,
             platforms=platforms,
             scheduled_for=scheduled_for,
@@ -289,6 +314,9 @@ class PostService:
             language=language,
             **shape,
         )
+
+    async def add(self, post: Post) -> Post:
+        """Store a post made by `draft` (and schedule it when it has a time)."""
         when = post.scheduled_for
         scheduled = post.status is PostStatus.SCHEDULED
         await self.store.posts.insert(post, on_change=self._inserted if scheduled else None)

@@ -43,18 +43,18 @@ class ApiKeyAuth(AbstractAuthenticationMiddleware):
                 if name == b"authorization":
                     header = value.decode("latin-1")
                     break
-            key = await self._verify(header, self.keys())
+            key = await self.verify(header, self.keys())
             check_route(key, scope["route_handler"].opt)
             scope["user"] = key
             scope["auth"] = key
         await self.app(scope, receive, send)
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
-        key = await self._verify(connection.headers.get("authorization"), self.keys())
+        key = await self.verify(connection.headers.get("authorization"), self.keys())
         return AuthenticationResult(user=key, auth=key)
 
     @staticmethod
-    async def _verify(header: str | None, keys: KeyService) -> ApiKey:
+    async def verify(header: str | None, keys: KeyService) -> ApiKey:
         if not header:
             raise NotAuthorizedException("Missing API key: send 'Authorization: Bearer <key>'")
         scheme, _, secret = header.partition(" ")

@@ -243,3 +243,11 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: http_handler,
     Exception: unexpected_handler,
 }
+
+
+def response_for(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The answer to `exc` outside Litestar's exception layer (`web/fastpath.py`): the
+    handler the app would pick (the most specific class first, as listed above)."""
+    handler = next(h for kind, h in EXCEPTION_HANDLERS.items() if isinstance(exc, kind))
+    response: Response[Any] = handler(request, exc)
+    return response

@@ -55,7 +55,7 @@ def json_depth(body: bytes) -> int:
     return deepest
 
 
-def _is_json(content_type: str) -> bool:
+def is_json(content_type: str) -> bool:
     media_type = content_type.split(";", 1)[0].strip().lower()
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
@@ -85,7 +85,7 @@ async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | Non
         body = await request.body()  # bounded by the app's request_max_body_size (413)
         if body.strip():
             content_type = request.headers.get("content-type", "")
-            if not _is_json(content_type):
+            if not is_json(content_type):
                 raise UnsupportedMediaTypeError(
                     detail="Send the request body as JSON with 'Content-Type: application/json'"
                     + (f" (got '{content_type}')" if content_type else "")

@@ -34,7 +34,7 @@ MAX_KEY = 255
 DEFAULT_LIMIT = 1024 * 1024
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
             return str(value.decode("latin-1"))
@@ -73,7 +73,7 @@ class IdempotencyMiddleware:
         wanted = (
             scope["type"] == ScopeType.HTTP and handler is not None and handler.opt.get(IDEMPOTENT)
         )
-        key = _header(scope, HEADER) if wanted else None
+        key = header(scope, HEADER) if wanted else None
         if key is None:
             await self.app(scope, receive, send)
             return
@@ -84,7 +84,7 @@ class IdempotencyMiddleware:
             )
         configured = scope["app"].request_max_body_size
         limit = configured if isinstance(configured, int) and configured > 0 else DEFAULT_LIMIT
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise HTTPException(status_code=413, detail="Request Entity Too Large")
         body = await _read_body(receive, limit)

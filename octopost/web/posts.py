@@ -12,7 +12,7 @@ from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from octopost.access import Permission, needs
 from octopost.errors import ValidationError
 from octopost.models import Post, PostStatus
-from octopost.posts import MAX_OFFSET, draft_post
+from octopost.posts import MAX_OFFSET
 from octopost.services import Services
 from octopost.web import examples as ex
 from octopost.web.idempotency import IDEMPOTENT
@@ -53,8 +53,27 @@ _PUBLISH_422 = (
 STATUS_FILTER = [s.value for s in PostStatus]
 
 
+#: the permissions of the two routes `web/fastpath.py` also answers (one declaration)
+READ = needs(Permission.POSTS_READ)
+WRITE = needs(Permission.POSTS_WRITE)
+
+
 def _sandbox(request: Req) -> bool:
     return bool(request.user.sandbox)
+
+
+def new_post(services: Services, data: CreatePostRequest, *, sandbox: bool) -> Post:
+    """The post a create body describes, checked and not yet stored (create, validate and
+    the fast path's create)."""
+    return services.posts.draft(
+        content=data.text(),
+        platforms=data.platforms,
+        scheduled_for=data.scheduled_for,
+        media=data.media,
+        sandbox=sandbox,
+        language=data.language,
+        **data.shape(),
+    )
 
 
 class PostController(Controller):
@@ -63,7 +82,7 @@ class PostController(Controller):
 
     @post(
         "/",
-        opt={**needs(Permission.POSTS_WRITE), IDEMPOTENT: True},
+        opt={**WRITE, IDEMPOTENT: True},
         summary="Create a post",
         description="Creates a `draft`, or a `scheduled` post when `scheduled_for` is given. "
         "Platform character limits are checked at publish time.",
@@ -93,15 +112,7 @@ class PostController(Controller):
             ),
         ],
     ) -> PostResponse:
-        created = await services.posts.create(
-            content=data.text(),
-            platforms=data.platforms,
-            scheduled_for=data.scheduled_for,
-            media=data.media,
-            sandbox=_sandbox(request),
-            language=data.language,
-            **data.shape(),
-        )
+        created = await services.posts.add(new_post(services, data, sandbox=_sandbox(request)))
         return PostResponse.of(created)
 
     @get(
@@ -136,7 +147,7 @@ class PostController(Controller):
 
     @get(
         "/{post_id:str}",
-        opt=needs(Permission.POSTS_READ),
+        opt=READ,
         summary="Get a post",
         responses={
             200: ResponseSpec(PostResponse, examples=[ex.ex("A published post", ex.GOT)]),
@@ -279,17 +290,7 @@ async def dry_run(
     services: Services, data: CreatePostRequest, *, sandbox: bool
 ) -> ValidationReport:
     """Would this post publish? (`POST /v1/posts/validate`; the dashboard's live counter.)"""
-    target = draft_post(
-        content=data.text(),
-        platforms=data.platforms,
-        scheduled_for=data.scheduled_for,
-        media=data.media,
-        sandbox=sandbox,
-        now=services.posts.clock(),
-        language=data.language,
-        **data.shape(),
-    )
-    return await check_report(services, target)
+    return await check_report(services, new_post(services, data, sandbox=sandbox))
 
 
 async def check_report(services: Services, target: Post) -> ValidationReport:
