@@ -61,6 +61,11 @@ async def test_a_failing_write_rolls_back_alone(store: Store) -> None:
     second = asyncio.create_task(store.db.run(fails))
     third = asyncio.create_task(store.posts.insert(also_kept))
     duplicate = asyncio.create_task(store.posts.insert(broken))  # same id: IntegrityError
+    # One statement (no savepoint of its own) that changes the first row it meets, then
+    # fails on the second (both ids the same): SQLite undoes the whole statement.
+    one_statement = asyncio.create_task(
+        store.db.write("UPDATE posts SET id = 'same', content = 'changed'")
+    )
     await asyncio.sleep(0)
     release.set()
     await held
@@ -70,8 +75,10 @@ async def test_a_failing_write_rolls_back_alone(store: Store) -> None:
     await third
     with pytest.raises(sqlite3.IntegrityError):
         await duplicate
+    with pytest.raises(sqlite3.IntegrityError):
+        await one_statement
     got = await store.posts.get(kept.id)
-    assert got is not None and got.content == "x"  # the failed write's change is gone
+    assert got is not None and got.content == "x"  # the failed writes' changes are gone
     assert await store.posts.get(broken.id) is not None
     assert await store.posts.get(also_kept.id) is not None
 

@@ -129,6 +129,8 @@ class _Job:
     future: asyncio.Future[Any]
     #: instead of `fn`: run on the bare connection, outside any transaction
     bare: Callable[[sqlite3.Connection], Any] | None = None
+    #: `fn` runs one statement: it needs no savepoint of its own
+    single: bool = False
     ok: bool = False
     value: Any = None
     after: list[Callable[[], None]] = field(default_factory=list)
@@ -246,20 +248,23 @@ class Database:
         """Run `fn(tx)` as one write, atomic on its own, and return its result once
         committed. Its exception (StorageFullError for a full disk) is raised here, and
         nothing it did is kept."""
-        assert self._thread is not None, "database is not open"
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        job = _Job(fn, future)
-        with self._cond:
-            (self._urgent if urgent else self._normal).append(job)
-            self._cond.notify()
-        return await future
+        return await self._queue(fn, urgent=urgent, single=False)
 
     async def write(
         self, sql: str, params: Sequence[Any] = (), *, urgent: bool = False
     ) -> list[Row]:
         """One statement (its RETURNING rows), group-committed like any `run`."""
         values = tuple(params)
-        return await self.run(lambda tx: tx.all(sql, values), urgent=urgent)
+        return await self._queue(lambda tx: tx.all(sql, values), urgent=urgent, single=True)
+
+    async def _queue(self, fn: Callable[[Tx], T], *, urgent: bool, single: bool) -> T:
+        assert self._thread is not None, "database is not open"
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        job = _Job(fn, future, single=single)
+        with self._cond:
+            (self._urgent if urgent else self._normal).append(job)
+            self._cond.notify()
+        return await future
 
     async def maintain(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn(conn)` on the writer connection outside any transaction (PRAGMAs,
@@ -309,9 +314,14 @@ class Database:
                 continue
             tx = Tx(conn)
             try:
-                conn.execute("SAVEPOINT octopost_write")
-                job.value = job.fn(tx)  # type: ignore[misc]
-                conn.execute("RELEASE octopost_write")
+                if job.single:
+                    # SQLite undoes a failed statement by itself: no savepoint (each
+                    # statement is a release of the GIL and a wait to take it back).
+                    job.value = job.fn(tx)  # type: ignore[misc]
+                else:
+                    conn.execute("SAVEPOINT octopost_write")
+                    job.value = job.fn(tx)  # type: ignore[misc]
+                    conn.execute("RELEASE octopost_write")
                 job.ok = True
                 job.after = tx._after
             except BaseException as exc:
@@ -322,8 +332,9 @@ class Database:
                     self._settle([*done, job], job.value)
                     self._commit(batch[index + 1 :])
                     return
-                conn.execute("ROLLBACK TO octopost_write")
-                conn.execute("RELEASE octopost_write")
+                if not job.single:
+                    conn.execute("ROLLBACK TO octopost_write")
+                    conn.execute("RELEASE octopost_write")
             done.append(job)
         try:
             conn.execute("COMMIT")

@@ -223,11 +223,13 @@ class PostStore:
         """Store a new post; `on_change(tx, post)` runs in the same transaction."""
         sql = f"INSERT INTO posts ({POST_COLUMNS}) VALUES ({_placeholders(POST_WIDTH)})"
         params = post_params(post)
+        if on_change is None:
+            await self.db.write(sql, params)
+            return
 
         def work(tx: Tx) -> None:
             tx.execute(sql, params)
-            if on_change is not None:
-                on_change(tx, post)
+            on_change(tx, post)
 
         await self.db.run(work)
 
