@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
 # re-exported: the platform ids and error categories are part of the domain's vocabulary
 from octopost.platforms import PLATFORM_IDS as PLATFORM_IDS
 from octopost.platforms.errors import Category as Category
+
+T = TypeVar("T")
 
 #: every `error_category` a platform result can carry (what to do next): the one list is
 #: `Category` in platforms/errors.py
@@ -242,10 +245,21 @@ def final_results(
     final = [d for d in deliveries if d.state in FINAL_DELIVERY]
     if not final:
         return None
-    if len(final) > 1:
-        order = {p: i for i, p in enumerate(platforms)}
-        final.sort(key=lambda d: order.get(d.platform, len(order)))
-    return {d.platform: d.result() for d in final}
+    return {d.platform: d.result() for d in in_platform_order(platforms, final, _platform)}
+
+
+def _platform(delivery: Delivery) -> str:
+    return delivery.platform
+
+
+def in_platform_order(
+    platforms: list[str], items: list[T], platform_of: Callable[[T], str]
+) -> list[T]:
+    """`items` (one per platform) in the order the post names its platforms."""
+    if len(items) < 2:
+        return items
+    order = {p: i for i, p in enumerate(platforms)}
+    return sorted(items, key=lambda item: order.get(platform_of(item), len(order)))
 
 
 class ListedPost(msgspec.Struct):

@@ -3,8 +3,9 @@
 Writes: one connection, owned by one writer thread. A write is a plain function
 `fn(tx)` handed to `await db.run(fn)`; the thread runs every write waiting at that
 moment in ONE transaction (group commit: one COMMIT, so one WAL sync and one thread
-hop for the whole batch), each inside its own SAVEPOINT, so a write that fails rolls
-back alone and the others still commit. `run` returns only once the batch holding the
+hop for the whole batch), each inside its own SAVEPOINT (a one-statement `write` needs
+none: SQLite undoes a failed statement itself), so a write that fails rolls back alone
+and the others still commit. `run` returns only once the batch holding the
 write is committed: a 201 or a `sending` mark is on disk when its caller goes on.
 `urgent=True` writes (the publisher's and the scheduler's) are taken before every
 waiting normal write (API requests), so a queue of API writes never delays a publish.

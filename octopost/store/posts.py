@@ -131,7 +131,8 @@ class PostStore:
         order, with the same total."""
         with self.db.snapshot() as read:
             rows, total = self._window(read, LISTED_COLUMNS, sandbox, status, limit, offset)
-            results: dict[str, list[Delivery]] = {}
+            finals: dict[str, list[Row]] = {}
+            threads: dict[str, list[Delivery]] = {}
             if rows:
                 ids = [row[0] for row in rows]
                 for row in read(
@@ -139,14 +140,15 @@ class PostStore:
                     f"({_placeholders(len(ids))}) AND state IN ({FINAL_STATES})",
                     ids,
                 ):
-                    results.setdefault(row[0], []).append(delivery_at(row, 0))
+                    finals.setdefault(row[0], []).append(row)
                 # Only a shaped post (segments, overrides, a thread mode) has segments.
-                shaped = [row[0] for row in rows if row[-1] is not None and row[0] in results]
+                shaped = [row[0] for row in rows if row[-1] is not None and row[0] in finals]
                 if shaped:
                     segments = read(SEGMENTS_OF.format(_placeholders(len(shaped))), shaped)
                     if segments:
-                        attach_segments(segments, (d for i in shaped for d in results[i]))
-        return [listed_from_row(r, results.get(r[0])) for r in rows], total
+                        threads = {i: [delivery_at(r, 0) for r in finals[i]] for i in shaped}
+                        attach_segments(segments, (d for i in shaped for d in threads[i]))
+        return [listed_from_row(r, finals.get(r[0]), threads.get(r[0])) for r in rows], total
 
     @staticmethod
     def _window(

@@ -13,11 +13,13 @@ from octopost.models import (
     ListedPost,
     Media,
     Override,
+    PlatformResult,
     Post,
     PostStatus,
     Segment,
     ThreadMode,
     final_results,
+    in_platform_order,
 )
 from octopost.store.db import Row, from_ms, from_ms_required, to_ms
 
@@ -108,6 +110,7 @@ def post_from_row(row: Row, deliveries: list[Delivery] | None = None) -> Post:
 _PLAIN = StoredShape()
 _POST_STATUS = {s.value: s for s in PostStatus}
 _DELIVERY_STATE = {s.value: s for s in DeliveryState}
+_SUCCEEDED = DeliveryState.SUCCEEDED.value
 
 
 def delivery_from_row(row: Row) -> Delivery:
@@ -155,11 +158,20 @@ RESULT_COLUMNS = (
 )
 
 
-def listed_from_row(row: Row, deliveries: list[Delivery] | None) -> ListedPost:
+def listed_from_row(
+    row: Row, finals: list[Row] | None, deliveries: list[Delivery] | None = None
+) -> ListedPost:
+    """A LISTED_COLUMNS row, with its finished deliveries as RESULT_COLUMNS rows
+    (`finals`) or, for a post with thread segments, as Deliveries."""
     (pid, content, platforms, status, scheduled_for, media, created, updated, published,
      language, shape_json) = row  # fmt: skip
     shape = _shape_decoder.decode(shape_json) if shape_json else _PLAIN
     listed = decode_list.decode(platforms)
+    results: dict[str, PlatformResult] | None = None
+    if deliveries:
+        results = final_results(listed, deliveries)
+    elif finals:
+        results = {r[1]: result_at(r) for r in in_platform_order(listed, finals, _platform_of)}
     return ListedPost(
         id=pid,
         content=content,
@@ -171,11 +183,33 @@ def listed_from_row(row: Row, deliveries: list[Delivery] | None) -> ListedPost:
         updated_at=updated,
         published_at=published,
         language=language,
-        results=final_results(listed, deliveries) if deliveries else None,
+        results=results,
         segments=shape.segments,
         overrides=shape.overrides,
         thread=shape.thread,
         thread_marker=shape.thread_marker,
+    )
+
+
+def _platform_of(row: Row) -> str:
+    return str(row[1])
+
+
+def result_at(row: Row) -> PlatformResult:
+    """What a finished delivery without thread segments shows, from its RESULT_COLUMNS:
+    `delivery_at(row, 0).result()` without making the Delivery (a list page has a few
+    hundred)."""
+    (_, _, state, attempts, remote_id, remote_url, error, category, retryable,
+     simulated) = row  # fmt: skip
+    return PlatformResult(
+        success=state == _SUCCEEDED,
+        post_id=remote_id,
+        post_url=remote_url,
+        error=error,
+        error_category=category,
+        retryable=None if retryable is None else bool(retryable),
+        attempts=attempts,
+        simulated=bool(simulated),
     )
 
 
