@@ -267,30 +267,6 @@ class PostService:
         if newly and self.on_scheduled_event is not None:
             self.on_scheduled_event(tx, after)
 
-    async def create(
-        self,
-        *,
-        content: str | None,
-        platforms: list[str],
-        scheduled_for: str | None,
-        media: Media | None,
-        sandbox: bool,
-        language: str | None = None,
-        **shape: Any,
-    ) -> Post:
-        """`shape`: segments, overrides, thread, thread_marker (see `draft_post`)."""
-        return await self.add(
-            self.draft(
-                content=content,
-                platforms=platforms,
-                scheduled_for=scheduled_for,
-                media=media,
-                sandbox=sandbox,
-                language=language,
-                **shape,
-            )
-        )
-
     def draft(
         self,
         *,
@@ -302,8 +278,8 @@ class PostService:
         language: str | None = None,
         **shape: Any,
     ) -> Post:
-        """The new post, checked (ValidationError) and not yet stored: `create` is
-        `add(draft(...))`."""
+        """The new post, checked (ValidationError) and not yet stored (`add` stores it).
+        `shape`: segments, overrides, thread, thread_marker (see `draft_post`)."""
         return draft_post(
             content=content,
             platforms=platforms,

@@ -33,6 +33,32 @@ SEED_POST_FIELDS = [
 ]
 
 
+def post_shapes(scheduled_for: str) -> list[dict[str, Any]]:
+    """A create body of every shape: plain; scheduled, with media and a language; a
+    thread; per-platform overrides; an auto-split thread with markers."""
+    return [
+        {"content": "plain", "platforms": ["bluesky"]},
+        {
+            "content": "scheduled with media",
+            "platforms": ["mastodon", "bluesky"],
+            "scheduled_for": scheduled_for,
+            "language": "pt-BR",
+            "media": {"images": [{"url": "https://example.com/a.png", "alt_text": "a cat"}]},
+        },
+        {
+            "content": "one",
+            "platforms": ["bluesky", "mastodon", "linkedin"],
+            "segments": [{"content": "one"}, {"content": "two"}],
+        },
+        {
+            "content": "shared",
+            "platforms": ["mastodon", "linkedin"],
+            "overrides": {"linkedin": {"content": "for LinkedIn"}},
+        },
+        {"content": "a " * 400, "platforms": ["bluesky"], "thread": "auto", "thread_marker": True},
+    ]
+
+
 def make_config(tmp: Path, **env: str) -> Config:
     values = {
         "OCTOPOST_DATABASE_PATH": str(tmp / "octopost.db"),

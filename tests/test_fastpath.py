@@ -18,7 +18,7 @@ from octopost.web.fastpath import FastPath
 from octopost.web.hooks import HeadAsGet
 from octopost.web.requestlog import RequestLog
 from tests import diskfull
-from tests.helpers import Api, running_api
+from tests.helpers import Api, post_shapes, running_api
 
 NOW = datetime(2026, 6, 1, 12, 0, 0, 250000, tzinfo=UTC)
 #: the same request id for both answers, so error bodies compare byte for byte
@@ -26,25 +26,7 @@ RID = {"X-Request-ID": "parity-check"}
 LATER = "2030-01-01T09:30:00Z"
 
 SHAPES: list[dict[str, Any]] = [
-    {"content": "plain", "platforms": ["bluesky"]},
-    {
-        "content": "scheduled with media",
-        "platforms": ["mastodon", "bluesky"],
-        "scheduled_for": LATER,
-        "language": "pt-BR",
-        "media": {"images": [{"url": "https://example.com/a.png", "alt_text": "a cat"}]},
-    },
-    {
-        "content": "one",
-        "platforms": ["bluesky", "mastodon", "linkedin"],
-        "segments": [{"content": "one"}, {"content": "two"}],
-    },
-    {
-        "content": "shared",
-        "platforms": ["mastodon", "linkedin"],
-        "overrides": {"linkedin": {"content": "for LinkedIn"}},
-    },
-    {"content": "a " * 400, "platforms": ["bluesky"], "thread": "auto", "thread_marker": True},
+    *post_shapes(LATER),
     {
         "content": "a video",
         "platforms": ["youtube"],

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.helpers import SEED_POST_FIELDS, Api
+from tests.helpers import SEED_POST_FIELDS, Api, post_shapes
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$")
 
@@ -339,27 +339,7 @@ async def _test_key(api: Api) -> str:
 async def test_a_listed_post_is_its_get_field_for_field(api: Api) -> None:
     """The list reads its page its own way (SQLite formats the timestamps, only finished
     deliveries are read): every post it shows must be exactly what GET shows."""
-    bodies = [
-        {"content": "plain", "platforms": ["bluesky"]},
-        {
-            "content": "scheduled with media",
-            "platforms": ["mastodon", "bluesky"],
-            "scheduled_for": future(),
-            "language": "pt-BR",
-            "media": {"images": [{"url": "https://example.com/a.png", "alt_text": "a cat"}]},
-        },
-        {
-            "content": "one",
-            "platforms": ["bluesky", "mastodon", "linkedin"],
-            "segments": [{"content": "one"}, {"content": "two"}],
-        },
-        {
-            "content": "shared",
-            "platforms": ["mastodon", "linkedin"],
-            "overrides": {"linkedin": {"content": "for LinkedIn"}},
-        },
-        {"content": "a " * 400, "platforms": ["bluesky"], "thread": "auto", "thread_marker": True},
-    ]
+    bodies = post_shapes(future())
     ids = []
     for body in bodies:
         resp = await api.post("/v1/posts", body)

@@ -24,7 +24,7 @@ from octopost.models import EDITABLE, AccountStatus, Post, Segment
 from octopost.platforms import ADAPTERS, PLATFORM_IDS
 from octopost.services import Services
 from octopost.web.errors import EXCEPTION_HANDLERS, domain_handler
-from octopost.web.posts import dry_run
+from octopost.web.posts import dry_run, new_post
 from octopost.web.schemas import CreatePostRequest, ErrorResponse, ValidationReport
 
 Svc = NamedDependency[Services]
@@ -142,13 +142,7 @@ async def _save(
             if not report.valid:
                 raise _blocked(report)
         if post_id is None:
-            created = await services.posts.create(
-                content=data.text(),
-                platforms=data.platforms,
-                scheduled_for=data.scheduled_for,
-                media=data.media,
-                sandbox=viewer.sandbox,
-            )
+            created = await services.posts.add(new_post(services, data, sandbox=viewer.sandbox))
             target = created.id
         else:
             changes: dict[str, Any] = {
