@@ -255,11 +255,13 @@ def _platform(delivery: Delivery) -> str:
 def in_platform_order(
     platforms: list[str], items: list[T], platform_of: Callable[[T], str]
 ) -> list[T]:
-    """`items` (one per platform) in the order the post names its platforms."""
+    """`items` (one per platform) in the order the post names its platforms; any of a
+    platform the post no longer names after them, as they came."""
     if len(items) < 2:
         return items
-    order = {p: i for i, p in enumerate(platforms)}
-    return sorted(items, key=lambda item: order.get(platform_of(item), len(order)))
+    by_platform = {platform_of(item): item for item in items}
+    ordered = [by_platform.pop(p) for p in platforms if p in by_platform]
+    return [*ordered, *by_platform.values()] if by_platform else ordered
 
 
 class ListedPost(msgspec.Struct):

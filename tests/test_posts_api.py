@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from octopost.models import in_platform_order
 from tests.helpers import SEED_POST_FIELDS, Api, post_shapes
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$")
@@ -413,3 +414,22 @@ async def test_a_listed_post_is_its_get_field_for_field(api: Api) -> None:
         page = (await api.get("/v1/posts", params={"status": status})).json()["posts"]
         for post in page:
             assert post == by_id[post["id"]]
+
+
+def test_results_follow_the_posts_platform_order() -> None:
+    """`platform_results` keys come in the order the post names its platforms (the
+    store reads deliveries by platform name); one of a platform the post no longer
+    names comes after them, as it came."""
+    rows = ["bluesky", "linkedin", "mastodon", "zeta"]  # as SQLite returns them
+    assert in_platform_order(["mastodon", "bluesky", "linkedin"], rows, str) == [
+        "mastodon",
+        "bluesky",
+        "linkedin",
+        "zeta",
+    ]
+    assert in_platform_order(["linkedin"], ["bluesky", "linkedin"], str) == [
+        "linkedin",
+        "bluesky",
+    ]
+    assert in_platform_order(["a"], ["b"], str) == ["b"]
+    assert in_platform_order([], [], str) == []
