@@ -34,7 +34,6 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 from octopost.access import check_route
-from octopost.errors import OctopostError
 from octopost.models import ApiKey
 from octopost.services import Services
 from octopost.web.auth import ApiKeyAuth
@@ -97,10 +96,10 @@ class FastPath:
             return False
         services, key = found
         try:
-            post = await services.posts.get(post_id, sandbox=key.sandbox)
+            post = PostResponse.of(await services.posts.get(post_id, sandbox=key.sandbox))
         except Exception:  # a missing post, a failed read: the route answers it
             return False
-        await _answer(send, 200, PostResponse.of(post))
+        await _answer(send, 200, post)
         return True
 
     async def _create(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
@@ -126,15 +125,15 @@ class FastPath:
             return replay
         try:
             post = new_post(services, _decode_create(body), sandbox=key.sandbox)
-        except (msgspec.ValidationError, msgspec.DecodeError, OctopostError):
-            return replay  # the route answers with the reason (nothing was stored)
+        except Exception:  # the route answers with the reason (nothing was stored)
+            return replay
         try:
-            await services.posts.add(post)
-        except Exception as exc:  # storing it failed: answer, never create it twice
+            created = PostResponse.of(await services.posts.add(post))
+        except Exception as exc:  # stored or not: answered here, never created twice
             request: Request[Any, Any, Any] = Request(scope, replay, send)
             await response_for(request, exc).to_asgi_response(None, request)(scope, replay, send)
             return None
-        await _answer(send, 201, PostResponse.of(post))
+        await _answer(send, 201, created)
         return None
 
 
