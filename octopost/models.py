@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -245,11 +246,10 @@ def final_results(
     final = [d for d in deliveries if d.state in FINAL_DELIVERY]
     if not final:
         return None
-    return {d.platform: d.result() for d in in_platform_order(platforms, final, _platform)}
+    return {d.platform: d.result() for d in in_platform_order(platforms, final, _PLATFORM)}
 
 
-def _platform(delivery: Delivery) -> str:
-    return delivery.platform
+_PLATFORM = operator.attrgetter("platform")
 
 
 def in_platform_order(

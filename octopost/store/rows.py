@@ -3,6 +3,7 @@ a list page builds a hundred posts and their deliveries)."""
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import msgspec
@@ -111,6 +112,8 @@ _PLAIN = StoredShape()
 _POST_STATUS = {s.value: s for s in PostStatus}
 _DELIVERY_STATE = {s.value: s for s in DeliveryState}
 _SUCCEEDED = DeliveryState.SUCCEEDED.value
+#: a RESULT_COLUMNS row's platform
+_PLATFORM_OF = operator.itemgetter(1)
 
 
 def delivery_from_row(row: Row) -> Delivery:
@@ -171,7 +174,7 @@ def listed_from_row(
     if deliveries:
         results = final_results(listed, deliveries)
     elif finals:
-        results = {r[1]: result_at(r) for r in in_platform_order(listed, finals, _platform_of)}
+        results = {r[1]: result_at(r) for r in in_platform_order(listed, finals, _PLATFORM_OF)}
     return ListedPost(
         id=pid,
         content=content,
@@ -189,10 +192,6 @@ def listed_from_row(
         thread=shape.thread,
         thread_marker=shape.thread_marker,
     )
-
-
-def _platform_of(row: Row) -> str:
-    return str(row[1])
 
 
 def result_at(row: Row) -> PlatformResult:
