@@ -188,15 +188,18 @@ class PostStore:
                 before = block << BLOCK_BITS
         if offset >= total:
             return [], total
-        if before is None:
-            return read(
-                f"SELECT {columns} FROM posts WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
-                [*params, limit, offset],
-            ), total
+        below, bound = ("AND seq < ?", [before]) if before is not None else ("", [])
+        if skip:
+            # The posts left to step over are stepped over in the index alone (their rows
+            # are not read); the page is read from the first post it shows.
+            below, bound = (
+                f"AND seq <= (SELECT seq FROM posts WHERE {where} {below} "
+                "ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                [*params, *bound, skip],
+            )
         return read(
-            f"SELECT {columns} FROM posts WHERE {where} AND seq < ? "
-            "ORDER BY seq DESC LIMIT ? OFFSET ?",
-            [*params, before, limit, skip],
+            f"SELECT {columns} FROM posts WHERE {where} {below} ORDER BY seq DESC LIMIT ?",
+            [*params, *bound, limit],
         ), total
 
     async def next_due(self) -> datetime | None:
