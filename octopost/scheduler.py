@@ -7,6 +7,11 @@ publishing`, atomic in SQLite), then handed to the publisher, and the timer move
 to the next earliest post. Whoever claims (this timer, a sweep, a restart), a post
 is claimed once, so it can never be published twice. Memory and start-up time do
 not grow with the number of scheduled posts: nothing per post is kept here.
+
+APScheduler (~50 ms of imports) loads in a worker thread once `start` has claimed what
+came due while down, so it is not in the way of the first answer: the timers asked for
+until then (`every`, the due timer) are kept and armed when it is ready (`ready`); a
+timer already due then fires at once.
 """
 
 from __future__ import annotations
@@ -14,20 +19,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import importlib
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from apscheduler.jobstores.base import JobLookupError
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+from typing import TYPE_CHECKING, Any
 
 from octopost.config import SchedulerConfig
 from octopost.models import Post, PostStatus, utcnow
 from octopost.publisher import Publisher
 from octopost.store import Store
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger("octopost.scheduler")
 
@@ -46,6 +50,16 @@ def missed_message(when: datetime, grace: float) -> str:
     )
 
 
+def _failed_to_load(ready: asyncio.Future[None]) -> None:
+    if not ready.cancelled() and (exc := ready.exception()) is not None:
+        log.error(
+            "the scheduler's timers could not start (%s: %s): scheduled posts are not "
+            "published until Octopost is restarted with a working APScheduler",
+            type(exc).__name__,
+            exc,
+        )
+
+
 class Scheduler:
     def __init__(
         self,
@@ -59,10 +73,13 @@ class Scheduler:
         self.publisher = publisher
         self.config = config
         self.clock = clock
-        self._aps = AsyncIOScheduler(
-            timezone=UTC,
-            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
-        )
+        #: APScheduler, once loaded (`ready`); until then the timers asked for wait in
+        #: `_periodic` and `_wake_at`
+        self._aps: AsyncIOScheduler | None = None
+        self._periodic: list[
+            tuple[Callable[[], Coroutine[Any, Any, Any]], float, str, datetime | None]
+        ] = []
+        self.ready: asyncio.Future[None] | None = None
         #: lateness (seconds) of every claim this scheduler made, for tests and the benchmark
         self.lateness: list[float] = []
         self._wake_at: datetime | None = None
@@ -70,15 +87,50 @@ class Scheduler:
         self._again = False
 
     async def start(self) -> None:
-        """Publish (or fail, past the grace) what came due while down; arm the timer."""
-        self._aps.start()
+        """Publish (or fail, past the grace) what came due while down; arm the timers
+        (once APScheduler is loaded, `ready`)."""
         await self.drain()
-        self._aps.add_job(
-            self.sweep,
-            IntervalTrigger(seconds=self.config.sweep_interval),
-            id=SWEEP_JOB,
-            replace_existing=True,
+        self.ready = asyncio.ensure_future(self._load())
+        self.ready.add_done_callback(_failed_to_load)
+
+    async def _load(self) -> None:
+        module = await asyncio.to_thread(importlib.import_module, "apscheduler.schedulers.asyncio")
+        aps: AsyncIOScheduler = module.AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
+        aps.start()
+        self._aps = aps
+        self._add_interval(self.sweep, self.config.sweep_interval, SWEEP_JOB, None)
+        for job, seconds, job_id, first in self._periodic:
+            self._add_interval(job, seconds, job_id, first)
+        self._periodic.clear()
+        if self._wake_at is not None:
+            self._add_due(self._wake_at)
+
+    def _add_interval(
+        self,
+        job: Callable[[], Coroutine[Any, Any, Any]],
+        seconds: float,
+        job_id: str,
+        first: datetime | None,
+    ) -> None:
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        assert self._aps is not None
+        self._aps.add_job(
+            job,
+            IntervalTrigger(seconds=seconds),
+            id=job_id,
+            replace_existing=True,
+            **({"next_run_time": first} if first is not None else {}),
+        )
+
+    def _add_due(self, when: datetime) -> None:
+        from apscheduler.triggers.date import DateTrigger
+
+        assert self._aps is not None
+        self._aps.add_job(self._wake, DateTrigger(run_date=when), id=DUE_JOB, replace_existing=True)
 
     def every(
         self,
@@ -96,16 +148,17 @@ class Scheduler:
             await asyncio.create_task(job(), context=contextvars.Context())
 
         first = (
-            {"next_run_time": datetime.now(UTC) + timedelta(seconds=first_after)}
-            if first_after is not None
-            else {}
+            datetime.now(UTC) + timedelta(seconds=first_after) if first_after is not None else None
         )
-        self._aps.add_job(
-            run, IntervalTrigger(seconds=seconds), id=job_id, replace_existing=True, **first
-        )
+        if self._aps is None:
+            self._periodic.append((run, seconds, job_id, first))
+        else:
+            self._add_interval(run, seconds, job_id, first)
 
     def shutdown(self) -> None:
-        if self._aps.running:
+        if self.ready is not None and not self.ready.done():
+            self.ready.cancel()
+        if self._aps is not None and self._aps.running:
             self._aps.shutdown(wait=False)
 
     async def sync(self, post: Post | None, post_id: str) -> None:
@@ -122,11 +175,15 @@ class Scheduler:
         if when == self._wake_at:
             return
         self._wake_at = when
+        if self._aps is None:  # armed once APScheduler is loaded
+            return
         if when is None:
+            from apscheduler.jobstores.base import JobLookupError
+
             with contextlib.suppress(JobLookupError):
                 self._aps.remove_job(DUE_JOB)
             return
-        self._aps.add_job(self._wake, DateTrigger(run_date=when), id=DUE_JOB, replace_existing=True)
+        self._add_due(when)
 
     async def _wake(self) -> None:
         # The timer job only starts the drain: a drain still running when the timer is

@@ -4,7 +4,8 @@ Start-up time and idle memory are mostly imports. The MCP SDK (~1 s, ~30 MB) loa
 first /mcp request, and twitter-text (~0.4 s, ~18 MB) with the first count of an X,
 Mastodon or Threads text; aiohttp (~0.25 s), cryptography (~60 ms) and Jinja2 with the
 first outgoing request, credential or dashboard page, or by the warm-up after start
-(`octopost.warmup`). None
+(`octopost.warmup`); APScheduler (~50 ms) in a worker thread once the scheduler has
+claimed what came due while down (`octopost.scheduler`). None
 may creep back into the start-up imports.
 """
 
@@ -22,6 +23,7 @@ LOADED_ON_FIRST_USE = (
     "aiohttp",
     "cryptography",
     "jinja2",
+    "apscheduler",
 )
 
 

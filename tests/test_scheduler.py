@@ -221,3 +221,30 @@ async def test_a_scheduled_publish_does_not_log_the_request_that_scheduled_it(ap
     publishing = [rid for rid, message in seen if created["id"] in message]
     assert publishing, seen
     assert "the-scheduling-request" not in publishing
+
+
+async def test_timers_asked_for_before_apscheduler_loads_are_armed_once_it_has(api: Api) -> None:
+    """APScheduler loads in a worker thread after start (not in the way of the first
+    answer): the due timer and the periodic jobs asked for before are armed then."""
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    body = {"content": "later", "platforms": ["bluesky"], "scheduled_for": iso(due)}
+    assert (await api.post("/v1/posts", body)).status_code == 201
+    services = api.services
+    fresh = scheduler_module.Scheduler(
+        services.store, services.publisher, services.config.scheduler
+    )
+    await fresh.sync(None, "any")
+    fresh.every(60, services.housekeeping, "test-periodic")
+    assert fresh.next_wake() == due and fresh.ready is None  # asked for, not loaded yet
+    await fresh.start()
+    assert fresh.ready is not None
+    await fresh.ready
+    try:
+        assert fresh._aps is not None
+        timer = fresh._aps.get_job(scheduler_module.DUE_JOB)
+        assert timer is not None and timer.next_run_time == due
+        periodic = fresh._aps.get_job("test-periodic")
+        assert periodic is not None and periodic.trigger.interval.total_seconds() == 60
+        assert fresh._aps.get_job(scheduler_module.SWEEP_JOB) is not None
+    finally:
+        fresh.shutdown()

@@ -115,7 +115,11 @@ async def test_upkeep_keeps_going_when_a_platform_is_down(tmp_path: Path) -> Non
 
 async def test_the_scheduler_runs_the_upkeep(tmp_path: Path) -> None:
     async with running_api(make_config(tmp_path)) as api:
-        job = api.services.scheduler._aps.get_job(UPKEEP_JOB)
+        scheduler = api.services.scheduler
+        assert scheduler.ready is not None
+        await scheduler.ready  # APScheduler loads after start (octopost.scheduler)
+        assert scheduler._aps is not None
+        job = scheduler._aps.get_job(UPKEEP_JOB)
         assert job is not None
         assert job.trigger.interval.total_seconds() == 6 * 3600
         # first a minute after start (a server restarted often still renews)
