@@ -254,22 +254,25 @@ async def big_database() -> None:
                             raise RuntimeError(f"server exited:\n{server.stderr()}")
                         await asyncio.sleep(0.005)
 
-                # Three starts, the median counts: one start on a shared VM swings by
-                # half a second. The last one stays up for the memory and list figures.
+                # Five starts, the median counts: one start on a shared VM swings by
+                # half a second (0.75-1.1 s in one series of the same code). The last
+                # one stays up for the memory and list figures.
+                spawns = 3 if common.QUICK else 5
                 starts = []
-                for n in range(3):
+                for n in range(spawns):
                     starts.append(await start())
                     assert server.proc is not None
-                    if n < 2:
+                    if n < spawns - 1:
                         server.proc.send_signal(signal.SIGINT)
                         await asyncio.to_thread(server.proc.wait, 60)
                 print("  starts: " + ", ".join(f"{s:.2f} s" for s in starts))
                 goal(
                     f"start to first answer, {count:,} posts",
-                    sorted(starts)[1],
+                    sorted(starts)[spawns // 2],
                     1.0,
                     "s",
-                    note="median of 3 spawns of `octopost serve` to the first 200 of GET /v1/posts",
+                    note=f"median of {spawns} spawns of `octopost serve` to the first 200 of "
+                    "GET /v1/posts",
                 )
                 await asyncio.sleep(1 if common.QUICK else 3)
                 running = server.proc
@@ -287,7 +290,9 @@ async def big_database() -> None:
                             await resp.read()
 
                     await load(one, total=20, concurrency=1)
-                    lat, took = await load(one, total=100 if common.QUICK else 300, concurrency=1)
+                    # 1,000 samples: a p99 of 300 is the third-slowest request, and one
+                    # hiccup of the VM moved it by several ms between runs of the same code
+                    lat, took = await load(one, total=100 if common.QUICK else 1000, concurrency=1)
                     name = (
                         f"list limit=100 offset={count // 2:,}" if label == "offset deep" else label
                     )
