@@ -36,6 +36,24 @@ async def test_deeply_nested_json_is_400_not_500(api: Api) -> None:
         assert "nested deeper than 32 levels" in error["message"]
 
 
+async def test_a_body_that_is_not_json_says_what_is_wrong_in_one_wording(api: Api) -> None:
+    truncated = "Malformed JSON body: it ends before its JSON value is complete, or holds none"
+    for body, message in [
+        (b"   ", truncated),
+        (b"\n", truncated),
+        (b"{", truncated),
+        (b'{"content": "x"', truncated),
+        (b"[1, 2", truncated),
+        (b'"abc', truncated),
+        (b'{"content": "x",}', "Malformed JSON body: trailing comma in object (byte 16)"),
+    ]:
+        for method, path in [("POST", "/v1/posts"), ("POST", "/v1/posts/validate")]:
+            resp = await api.client.request(
+                method, path, content=body, headers={**api.auth(), **JSON}
+            )
+            assert assert_error(resp, 400, "bad_request")["message"] == message, body
+
+
 async def test_a_json_body_with_nesting_under_the_limit_still_works(api: Api) -> None:
     body = {
         "content": "x",

@@ -200,6 +200,28 @@ def validation_handler(
     return error_response(422, "validation_error", summary, params + body)
 
 
+#: msgspec's words for a body that stops before its JSON value does (or has none)
+_TRUNCATED = "Input data was truncated"
+
+
+def _malformed(exc: BaseException) -> str | None:
+    """What is wrong with a body that is not JSON at all (msgspec's decode error behind
+    the exception), in the one wording of the API; None for any other 400."""
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, msgspec.DecodeError) and not isinstance(
+            cause, msgspec.ValidationError
+        ):
+            text = str(cause)
+            if text == _TRUNCATED:
+                return (
+                    "Malformed JSON body: it ends before its JSON value is complete, or holds none"
+                )
+            return "Malformed JSON body: " + text.removeprefix("JSON is malformed: ")
+        cause = cause.__cause__
+    return None
+
+
 def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorResponse]:
     status = exc.status_code
     if isinstance(exc, NotAuthorizedException):
@@ -218,7 +240,7 @@ def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
     if status == 413:
         return error_response(413, "payload_too_large", "The request body is larger than 1 MiB")
     if status == 400:
-        detail = str(exc.detail)
+        detail = _malformed(exc) or str(exc.detail)
         if "JSON" in detail and not detail.startswith("Malformed JSON body"):
             detail = f"Malformed JSON body: {detail}"
         return error_response(400, "bad_request", detail)

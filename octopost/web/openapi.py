@@ -48,7 +48,7 @@ ERRORS: dict[int, tuple[str, str, dict[str, Any]]] = {
     400: (
         "Malformed request: the body is not valid JSON (or nested too deeply)",
         "Malformed JSON",
-        _error("bad_request", "Malformed JSON body: expecting ',' delimiter at byte 17"),
+        _error("bad_request", "Malformed JSON body: expected ',' or '}' (byte 16)"),
     ),
     401: (
         "Missing, malformed, unknown or revoked API key (with `WWW-Authenticate: Bearer`)",
