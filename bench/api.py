@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 
 from bench import common
-from bench.common import goal, keep_log, load, pct, rss_mb, summary
+from bench.common import cpu_seconds, goal, keep_log, load, pct, rss_mb, summary
 from octopost.keys import KeyService, random_id
 from octopost.models import Delivery, DeliveryState, Post, PostStatus
 from octopost.store import Store
@@ -105,9 +105,19 @@ async def throughput() -> None:
                     await load(call, total=100 if common.QUICK else 200, concurrency=CONCURRENCY)
                 samples: dict[str, list[float]] = {name: [] for name in cases}
                 seconds = dict.fromkeys(cases, 0.0)
+                # CPU seconds of this client and of the service answering, per case: which
+                # of the two bounds a figure (the bare endpoints' is mostly this client's)
+                client_cpu = dict.fromkeys(cases, 0.0)
+                service_cpu = dict.fromkeys(cases, 0.0)
+                assert server.proc is not None
+                pids = {"create": server.proc.pid, "get": server.proc.pid}
                 for _ in range(rounds):
                     for name, call in cases.items():
+                        pid = pids.get(name, bare.pid)
+                        mine, theirs = time.process_time(), cpu_seconds(pid)
                         lat, took = await load(call, total=per_round, concurrency=CONCURRENCY)
+                        client_cpu[name] += time.process_time() - mine
+                        service_cpu[name] += cpu_seconds(pid) - theirs
                         samples[name] += lat
                         seconds[name] += took
             rows = {
@@ -119,12 +129,20 @@ async def throughput() -> None:
                     ("bare_get", "bare Litestar GET (same stack)"),
                 )
             }
+            busy = {
+                name: f"client {client_cpu[name] / seconds[name]:.0%} of a core, service "
+                f"{service_cpu[name] / seconds[name]:.0%}"
+                for name in cases
+            }
+            for name, text in busy.items():
+                print(f"  CPU while {name}: {text}")
             goal(
                 "create / bare POST (throughput ratio)",
                 rows["create"]["rps"] / rows["bare_create"]["rps"],
                 0.7,
                 "x",
                 higher=True,
+                note=f"create: {busy['create']}; bare POST: {busy['bare_create']}",
             )
             goal(
                 "get / bare GET (throughput ratio)",
