@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -84,4 +85,38 @@ async def test_deep_offsets_skip_counted_blocks_and_match_a_plain_scan(tmp_path:
         assert total == len(expected(None, True))
         assert [p.id for p in got] == expected(None, True)[1000:1100]
     finally:
+        await store.close()
+
+
+async def test_deep_pages_see_every_write_at_once_this_servers_and_another_process(
+    tmp_path: Path,
+) -> None:
+    """A deep offset reuses the counts per block while nothing is written; any commit,
+    by this store or by another connection (a CLI command), is seen by the next page."""
+    store = await Store(tmp_path / "db.sqlite").open()
+    other = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None)
+    try:
+        posts = [_post(PostStatus.DRAFT) for _ in range(5000)]
+        await store.posts.insert_many(posts)
+        ids = [p.id for p in reversed(posts)]
+
+        async def deep() -> tuple[list[str], int]:
+            got, total = await store.posts.page(sandbox=False, status=None, limit=5, offset=4500)
+            return [p.id for p in got], total
+
+        assert await deep() == (ids[4500:4505], 5000)
+        assert await deep() == (ids[4500:4505], 5000)  # the counts reused
+        newer = [_post(PostStatus.DRAFT) for _ in range(3)]
+        await store.posts.insert_many(newer)  # this server's writer
+        ids = [p.id for p in reversed(newer)] + ids
+        assert await deep() == (ids[4500:4505], 5003)
+        other.execute("DELETE FROM posts WHERE id = ?", [ids[0]])  # another process
+        ids = ids[1:]
+        assert await deep() == (ids[4500:4505], 5002)
+        other.execute("UPDATE posts SET status = 'published' WHERE id = ?", [ids[4501]])
+        got, total = await store.posts.page(sandbox=False, status="draft", limit=5, offset=4497)
+        drafts = [i for i in ids if i != ids[4501]]
+        assert ([p.id for p in got], total) == (drafts[4497:4502], 5001)
+    finally:
+        other.close()
         await store.close()

@@ -65,6 +65,11 @@ def _placeholders(n: int) -> str:
 class PostStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        #: the counts per block of a filtered set (see _window), as of one state of the
+        #: database: `PRAGMA data_version` of the read connection, which any commit
+        #: changes (this server's or another process's), so they are never stale
+        self._counts: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
+        self._counts_version: int | None = None
 
     # -- reading -------------------------------------------------------------
     def _deliveries(self, tx: Tx | None, posts: Sequence[Row]) -> dict[str, list[Delivery]]:
@@ -150,8 +155,8 @@ class PostStore:
                         attach_segments(segments, (d for i in shaped for d in threads[i]))
         return [listed_from_row(r, finals.get(r[0]), threads.get(r[0])) for r in rows], total
 
-    @staticmethod
     def _window(
+        self,
         read: Callable[[str, Sequence[Any]], list[Row]],
         columns: str,
         sandbox: bool,
@@ -175,12 +180,8 @@ class PostStore:
             counted = read(f"SELECT SUM(n) FROM post_blocks WHERE {where}", params)
             total = int(counted[0][0] or 0)
         else:
-            blocks = read(
-                f"SELECT block, SUM(n) FROM post_blocks WHERE {where} "
-                "GROUP BY block ORDER BY block DESC",
-                params,
-            )
-            total = sum(int(n) for _, n in blocks)
+            blocks = self._blocks(read, where, params)
+            total = sum(n for _, n in blocks)
             for block, n in blocks:
                 if skip < n:
                     break
@@ -201,6 +202,27 @@ class PostStore:
             f"SELECT {columns} FROM posts WHERE {where} {below} ORDER BY seq DESC LIMIT ?",
             [*params, *bound, limit],
         ), total
+
+    def _blocks(
+        self, read: Callable[[str, Sequence[Any]], list[Row]], where: str, params: list[Any]
+    ) -> list[tuple[int, int]]:
+        """(block, posts in it) of the filtered set, newest block first. Paging through a
+        long history reads them once while nothing is written (~0.3-0.6 ms at a million
+        posts), not once a page."""
+        version = read("PRAGMA data_version", ())[0][0]
+        if version != self._counts_version:
+            self._counts.clear()
+            self._counts_version = version
+        key = (where, *params)
+        blocks = self._counts.get(key)
+        if blocks is None:
+            rows = read(
+                f"SELECT block, SUM(n) FROM post_blocks WHERE {where} "
+                "GROUP BY block ORDER BY block DESC",
+                params,
+            )
+            blocks = self._counts[key] = [(int(block), int(n)) for block, n in rows]
+        return blocks
 
     async def next_due(self) -> datetime | None:
         """The earliest `scheduled_for` of a scheduled post (None: nothing scheduled)."""
