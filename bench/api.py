@@ -110,10 +110,15 @@ async def throughput() -> None:
                 client_cpu = dict.fromkeys(cases, 0.0)
                 service_cpu = dict.fromkeys(cases, 0.0)
                 assert server.proc is not None
-                pids = {"create": server.proc.pid, "get": server.proc.pid}
+                pids = {
+                    "create": server.proc.pid,
+                    "bare_create": bare.pid,
+                    "get": server.proc.pid,
+                    "bare_get": bare.pid,
+                }
                 for _ in range(rounds):
                     for name, call in cases.items():
-                        pid = pids.get(name, bare.pid)
+                        pid = pids[name]
                         mine, theirs = time.process_time(), cpu_seconds(pid)
                         lat, took = await load(call, total=per_round, concurrency=CONCURRENCY)
                         client_cpu[name] += time.process_time() - mine
